@@ -1,0 +1,50 @@
+"""evacsim: a discrete-event simulator of evacuation airlifts.
+
+Troops arrive to hold the gates, crowds queue outside, consular teams screen, people wait
+inside for seats, aircraft fly them to staging bases that fill up, and a deadline ends it
+all. A scenario (YAML) sets every input; a run reports throughput and backlog.
+
+Quick start::
+
+    import evacsim
+    scenario = evacsim.load_scenario("scenarios/kabul_2021.yaml")
+    result = evacsim.simulate(scenario, seed=1)
+    result.evacuated_daily()
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .loader import Problem, ScenarioError, load_scenario, scenario_from_dict
+from .model import ConservationError, Model, build
+from .results import RunResult
+from .scenario import Scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConservationError",
+    "Model",
+    "Problem",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "build",
+    "load_scenario",
+    "scenario_from_dict",
+    "simulate",
+]
+
+
+def simulate(
+    scenario: Scenario | str,
+    seed: int | np.random.SeedSequence = 0,
+    *,
+    keep_records: bool = True,
+) -> RunResult:
+    """Build, run and collect one replication of ``scenario`` (a Scenario or a file path)."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    return build(scenario, seed, keep_records=keep_records).run().results()

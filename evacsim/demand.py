@@ -1,0 +1,169 @@
+"""Demand: who comes to the perimeter, when, and in what groups.
+
+Evacuees are *data*, not processes. All first arrivals of a run are drawn up front, per
+category, as a non-homogeneous Poisson process of groups (piecewise-constant rate, exact by
+conditioning: a Poisson count per step, uniform times within it), capped at the category's
+pool. A :class:`Group` object exists only from the moment its group reaches the crowd until
+it leaves the system, so memory follows the number of people present, not the number served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+import numpy as np
+
+from .scenario import Category
+
+__all__ = ["ArrivalPlan", "Group", "Stage", "plan_arrivals", "step_profile"]
+
+
+class Stage(enum.IntEnum):
+    """Where a group is. Every arrived person is in exactly one of these at any time."""
+
+    OUTSIDE = 0  # in the crowd at the perimeter (or passing a gate)
+    SCREENING = 1  # inside, queueing for or in consular screening
+    INSIDE = 2  # screened, waiting for a seat
+    ABOARD = 3  # boarded an aircraft that has not yet left
+    EVACUATED = 4  # aircraft departed
+    TURNED_AWAY = 5  # refused at screening
+    AWAY = 6  # gave up or was dispersed; may come back
+
+
+class Group:
+    """A family or party that moves together. Times in hours since the scenario start."""
+
+    __slots__ = (
+        "cat",
+        "deadline",
+        "flight",
+        "gid",
+        "returns",
+        "size",
+        "stage",
+        "t_arrive",
+        "t_board",
+        "t_depart",
+        "t_gate",
+        "t_queue",
+        "t_screen",
+        "t_screened",
+        "visit",
+    )
+
+    def __init__(self, gid: int, cat: int, size: int, t_arrive: float, deadline: float):
+        self.gid = gid
+        self.cat = cat
+        self.size = size
+        self.t_arrive = t_arrive  # first arrival at the perimeter
+        self.t_queue = t_arrive  # latest (re)joining of the crowd
+        self.deadline = deadline  # gives up at this time if still outside
+        self.visit = 0  # how many times it has (re)joined the crowd, for stale give-ups
+        self.returns = 0
+        self.stage = Stage.OUTSIDE
+        self.t_gate = self.t_screen = self.t_screened = self.t_board = self.t_depart = np.nan
+        self.flight = -1
+
+
+def step_profile(
+    value: float | dict, start, horizon_h: float, *, default: float = 0.0
+) -> tuple[np.ndarray, list]:
+    """Breakpoints (h) and values of a step profile over ``[0, horizon_h)``.
+
+    A constant holds over the whole run. A mapping ``{time: value}`` holds each value from its
+    time until the next key; before the first key the value is ``default``.
+    """
+    if not isinstance(value, dict):
+        return np.array([0.0]), [value]
+    items = sorted(((when - start).total_seconds() / 3600.0, v) for when, v in value.items())
+    times = [0.0]
+    values = [default]
+    for t, v in items:
+        t = min(max(t, 0.0), horizon_h)
+        if t == times[-1]:
+            values[-1] = v
+        else:
+            times.append(t)
+            values.append(v)
+    return np.array(times), values
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrivalPlan:
+    """First arrivals of every category, merged in time order (hours since start)."""
+
+    time_h: np.ndarray
+    category: np.ndarray  # index into the scenario's category order
+    size: np.ndarray
+    patience_h: np.ndarray  # inf where the category waits forever
+
+    def __len__(self) -> int:
+        return len(self.time_h)
+
+
+def _category_arrivals(
+    cat: Category, start, horizon_h: float, stop_h: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival times (h) and sizes of one category's groups, capped at its pool."""
+    times, rates = step_profile(cat.arrivals_per_day, start, horizon_h)
+    ends = np.append(times[1:], horizon_h)
+    sizes_support = np.array(list(cat.group_size), dtype=np.int64)
+    weights = np.array(list(cat.group_size.values()), dtype=float)
+    weights = weights / weights.sum()
+    mean_size = float((sizes_support * weights).sum())
+    chunks_t = []
+    for t0, t1, rate in zip(times, ends, rates, strict=True):
+        t1 = min(t1, stop_h)
+        if t1 <= t0 or rate <= 0:
+            continue
+        expected_groups = float(rate) / 24.0 * (t1 - t0) / mean_size
+        n = rng.poisson(expected_groups)
+        chunks_t.append(np.sort(rng.uniform(t0, t1, n)))
+    t = np.concatenate(chunks_t) if chunks_t else np.empty(0)
+    size = rng.choice(sizes_support, size=len(t), p=weights)
+    # The pool caps arrivals: keep groups until it is used up; the last one takes what is left.
+    cum = np.cumsum(size)
+    keep = int(np.searchsorted(cum, cat.pool, side="left")) + 1
+    t, size = t[:keep], size[:keep].copy()
+    if len(size) and cum[len(size) - 1] > cat.pool:
+        size[-1] -= cum[len(size) - 1] - cat.pool
+        if size[-1] <= 0:
+            t, size = t[:-1], size[:-1]
+    return t, size
+
+
+def plan_arrivals(
+    categories: list[Category],
+    names: list[str],
+    start,
+    horizon_h: float,
+    stop_h: dict[str, float],
+    streams,
+) -> ArrivalPlan:
+    """Draw every category's first arrivals and merge them in time order.
+
+    ``stop_h`` gives, per category, the time from which nobody of it can reach the perimeter
+    (an ``arrivals_stopped`` event). Each category draws from its own named streams.
+    """
+    all_t, all_c, all_s, all_p = [], [], [], []
+    for index, (name, cat) in enumerate(zip(names, categories, strict=True)):
+        t, size = _category_arrivals(
+            cat, start, horizon_h, stop_h.get(name, horizon_h), streams[f"arrivals/{name}"]
+        )
+        if cat.patience is None:
+            patience = np.full(len(t), np.inf)
+        else:
+            patience = cat.patience.draw(streams[f"patience/{name}"], len(t))
+        all_t.append(t)
+        all_c.append(np.full(len(t), index, dtype=np.int64))
+        all_s.append(size.astype(np.int64))
+        all_p.append(patience)
+    t = np.concatenate(all_t) if all_t else np.empty(0)
+    order = np.argsort(t, kind="stable")
+    return ArrivalPlan(
+        time_h=t[order],
+        category=np.concatenate(all_c)[order] if all_c else np.empty(0, np.int64),
+        size=np.concatenate(all_s)[order] if all_s else np.empty(0, np.int64),
+        patience_h=np.concatenate(all_p)[order] if all_p else np.empty(0),
+    )

@@ -1,0 +1,261 @@
+"""Flights: from a schedule slot to wheels-up with evacuees aboard.
+
+Each flight is one SimPy process (hundreds per run, not one per evacuee):
+
+1. it reaches the airfield at its slot, unless its operator has stopped flying;
+2. it waits for a parking spot on the ramp, then for the runway, and lands;
+3. troops aboard (if any) join the forces on the ground;
+4. after its turnaround it boards withdrawing troops of its operator first, then evacuees
+   (see :meth:`evacsim.holding.Holding.board`), to its surge seats when the inside is crowded;
+   a part-empty aircraft may wait a little longer to fill;
+5. it claims room at its staging base, waiting on the ramp while the base is full;
+6. it takes off: its evacuees are evacuated, and land at the base after the flight time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import numpy as np
+import simpy
+
+from .demand import Group, Stage, step_profile
+from .ledger import Ledger, Signal
+from .scenario import Scenario
+
+__all__ = ["FlightPlan", "FlightRecord", "Flights", "plan_flights"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FlightPlan:
+    """One planned arrival of an aircraft at the airfield (times in hours since start)."""
+
+    fid: int
+    schedule: str
+    operator: str
+    aircraft: str
+    slot_h: float
+    destination: str | None
+    troops: int = 0
+    nation: str | None = None
+    evacuates: bool = True
+    max_extra_wait_h: float = 0.0
+
+
+class FlightRecord(NamedTuple):
+    """What happened to one flight (hours since start; NaN where it did not get that far)."""
+
+    fid: int
+    schedule: str
+    operator: str
+    aircraft: str
+    destination: str
+    slot_h: float
+    t_land: float
+    t_board: float
+    t_depart: float
+    seats: int
+    troops_in: int
+    troops_out: int
+    boarded: int
+    held_for_staging_h: float
+    status: str  # departed | on_ground | waiting_to_land | cancelled
+
+
+def _choose(destinations, rng: np.random.Generator) -> str:
+    if isinstance(destinations, str):
+        return destinations
+    names = list(destinations)
+    weights = np.array([destinations[n] for n in names], dtype=float)
+    return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+
+
+def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
+    """Every planned flight of the run: scheduled evacuation flights and troop carriers."""
+    start, horizon = scenario.start, scenario.horizon_h
+    hours = lambda when: (when - start).total_seconds() / 3600.0  # noqa: E731
+    plans: list[FlightPlan] = []
+    for key, sched in scenario.flights.items():
+        rng = streams[f"flights/{key}"]
+        times, values = step_profile(sched.per_day, start, horizon)
+        s_h, e_h = max(hours(sched.start), 0.0), min(hours(sched.end), horizon)
+        t = s_h
+        while t < e_h:
+            window = min(24.0, e_h - t)
+            value = values[np.searchsorted(times, t, side="right") - 1]
+            if isinstance(value, tuple):
+                per_day = float(rng.integers(int(value[0]), int(value[1]) + 1))
+            else:
+                per_day = float(value)
+            expected = per_day * window / 24.0
+            n = int(expected) + int(rng.random() < expected - int(expected))
+            jitter = sched.slot_jitter * rng.uniform(-0.5, 0.5, n)
+            offsets = (np.arange(n) + 0.5 + jitter) / max(n, 1)
+            for offset in offsets:
+                plans.append(
+                    FlightPlan(
+                        fid=-1,
+                        schedule=key,
+                        operator=sched.operator,
+                        aircraft=sched.aircraft,
+                        slot_h=t + offset * window,
+                        destination=_choose(sched.destinations, rng),
+                        max_extra_wait_h=sched.max_extra_wait,
+                    )
+                )
+            t += 24.0
+    for key, dep in scenario.forces.deployments.items():
+        rng = streams[f"deployments/{key}"]
+        n = math.ceil(dep.troops / dep.per_aircraft) if dep.troops else 0
+        s_h, e_h = hours(dep.start), hours(dep.end)
+        for k in range(n):
+            slot = s_h + (e_h - s_h) * (k + 0.5) / n if e_h > s_h else s_h
+            plans.append(
+                FlightPlan(
+                    fid=-1,
+                    schedule=f"deployment:{key}",
+                    operator=dep.operator,
+                    aircraft=dep.aircraft,
+                    slot_h=slot,
+                    destination=_choose(dep.destinations, rng) if dep.evacuates else None,
+                    troops=min(dep.per_aircraft, dep.troops - k * dep.per_aircraft),
+                    nation=dep.nation,
+                    evacuates=dep.evacuates,
+                )
+            )
+    plans.sort(key=lambda p: (p.slot_h, p.schedule))
+    return [dataclasses.replace(p, fid=i) for i, p in enumerate(plans)]
+
+
+class Flights:
+    """Runs every planned flight and keeps their records and the departures tally."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        plans: list[FlightPlan],
+        scenario: Scenario,
+        airfield,
+        holding,
+        forces,
+        bases: dict,
+        ledger: Ledger,
+        eligible: dict[str, list[int]],
+        ends_h: dict[str, float],
+    ):
+        self.env = env
+        self.scenario = scenario
+        self.airfield = airfield
+        self.holding = holding
+        self.forces = forces
+        self.bases = bases
+        self.ledger = ledger
+        self.eligible = eligible  # operator -> categories it may carry
+        self.ends_h = ends_h  # operator -> time it stops launching flights
+        self.surge_over = scenario.airfield.surge_when_waiting_over
+        self.holding_arrival = Signal(env)
+        holding.watch(self.holding_arrival)
+        self.records: dict[int, FlightRecord] = {}
+        self._state: dict[int, dict] = {}
+        # People evacuated, keyed by (hour index, category index, operator, destination).
+        self.departures: dict[tuple[int, int, str, str], int] = {}
+        for plan in plans:
+            env.process(self._fly(plan))
+
+    def _seats(self, aircraft: str) -> int:
+        spec = self.scenario.aircraft[aircraft]
+        if self.surge_over is not None and self.holding.waiting > self.surge_over:
+            return spec.max_seats
+        return spec.seats
+
+    def _fly(self, plan: FlightPlan):
+        env, airfield = self.env, self.airfield
+        if plan.slot_h > env.now:
+            yield env.timeout(plan.slot_h - env.now)
+        state = self._state[plan.fid] = {"status": "waiting_to_land", "groups": []}
+        if env.now >= self.ends_h.get(plan.operator, math.inf):
+            state["status"] = "cancelled"
+            self._finish(plan, state)
+            return
+        spot = yield from airfield.park()
+        yield from airfield.movement()
+        state["t_land"] = env.now
+        state["status"] = "on_ground"
+        if plan.troops:
+            self.forces.arrive(plan.nation, plan.troops)
+        yield env.timeout(self.scenario.aircraft[plan.aircraft].turnaround)
+
+        load = 0
+        if plan.evacuates:
+            seats = state["seats"] = self._seats(plan.aircraft)
+            state["t_board"] = env.now
+            troops_out = state["troops_out"] = self.forces.board(plan.operator, seats)
+            seats -= troops_out
+            eligible = self.eligible[plan.operator]
+            groups = state["groups"]
+            groups += self.holding.board(seats, eligible, env.now)
+            load = sum(g.size for g in groups)
+            leave_by = env.now + plan.max_extra_wait_h
+            while load < seats and env.now < leave_by:
+                yield self.holding_arrival.wait() | env.timeout(leave_by - env.now)
+                more = self.holding.board(seats - load, eligible, env.now)
+                groups += more
+                load += sum(g.size for g in more)
+            if load:
+                base = self.bases[plan.destination]
+                state["t_hold"] = env.now
+                yield from base.claim(load)
+                state["held"] = env.now - state["t_hold"]
+
+        yield from airfield.movement()
+        airfield.leave(spot)
+        now = state["t_depart"] = env.now
+        state["status"] = "departed"
+        hour = int(now)
+        for group in state["groups"]:
+            group.flight = plan.fid
+            self.ledger.move(group, Stage.EVACUATED, now)
+            key = (hour, group.cat, plan.operator, plan.destination)
+            self.departures[key] = self.departures.get(key, 0) + group.size
+        if load:
+            env.process(self.bases[plan.destination].fly_in(load))
+        self._finish(plan, state)
+
+    def _finish(self, plan: FlightPlan, state: dict) -> None:
+        groups: list[Group] = state["groups"]
+        self.records[plan.fid] = FlightRecord(
+            fid=plan.fid,
+            schedule=plan.schedule,
+            operator=plan.operator,
+            aircraft=plan.aircraft,
+            destination=plan.destination or "",
+            slot_h=plan.slot_h,
+            t_land=state.get("t_land", math.nan),
+            t_board=state.get("t_board", math.nan),
+            t_depart=state.get("t_depart", math.nan),
+            seats=state.get("seats", 0),
+            troops_in=plan.troops,
+            troops_out=state.get("troops_out", 0),
+            boarded=sum(g.size for g in groups),
+            held_for_staging_h=state.get("held", self.env.now - state.get("t_hold", self.env.now)),
+            status=state["status"],
+        )
+
+    def close(self, plans: list[FlightPlan]) -> None:
+        """At the deadline: record flights that had not departed (and those never begun)."""
+        for plan in plans:
+            if plan.fid in self.records:
+                continue
+            state = self._state.get(plan.fid, {"status": "not_started", "groups": []})
+            self._finish(plan, state)
+
+    def aboard(self) -> list[Group]:
+        """Groups aboard aircraft that have not left."""
+        return [
+            g
+            for fid, state in self._state.items()
+            if state["status"] != "departed"
+            for g in state["groups"]
+        ]

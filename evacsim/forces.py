@@ -1,0 +1,115 @@
+"""Forces on the ground: troops by nation, and what they can man.
+
+Troops arrive on aircraft (they land through the same runway and ramp as evacuation
+flights) and leave in scheduled drawdowns. A share of those on the ground is on duty; duty
+troops man gates first (in the gates' manning order, each needing its ``min_troops``), then
+screening lanes (``troops_per_lane`` each, up to the lanes scheduled). Whenever the troops or
+the lane schedule change, the allocation is made again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+import simpy
+
+from .monitor import Level
+
+__all__ = ["Forces"]
+
+
+class Forces:
+    """Troops on the ground and their allocation to gates and screening lanes."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        initial: dict[str, int],
+        duty_share: float,
+        gates: list,
+        screening,
+        troops_per_lane: int,
+        lane_schedule: tuple[np.ndarray, np.ndarray],
+        withdrawals: list[tuple[str, int, float, float, str | None]],
+        horizon_h: float,
+    ):
+        self.env = env
+        self.troops: dict[str, int] = defaultdict(int, initial)
+        self.duty_share = duty_share
+        self.gates = sorted(gates, key=lambda g: (g.spec.order, g.name))
+        self.screening = screening
+        self.troops_per_lane = troops_per_lane
+        self.lane_times, self.lane_values = lane_schedule
+        self.scheduled_lanes = 0
+        self.awaiting_airlift: dict[str, int] = defaultdict(int)  # by operator
+        self.flown_out: dict[str, int] = defaultdict(int)
+        self.on_ground = Level(horizon_h, initial=sum(initial.values()))
+        self.lanes_manned = Level(horizon_h)
+        env.process(self._lane_schedule())
+        for nation, troops, start_h, end_h, operator in withdrawals:
+            env.process(self._drawdown(nation, troops, start_h, end_h, operator))
+
+    @property
+    def total(self) -> int:
+        return sum(self.troops.values())
+
+    def arrive(self, nation: str, troops: int) -> None:
+        self.troops[nation] += troops
+        self.on_ground.change(self.env.now, troops)
+        self.allocate()
+
+    def board(self, operator: str, seats: int) -> int:
+        """Withdrawing troops take up to ``seats`` seats on a departing aircraft."""
+        n = min(seats, self.awaiting_airlift[operator])
+        self.awaiting_airlift[operator] -= n
+        self.flown_out[operator] += n
+        return n
+
+    def allocate(self) -> None:
+        """Man gates in order, then screening lanes, from the troops on duty now."""
+        now = self.env.now
+        available = math.floor(self.total * self.duty_share)
+        for gate in self.gates:
+            need = gate.spec.min_troops
+            manned = need <= available
+            if manned:
+                available -= need
+            if manned != gate.manned:
+                gate.manned = manned
+                gate.wake.fire()
+        lanes = self.scheduled_lanes
+        if self.troops_per_lane:
+            lanes = min(lanes, available // self.troops_per_lane)
+        if lanes != self.screening.manned:
+            self.screening.set_manned(lanes, now)
+            self.lanes_manned.set(now, lanes)
+
+    def _lane_schedule(self):
+        for t, lanes in zip(self.lane_times, self.lane_values, strict=True):
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            self.scheduled_lanes = int(lanes)
+            self.allocate()
+
+    def _drawdown(self, nation: str, troops: int, start_h: float, end_h: float, operator):
+        """Take ``troops`` off the ground evenly, hour by hour, over ``[start_h, end_h]``."""
+        env = self.env
+        steps = max(1, math.ceil(end_h - start_h))
+        step_h = (end_h - start_h) / steps
+        if start_h > env.now:
+            yield env.timeout(start_h - env.now)
+        done = 0
+        for k in range(1, steps + 1):
+            target = round(troops * k / steps)
+            leaving = min(target - done, self.troops[nation])
+            done = target
+            if leaving > 0:
+                self.troops[nation] -= leaving
+                self.on_ground.change(env.now, -leaving)
+                if operator is not None:
+                    self.awaiting_airlift[operator] += leaving
+                self.allocate()
+            if k < steps:
+                yield env.timeout(step_h)

@@ -1,0 +1,295 @@
+"""The crowd outside the perimeter and the gates that let people in.
+
+The :class:`Crowd` holds everyone waiting outside, in one first-come queue per category.
+People reach it from the arrival plan, or come back after giving up. A group whose patience
+runs out leaves the crowd at that moment; the crowd learns of it lazily, whenever it is next
+looked at, by replaying the arrival, give-up and return times in time order (exact for the
+statistics, which take changes in any order; see :mod:`evacsim.monitor`).
+
+Each :class:`Gate` is one SimPy process that admits one group at a time at its throughput,
+while it is open, manned and not paused, and while the holding area has room (back-pressure).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import simpy
+
+from .demand import ArrivalPlan, Group, Stage
+from .ledger import Ledger, Signal
+from .monitor import Level
+from .scenario import Gate as GateSpec
+from .streams import BufferedDraws
+
+__all__ = ["Crowd", "Gate"]
+
+
+class Crowd:
+    """Everyone outside the perimeter, queued first-come within each category."""
+
+    def __init__(
+        self,
+        plan: ArrivalPlan,
+        priorities: list[int],
+        ledger: Ledger,
+        horizon_h: float,
+        return_probability: list[float],
+        return_delay: list[BufferedDraws],
+        patience: list[BufferedDraws | None],
+        stop_h: list[float],
+        uniform: BufferedDraws,
+    ):
+        self.plan_t = plan.time_h.tolist()
+        self.plan_c = plan.category.tolist()
+        self.plan_s = plan.size.tolist()
+        self.plan_p = plan.patience_h.tolist()
+        self._next = 0  # index of the next first arrival in the plan
+        self.ledger = ledger
+        self.horizon_h = horizon_h
+        self.queues: list[deque[tuple[int, Group]]] = [deque() for _ in priorities]
+        # Category indices grouped by priority level, best first.
+        levels = sorted(set(priorities))
+        self.by_priority = [[c for c, p in enumerate(priorities) if p == lv] for lv in levels]
+        self._give_ups: list[tuple[float, int, Group, int]] = []  # (time, gid, group, visit)
+        self._returns: list[tuple[float, int, Group]] = []  # (time, gid, group)
+        self._return_probability = return_probability
+        self._return_delay = return_delay
+        self._patience = patience
+        self._stop_h = stop_h  # from this time on, nobody of the category reaches the gates
+        self._uniform = uniform
+        self.waiting = 0  # people in the queues (not counting those who left unnoticed)
+
+    # -- keeping the crowd up to date --------------------------------------------------------
+
+    def next_arrival_h(self) -> float:
+        """Time of the next first arrival or return (inf if none)."""
+        t = self.plan_t[self._next] if self._next < len(self.plan_t) else math.inf
+        if self._returns and self._returns[0][0] < t:
+            t = self._returns[0][0]
+        return t
+
+    def advance(self, now: float) -> None:
+        """Replay arrivals, give-ups and returns up to ``now``, in time order."""
+        plan_t, give_ups, returns = self.plan_t, self._give_ups, self._returns
+        n_plan = len(plan_t)
+        while True:
+            ta = plan_t[self._next] if self._next < n_plan else math.inf
+            tr = returns[0][0] if returns else math.inf
+            tg = give_ups[0][0] if give_ups else math.inf
+            if ta <= tr and ta <= tg:
+                if ta > now:
+                    return
+                self._first_arrival(ta)
+            elif tr <= tg:
+                if tr > now:
+                    return
+                _, _, group = heapq.heappop(returns)
+                self._rejoin(group, tr)
+            else:
+                if tg > now:
+                    return
+                _, _, group, visit = heapq.heappop(give_ups)
+                if group.stage == Stage.OUTSIDE and group.visit == visit:
+                    self._leave(group, tg, may_return=True)
+
+    def _first_arrival(self, t: float) -> None:
+        i = self._next
+        self._next += 1
+        patience = self.plan_p[i]
+        group = Group(i, self.plan_c[i], self.plan_s[i], t, t + patience)
+        self.ledger.arrive(group, t)
+        self._join(group)
+
+    def _join(self, group: Group) -> None:
+        self.queues[group.cat].append((group.visit, group))
+        self.waiting += group.size
+        if group.deadline < self.horizon_h:
+            heapq.heappush(self._give_ups, (group.deadline, group.gid, group, group.visit))
+
+    def _rejoin(self, group: Group, t: float) -> None:
+        group.visit += 1
+        group.t_queue = t
+        draws = self._patience[group.cat]
+        group.deadline = t + draws.next() if draws is not None else math.inf
+        self.ledger.move(group, Stage.OUTSIDE, t)
+        self._join(group)
+
+    def _leave(self, group: Group, t: float, may_return: bool) -> None:
+        """``group`` walks away from the crowd at ``t`` (it stays in its deque until popped)."""
+        self.waiting -= group.size
+        self.ledger.move(group, Stage.AWAY, t)
+        c = group.cat
+        if may_return and self._uniform.next() < self._return_probability[c]:
+            t_back = t + self._return_delay[c].next()
+            if t_back < min(self.horizon_h, self._stop_h[c]):
+                heapq.heappush(self._returns, (t_back, group.gid, group))
+
+    # -- what the gates do -------------------------------------------------------------------
+
+    def head(self, admits: frozenset[int] | None) -> Group | None:
+        """The group a gate admitting ``admits`` (None: all) would take next, or None."""
+        queues = self.queues
+        for level in self.by_priority:
+            best = None
+            for c in level:
+                if admits is not None and c not in admits:
+                    continue
+                q = queues[c]
+                # Entries of groups that left (or left and came back later) are stale.
+                while q and (q[0][1].stage != Stage.OUTSIDE or q[0][1].visit != q[0][0]):
+                    q.popleft()
+                if q and (best is None or q[0][1].t_queue < best.t_queue):
+                    best = q[0][1]
+            if best is not None:
+                return best
+        return None
+
+    def take(self, group: Group) -> None:
+        """Remove ``group`` (the current head of its queue) for a gate to admit."""
+        self.queues[group.cat].popleft()
+        self.waiting -= group.size
+        group.visit += 1  # its pending give-up no longer applies: it is passing the gate
+
+    def disperse(self, t: float, share: float) -> int:
+        """Scatter ``share`` of the groups outside at ``t``; return the people dispersed."""
+        self.advance(t)
+        scattered = 0
+        for group in self.present():
+            if self._uniform.next() < share:
+                scattered += group.size
+                self._leave(group, t, may_return=True)
+        return scattered
+
+    def present(self) -> list[Group]:
+        """Groups still outside (after :meth:`advance` to the end)."""
+        return [g for q in self.queues for v, g in q if g.stage == Stage.OUTSIDE and g.visit == v]
+
+
+class Gate:
+    """One entry point: admits groups from the crowd into screening, one at a time."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        spec: GateSpec,
+        admits: frozenset[int] | None,
+        crowd: Crowd,
+        ledger: Ledger,
+        holding_capacity: float,
+        wake: Signal,
+        to_screening,
+        horizon_h: float,
+        open_from_h: float,
+        closed_from_h: float,
+    ):
+        self.env = env
+        self.name = name
+        self.spec = spec
+        self.admits = admits
+        self.crowd = crowd
+        self.ledger = ledger
+        self.holding_capacity = holding_capacity
+        self.wake = wake
+        self.to_screening = to_screening  # callable(group, t): hands a group to screening
+        rate = spec.throughput_per_h
+        self.hours_per_person = 0.0 if rate is None else 1.0 / rate
+        self.open_from_h = open_from_h
+        # Closed over [closed_from_h, closed_until_h); a permanent closure never lifts.
+        self.closed_from_h = closed_from_h
+        self.closed_until_h = math.inf
+        self.manned = spec.min_troops == 0
+        self.paused_until_h = -math.inf
+        self.busy = Level(horizon_h)
+        self.available = Level(horizon_h)  # 1 while open and manned (time the gate could work)
+        self.blocked_full = Level(horizon_h)  # 1 while it has people to admit but no room
+        self.admitted = 0
+        self.process = env.process(self._serve())
+
+    # -- state changes from the timeline and forces ---------------------------------------
+
+    def close(self, t: float, until_h: float) -> None:
+        self.closed_from_h, self.closed_until_h = t, until_h
+        self.wake.fire()
+
+    def set_policy(self, admits: frozenset[int] | None) -> None:
+        self.admits = admits
+        self.wake.fire()
+
+    def pause(self, until_h: float) -> None:
+        self.paused_until_h = max(self.paused_until_h, until_h)
+        self.wake.fire()
+
+    # -- the gate's own process -----------------------------------------------------------------
+
+    def _reopens_at(self, now: float) -> float:
+        """``now`` if the gate may work now, else the earliest time it might (inf: never)."""
+        t = now
+        if t < self.open_from_h:
+            t = self.open_from_h
+        if self.closed_from_h <= t < self.closed_until_h:
+            t = self.closed_until_h
+        if t < self.paused_until_h:
+            t = self.paused_until_h
+        hours = self.spec.daily_hours
+        if hours is not None:
+            day = math.floor(t / 24.0)
+            clock = t - 24.0 * day
+            if clock < hours[0]:
+                t = 24.0 * day + hours[0]
+            elif clock >= hours[1]:
+                t = 24.0 * (day + 1) + hours[0]
+        return t
+
+    def _shut_at(self, now: float) -> float:
+        """When the current open spell ends (daily close or a later closure)."""
+        end = math.inf
+        if self.closed_from_h > now:
+            end = self.closed_from_h
+        hours = self.spec.daily_hours
+        if hours is not None:
+            day = math.floor(now / 24.0)
+            end = min(end, 24.0 * day + hours[1])
+        return end
+
+    def _serve(self):
+        env, crowd, ledger = self.env, self.crowd, self.ledger
+        while True:
+            now = env.now
+            reopen = self._reopens_at(now) if self.manned else math.inf
+            if reopen > now:
+                self.available.set(now, 0)
+                if math.isinf(reopen):
+                    yield self.wake.wait()
+                else:
+                    yield self.wake.wait() | env.timeout(reopen - now)
+                continue
+            self.available.set(now, 1)
+            crowd.advance(now)
+            group = crowd.head(self.admits)
+            if group is None:
+                wait_h = min(crowd.next_arrival_h(), self._shut_at(now)) - now
+                if math.isinf(wait_h):
+                    yield self.wake.wait()
+                else:
+                    yield self.wake.wait() | env.timeout(max(wait_h, 0.0))
+                continue
+            if ledger.inside_total + group.size > self.holding_capacity and ledger.inside_total:
+                self.blocked_full.set(now, 1)
+                yield self.wake.wait()
+                self.blocked_full.set(env.now, 0)
+                continue
+            crowd.take(group)
+            # Room is claimed at the start of the passage so gates cannot overfill the inside.
+            ledger.inside_total += group.size
+            passage_h = group.size * self.hours_per_person
+            if passage_h > 0:
+                self.busy.change(now, 1)
+                yield env.timeout(passage_h)
+                self.busy.change(env.now, -1)
+            ledger.inside_total -= group.size
+            self.admitted += group.size
+            self.to_screening(group, env.now)

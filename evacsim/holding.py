@@ -1,0 +1,100 @@
+"""The holding area: screened people waiting inside for a seat.
+
+Its capacity is shared with screening (everyone inside the perimeter counts): the gates check
+it before admitting anyone, which is the back-pressure that stopped the gates when departures
+stalled. Boarding takes groups by category priority, first screened first served within a
+priority, and keeps every group together: a group that does not fit in the seats left is
+passed over for a smaller one behind it (looking at most ``lookahead`` groups deep).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .demand import Group, Stage
+from .ledger import Ledger, Signal
+from .monitor import Level
+
+__all__ = ["Holding"]
+
+
+class Holding:
+    """Screened groups waiting for seats, one queue per category."""
+
+    def __init__(
+        self,
+        priorities: list[int],
+        capacity: float,
+        ledger: Ledger,
+        space_freed: Signal,
+        horizon_h: float,
+        lookahead: int = 50,
+    ):
+        self.priorities = priorities
+        self.capacity = capacity
+        self.ledger = ledger
+        self.space_freed = space_freed
+        self.lookahead = lookahead
+        self.queues: list[deque[Group]] = [deque() for _ in priorities]
+        self.waiting = 0  # people waiting for seats
+        self.full = Level(horizon_h)  # 1 while the inside (screening + holding) is at capacity
+        self._arrival_signal: Signal | None = None
+
+    def watch(self, signal: Signal) -> None:
+        """Fire ``signal`` whenever a group starts waiting (aircraft waiting to fill listen)."""
+        self._arrival_signal = signal
+
+    def put(self, group: Group, t: float) -> None:
+        """A screened group starts waiting for a seat."""
+        self.ledger.move(group, Stage.INSIDE, t)
+        self.queues[group.cat].append(group)
+        self.waiting += group.size
+        self._note_fullness(t)
+        if self._arrival_signal is not None:
+            self._arrival_signal.fire()
+
+    def _note_fullness(self, t: float) -> None:
+        self.full.set(t, 1 if self.ledger.inside_total >= self.capacity else 0)
+
+    def board(self, seats: int, eligible: list[int], t: float) -> list[Group]:
+        """Take groups for ``seats`` seats from the ``eligible`` categories; move them aboard."""
+        taken: list[Group] = []
+        # Categories in priority order; within a priority, whoever was screened first.
+        levels: dict[int, list[int]] = {}
+        for c in eligible:
+            levels.setdefault(self.priorities[c], []).append(c)
+        for priority in sorted(levels):
+            cats = [c for c in levels[priority] if self.queues[c]]
+            while seats > 0 and cats:
+                c = min(cats, key=lambda k: self.queues[k][0].t_screened)
+                q = self.queues[c]
+                group = q[0]
+                if group.size <= seats:
+                    q.popleft()
+                else:
+                    group = self._smaller(q, seats)
+                    if group is None:
+                        cats.remove(c)  # nobody of this category fits in what is left
+                        continue
+                seats -= group.size
+                self.waiting -= group.size
+                self.ledger.move(group, Stage.ABOARD, t)
+                taken.append(group)
+                if not q:
+                    cats.remove(c)
+        if taken:
+            self._note_fullness(t)
+            self.space_freed.fire()
+        return taken
+
+    def _smaller(self, q: deque[Group], seats: int) -> Group | None:
+        """Remove and return the first group within ``lookahead`` that fits in ``seats``."""
+        for i in range(1, min(len(q), self.lookahead)):
+            if q[i].size <= seats:
+                group = q[i]
+                del q[i]
+                return group
+        return None
+
+    def present(self) -> list[Group]:
+        return [g for q in self.queues for g in q]

@@ -1,0 +1,253 @@
+"""Assembling the model: build, run and results are separate steps.
+
+``build(scenario, seed)`` wires the components together (nothing runs), ``Model.run()``
+advances the clock to the deadline and checks that every person is accounted for, and
+``Model.results()`` turns what the components recorded into a :class:`RunResult`.
+
+One evacuee's path, component by component: :mod:`~evacsim.demand` (arrives in a group) →
+:mod:`~evacsim.gates` (waits in the crowd, may give up and return, passes a gate) →
+:mod:`~evacsim.screening` (queues, is screened or turned away) → :mod:`~evacsim.holding`
+(waits inside for a seat) → :mod:`~evacsim.flights` (boards, takes off) →
+:mod:`~evacsim.staging` (lands at a staging base). :mod:`~evacsim.forces`,
+:mod:`~evacsim.airfield` and :mod:`~evacsim.timeline` set the capacities along the way.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+import simpy
+
+from .airfield import Airfield
+from .demand import Stage, plan_arrivals, step_profile
+from .flights import Flights, plan_flights
+from .forces import Forces
+from .gates import Crowd, Gate
+from .holding import Holding
+from .ledger import Ledger, Signal
+from .scenario import ArrivalsStopped, OperatorEnds, RunwayClosed, Scenario
+from .screening import Screening
+from .staging import StagingBase
+from .streams import BufferedDraws, Streams
+from .timeline import Timeline
+
+__all__ = ["ConservationError", "Model", "build"]
+
+log = logging.getLogger(__name__)
+
+
+class ConservationError(RuntimeError):
+    """People were created or lost: the model's books do not balance."""
+
+
+class Model:
+    """One replication of a scenario, ready to run."""
+
+    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence = 0,
+                 keep_records: bool = True):
+        self.scenario = scenario
+        self.seed = seed
+        self.env = env = simpy.Environment()
+        self.streams = streams = Streams(seed)
+        self.horizon_h = horizon = scenario.horizon_h
+        self.start = start = scenario.start
+        self.categories = names = list(scenario.demand)
+        cats = [scenario.demand[n] for n in names]
+        priorities = [c.priority for c in cats]
+        hours = lambda when: (when - start).total_seconds() / 3600.0  # noqa: E731
+        self._ran = False
+        self.wall_s = math.nan
+
+        # Demand: every first arrival is drawn now, per category, from its own streams.
+        stop_h = {n: horizon for n in names}
+        for event in scenario.events.values():
+            if isinstance(event, ArrivalsStopped):
+                for n in names if event.categories == "all" else event.categories:
+                    stop_h[n] = min(stop_h[n], hours(event.at))
+        self.arrival_plan = plan_arrivals(cats, names, start, horizon, stop_h, streams)
+        self.ledger = ledger = Ledger(names, horizon, keep_records)
+
+        # The crowd outside and the gates.
+        def draws(stream: str, dist) -> BufferedDraws:
+            return BufferedDraws(streams[stream], dist.draw)
+
+        uniform = lambda stream: BufferedDraws(streams[stream], lambda r, n: r.random(n))  # noqa: E731
+        self.crowd = Crowd(
+            self.arrival_plan,
+            priorities,
+            ledger,
+            horizon,
+            return_probability=[c.return_probability for c in cats],
+            return_delay=[draws(f"return_after/{n}", c.return_after) for n, c in zip(names, cats)],
+            patience=[
+                draws(f"patience_again/{n}", c.patience) if c.patience else None
+                for n, c in zip(names, cats)
+            ],
+            stop_h=[stop_h[n] for n in names],
+            uniform=uniform("crowd"),
+        )
+        capacity = scenario.holding.capacity
+        self.holding_capacity = math.inf if capacity is None else capacity
+        self.gate_wake = Signal(env)  # anything that may let a waiting gate work again
+        self.holding = Holding(priorities, self.holding_capacity, ledger, self.gate_wake, horizon)
+        spec = scenario.screening
+        lane_times, lane_values = step_profile(spec.lanes, start, horizon)
+        self.screening = Screening(
+            env,
+            max_lanes=int(max(lane_values)),
+            priorities=priorities,
+            service=draws("screening", spec.service),
+            per_person_h=spec.per_person,
+            turned_away=[c.turned_away for c in cats],
+            uniform=uniform("turned_away"),
+            ledger=ledger,
+            to_holding=self.holding.put,
+            space_freed=self.gate_wake,
+            horizon_h=horizon,
+        )
+        self.gates = {
+            name: Gate(
+                env,
+                name,
+                g,
+                self.category_set(g.admits),
+                self.crowd,
+                ledger,
+                self.holding_capacity,
+                self.gate_wake,
+                self.screening.put,
+                horizon,
+                open_from_h=hours(g.open_from) if g.open_from else 0.0,
+                closed_from_h=hours(g.closed_from) if g.closed_from else math.inf,
+            )
+            for name, g in scenario.gates.items()
+        }
+
+        # Forces man the gates and lanes.
+        f = scenario.forces
+        self.forces = Forces(
+            env,
+            dict(f.initial),
+            f.duty_share,
+            list(self.gates.values()),
+            self.screening,
+            spec.troops_per_lane,
+            (lane_times, lane_values),
+            [
+                (w.nation, w.troops, max(hours(w.start), 0.0), hours(w.end), w.operator)
+                for w in f.withdrawals.values()
+            ],
+            horizon,
+        )
+
+        # Airfield, staging bases and flights.
+        closures = [
+            (hours(e.at), hours(e.until))
+            for e in scenario.events.values()
+            if isinstance(e, RunwayClosed)
+        ]
+        a = scenario.airfield
+        self.airfield = Airfield(env, a.runways, a.separation, a.ramp_capacity, closures, horizon)
+        self.bases = {
+            name: StagingBase(
+                env, name, b.capacity, b.onward_per_day, b.flight_time, b.initial, horizon
+            )
+            for name, b in scenario.staging.items()
+        }
+        ends_h = {
+            op: hours(o.ends) if o.ends else math.inf for op, o in scenario.operators.items()
+        }
+        for event in scenario.events.values():
+            if isinstance(event, OperatorEnds):
+                ends_h[event.operator] = min(ends_h[event.operator], hours(event.at))
+        eligible = {
+            op: [i for i, c in enumerate(cats) if c.operators == "all" or op in c.operators]
+            for op in scenario.operators
+        }
+        self.flight_plans = plan_flights(scenario, streams)
+        self.flights = Flights(
+            env, self.flight_plans, scenario, self.airfield, self.holding, self.forces,
+            self.bases, ledger, eligible, ends_h,
+        )
+        self.timeline = Timeline(env, scenario, self)
+
+    def category_set(self, admits) -> frozenset[int] | None:
+        """Category indices for a gate policy (None: every category)."""
+        if admits == "all":
+            return None
+        return frozenset(self.categories.index(c) for c in admits)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self) -> Model:
+        """Run to the deadline, close the books and check conservation."""
+        if self._ran:
+            raise RuntimeError("a Model runs once; build another for another replication")
+        self._ran = True
+        started = time.perf_counter()
+        self.env.run(until=self.horizon_h)
+        self.crowd.advance(self.horizon_h)  # give-ups and returns due before the deadline
+        self.flights.close(self.flight_plans)
+        self.ledger.close(
+            self.crowd.present()
+            + self.screening.present()
+            + self.holding.present()
+            + self.flights.aboard()
+        )
+        self.wall_s = time.perf_counter() - started
+        self.check_conservation()
+        log.info("ran %s to its deadline in %.2f s", self.scenario.name, self.wall_s)
+        return self
+
+    def check_conservation(self) -> None:
+        """Every person is accounted for, by two independent sets of books.
+
+        The ledger's head-counts (kept move by move) must equal what the components hold
+        (groups in the crowd, in screening, waiting, aboard), departures counted by flights,
+        and people landed or in the air at staging bases; and arrived must equal evacuated +
+        waiting at each stage + turned away + gone away.
+        """
+        led = self.ledger
+        problems = []
+        held = {
+            Stage.OUTSIDE: self.crowd.present(),
+            Stage.SCREENING: self.screening.present(),
+            Stage.INSIDE: self.holding.present(),
+            Stage.ABOARD: self.flights.aboard(),
+        }
+        for stage, groups in held.items():
+            counted = sum(g.size for g in groups)
+            if counted != led.total(stage):
+                problems.append(f"{stage.name}: components hold {counted}, ledger {led.total(stage)}")
+        departed = sum(self.flights.departures.values())
+        if departed != led.total(Stage.EVACUATED):
+            problems.append(f"evacuated: flights {departed}, ledger {led.total(Stage.EVACUATED)}")
+        at_bases = sum(b.received + b.inbound for b in self.bases.values())
+        if at_bases != departed:
+            problems.append(f"staging bases received {at_bases}, flights departed {departed}")
+        arrived = sum(led.arrived)
+        accounted = sum(led.total(s) for s in Stage)
+        if arrived != accounted:
+            problems.append(f"arrived {arrived} != accounted for {accounted}")
+        plan_people = int(self.arrival_plan.size[self.arrival_plan.time_h < self.horizon_h].sum())
+        if arrived != plan_people:
+            problems.append(f"arrived {arrived} != planned first arrivals {plan_people}")
+        if problems:
+            raise ConservationError("; ".join(problems))
+
+    def results(self):
+        """The run's results as tidy DataFrames (see :class:`evacsim.results.RunResult`)."""
+        from .results import collect
+
+        if not self._ran:
+            raise RuntimeError("run the model before asking for its results")
+        return collect(self)
+
+
+def build(scenario: Scenario, seed: int | np.random.SeedSequence = 0,
+          keep_records: bool = True) -> Model:
+    """Wire a model for one replication of ``scenario`` with random streams from ``seed``."""
+    return Model(scenario, seed, keep_records)

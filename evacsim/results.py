@@ -1,0 +1,445 @@
+"""Results of one run: tidy pandas DataFrames, summary KPIs and provenance.
+
+Components record small things as the run goes (levels folded into hourly bins, tallies,
+flight and group records); this module is the edge where they become DataFrames in long
+format with real date-times, and where they are written to disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.util
+import math
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .demand import Stage
+from .ledger import WAIT_STAGES
+
+__all__ = ["RunResult", "collect"]
+
+_STAGE_NAMES = {
+    Stage.OUTSIDE: "outside",
+    Stage.SCREENING: "screening",
+    Stage.INSIDE: "inside_waiting",
+    Stage.ABOARD: "aboard",
+}
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+@dataclasses.dataclass
+class RunResult:
+    """Everything one run produced.
+
+    DataFrames (times are local date-times at the airport, hourly unless named daily):
+
+    * ``evacuated``: people departed per hour by category, operator and destination;
+    * ``backlog``: people per stage (outside, screening, inside_waiting, aboard, staging:BASE)
+      and category: ``mean`` over the hour and ``end`` level at its end;
+    * ``ground``: troops on the ground, aircraft on the ground, lanes manned (same columns);
+    * ``flights``: one row per flight; ``groups``: one row per group (if records were kept);
+    * ``utilisation``: per day and constrained resource, utilisation and hours full;
+    * ``left_behind``: people not evacuated at the deadline, by category and where they were;
+    * ``waits``: waiting-time statistics (hours) by category and stage;
+    * ``events``: the timeline as it happened.
+    """
+
+    scenario_name: str
+    seed: Any
+    kpis: dict[str, float]
+    evacuated: pd.DataFrame
+    backlog: pd.DataFrame
+    ground: pd.DataFrame
+    flights: pd.DataFrame
+    groups: pd.DataFrame | None
+    utilisation: pd.DataFrame
+    left_behind: pd.DataFrame
+    waits: pd.DataFrame
+    events: pd.DataFrame
+    provenance: dict[str, Any]
+
+    # -- views ------------------------------------------------------------------------------
+
+    def evacuated_daily(self, by: str | list[str] = "category") -> pd.DataFrame:
+        """People evacuated per calendar day, by ``category``/``operator``/``destination``."""
+        by = [by] if isinstance(by, str) else list(by)
+        frame = self.evacuated.assign(date=self.evacuated["time"].dt.normalize())
+        return frame.groupby(["date", *by], as_index=False)["people"].sum()
+
+    def kpi_table(self) -> pd.DataFrame:
+        return pd.DataFrame({"kpi": list(self.kpis), "value": list(self.kpis.values())})
+
+    def summary(self) -> str:
+        """A plain-text summary table of the headline KPIs."""
+        k = self.kpis
+        lines = [
+            f"Scenario: {self.scenario_name}   seed: {self.seed}",
+            "",
+            f"{'Evacuated':<34}{k['evacuated']:>12,.0f}",
+            f"{'Left behind (arrived, not out)':<34}{k['left_behind']:>12,.0f}",
+            f"{'  outside the gates':<34}{k['left_behind.outside']:>12,.0f}",
+            f"{'  in screening':<34}{k['left_behind.screening']:>12,.0f}",
+            f"{'  inside waiting':<34}{k['left_behind.inside_waiting']:>12,.0f}",
+            f"{'  aboard, not departed':<34}{k['left_behind.aboard']:>12,.0f}",
+            f"{'  gave up (away)':<34}{k['left_behind.away']:>12,.0f}",
+            f"{'Turned away at screening':<34}{k['turned_away']:>12,.0f}",
+            f"{'Never reached the airport':<34}{k['never_arrived']:>12,.0f}",
+            f"{'Peak 24 h evacuated':<34}{k['peak_24h_evacuated']:>12,.0f}",
+            f"{'Peak backlog outside':<34}{k['peak_backlog.outside']:>12,.0f}",
+            f"{'Peak waiting inside':<34}{k['peak_backlog.inside_waiting']:>12,.0f}",
+            f"{'Flights departed':<34}{k['flights_departed']:>12,.0f}",
+            f"{'Mean load factor':<34}{k['mean_load_factor']:>12.2f}",
+            f"{'Median time to departure (h)':<34}{k['wait_total_p50_h']:>12.1f}",
+            f"{'90th pct time to departure (h)':<34}{k['wait_total_p90_h']:>12.1f}",
+            "",
+            "Evacuated by category:",
+        ]
+        for key, value in k.items():
+            if key.startswith("evacuated."):
+                lines.append(f"  {key[len('evacuated.'):]:<32}{value:>12,.0f}")
+        return "\n".join(lines)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        tables = {
+            "kpis": self.kpi_table(),
+            "evacuated_hourly": self.evacuated,
+            "evacuated_daily": self.evacuated_daily(["category", "operator", "destination"]),
+            "backlog": self.backlog,
+            "ground": self.ground,
+            "flights": self.flights,
+            "utilisation": self.utilisation,
+            "left_behind": self.left_behind,
+            "waits": self.waits,
+            "events": self.events,
+        }
+        if self.groups is not None:
+            tables["groups"] = self.groups
+        return tables
+
+    def write(self, out_dir: str | Path, parquet: bool | None = None) -> Path:
+        """Write every table as CSV (and Parquet where pyarrow is present) plus provenance."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        if parquet is None:
+            parquet = importlib.util.find_spec("pyarrow") is not None
+        for name, frame in self.tables().items():
+            frame.to_csv(out / f"{name}.csv", index=False)
+            if parquet:
+                frame.to_parquet(out / f"{name}.parquet", index=False)
+        with open(out / "provenance.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(self.provenance, fh, sort_keys=False, allow_unicode=True)
+        return out
+
+
+# ------------------------------------------------------------------------------- collecting
+
+
+def _hour_index(start: dt.datetime, n: int) -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="h")
+
+
+def collect(model) -> RunResult:
+    """Turn a finished model's records into a :class:`RunResult`."""
+    s = model.scenario
+    led = model.ledger
+    names = model.categories
+    start = s.start
+    n_hours = math.ceil(model.horizon_h - 1e-9)
+    hours = _hour_index(start, n_hours)
+    to_time = lambda h: pd.NaT if (h is None or np.isnan(h)) else start + dt.timedelta(hours=h)  # noqa: E731
+
+    # Evacuated per hour by category, operator, destination.
+    rows = [
+        (hours[min(h, n_hours - 1)], names[c], op, dest, people)
+        for (h, c, op, dest), people in sorted(model.flights.departures.items())
+    ]
+    evacuated = pd.DataFrame(
+        rows, columns=["time", "category", "operator", "destination", "people"]
+    ).astype({"people": "int64"})
+    if evacuated.empty:
+        evacuated["time"] = pd.to_datetime(evacuated["time"])
+
+    # Backlog by stage and category, and staging bases.
+    frames = []
+    for stage, levels in led.backlog.items():
+        for name, level in zip(names, levels, strict=True):
+            frames.append(_level_frame(hours, level, stage=_STAGE_NAMES[stage], category=name))
+    for name, base in model.bases.items():
+        frames.append(_level_frame(hours, base.occupancy, stage=f"staging:{name}", category="all"))
+    backlog = pd.concat(frames, ignore_index=True)
+
+    ground = pd.concat(
+        [
+            _level_frame(hours, model.forces.on_ground, series="troops_on_ground"),
+            _level_frame(hours, model.airfield.on_ground, series="aircraft_on_ground"),
+            _level_frame(hours, model.screening.manned_level, series="lanes_manned"),
+            *[
+                _level_frame(hours, g.available, series=f"gate_open:{name}")
+                for name, g in model.gates.items()
+            ],
+        ],
+        ignore_index=True,
+    )
+
+    flights = pd.DataFrame(
+        [r._asdict() for r in sorted(model.flights.records.values())],
+        columns=[
+            "fid", "schedule", "operator", "aircraft", "destination", "slot_h", "t_land",
+            "t_board", "t_depart", "seats", "troops_in", "troops_out", "boarded",
+            "held_for_staging_h", "status",
+        ],
+    )
+    for col in ("slot_h", "t_land", "t_board", "t_depart"):
+        flights[col.removesuffix("_h").replace("t_", "") if col != "slot_h" else "slot"] = [
+            to_time(v) for v in flights[col]
+        ]
+    flights = flights.rename(columns={"land": "landed", "board": "boarding", "depart": "departed"})
+    flights["load_factor"] = np.where(
+        flights["seats"] > 0, (flights["boarded"] + flights["troops_out"]) / flights["seats"].clip(lower=1), np.nan
+    )
+
+    groups = None
+    if led.keep_records:
+        groups = pd.DataFrame(led.records)
+        if not groups.empty:
+            for col in ("t_arrive", "t_gate", "t_screened", "t_board", "t_depart"):
+                groups[col.replace("t_", "") + "_time"] = [to_time(v) for v in groups[col]]
+
+    utilisation = _utilisation(model, hours)
+    left = _left_behind(model)
+    waits = pd.DataFrame(
+        [
+            {
+                "category": name,
+                "stage": stage,
+                "people": t.n,
+                "mean_h": t.mean,
+                "p50_h": t.quantile(0.5),
+                "p90_h": t.quantile(0.9),
+                "p95_h": t.quantile(0.95),
+            }
+            for stage in WAIT_STAGES
+            for name, t in zip(names, led.waits[stage], strict=True)
+        ]
+    )
+    events = pd.DataFrame(
+        [
+            {
+                "name": r.name,
+                "type": r.type,
+                "time": to_time(r.t_h),
+                "until": to_time(r.until_h),
+                "detail": r.detail,
+            }
+            for r in model.timeline.records
+        ],
+        columns=["name", "type", "time", "until", "detail"],
+    )
+    kpis = _kpis(model, backlog, flights, left, n_hours)
+    provenance = {
+        "scenario": s.name,
+        "seed": _seed_repr(model.seed),
+        "evacsim_version": _version(),
+        "wall_time_s": round(model.wall_s, 4),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": _package_versions(),
+        "keep_records": led.keep_records,
+        "resolved_scenario": s.model_dump(mode="json", by_alias=True),
+    }
+    return RunResult(
+        scenario_name=s.name,
+        seed=_seed_repr(model.seed),
+        kpis=kpis,
+        evacuated=evacuated,
+        backlog=backlog,
+        ground=ground,
+        flights=flights,
+        groups=groups,
+        utilisation=utilisation,
+        left_behind=left,
+        waits=waits,
+        events=events,
+        provenance=provenance,
+    )
+
+
+def _seed_repr(seed) -> Any:
+    if isinstance(seed, np.random.SeedSequence):
+        return {"entropy": int(seed.entropy), "spawn_key": list(seed.spawn_key)}
+    return int(seed) if isinstance(seed, int | np.integer) else seed
+
+
+def _package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("simpy", "numpy", "pandas", "pydantic"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out[pkg] = "missing"
+    return out
+
+
+def _level_frame(hours: pd.DatetimeIndex, level, **labels) -> pd.DataFrame:
+    n = len(hours)
+    frame = pd.DataFrame(
+        {"time": hours, "mean": level.mean_per_bin()[:n], "end": level.at_bin_end()[:n]}
+    )
+    for key, value in labels.items():
+        frame.insert(1, key, value)
+    return frame
+
+
+def _daily(values: np.ndarray, n_hours: int) -> np.ndarray:
+    """Sum hourly values into days of 24 hours from the start."""
+    days = math.ceil(n_hours / 24)
+    padded = np.zeros(days * 24)
+    padded[: len(values[:n_hours])] = values[:n_hours]
+    return padded.reshape(days, 24).sum(axis=1)
+
+
+def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
+    """Per day: how busy each constrained resource was and for how long it was full.
+
+    ``utilisation`` is busy capacity-hours over available capacity-hours; ``full_h`` is the
+    hours the resource was at its limit (for gates: people waiting but no room inside; for
+    screening and the ramp and runway: every unit busy, to the hour; for holding: at capacity;
+    for a staging base: a departure held for room).
+    """
+    n = len(hours)
+    days = pd.date_range(hours[0], periods=math.ceil(n / 24), freq="D")
+    rows = []
+
+    def add(resource: str, kind: str, busy: np.ndarray, capacity: np.ndarray, full: np.ndarray):
+        busy_d, cap_d, full_d = _daily(busy, n), _daily(capacity, n), _daily(full, n)
+        for day, b, c, f in zip(days, busy_d, cap_d, full_d, strict=True):
+            rows.append(
+                {
+                    "date": day,
+                    "resource": resource,
+                    "kind": kind,
+                    "busy_h": b,
+                    "available_h": c,
+                    "utilisation": b / c if c > 0 else np.nan,
+                    "full_h": f,
+                }
+            )
+
+    for name, gate in model.gates.items():
+        avail = gate.available.mean_per_bin()
+        add(f"gate:{name}", "gate", gate.busy.mean_per_bin(), avail,
+            gate.blocked_full.mean_per_bin())
+    sc = model.screening
+    busy, manned = sc.busy.mean_per_bin(), sc.manned_level.mean_per_bin()
+    add("screening", "screening", busy, manned, ((busy >= manned - 1e-6) & (manned > 0)) * 1.0)
+    inside = sum(
+        lv.mean_per_bin()
+        for stage in (Stage.SCREENING, Stage.INSIDE)
+        for lv in model.ledger.backlog[stage]
+    )
+    cap = model.holding_capacity
+    add("holding", "holding", inside, np.full(n, cap if math.isfinite(cap) else np.nan),
+        model.holding.full.mean_per_bin())
+    af = model.airfield
+    busy = af.runway_busy.mean_per_bin()
+    add("runway", "runway", busy, np.full(n, float(af.runway_capacity)),
+        (busy >= af.runway_capacity - 1e-6) * 1.0)
+    ground = af.on_ground.mean_per_bin()
+    add("ramp", "ramp", ground, np.full(n, float(af.ramp_capacity)),
+        (ground >= af.ramp_capacity - 1e-6) * 1.0)
+    for name, base in model.bases.items():
+        add(f"staging:{name}", "staging", base.occupancy.mean_per_bin(),
+            np.full(n, float(base.capacity)), base.full.mean_per_bin())
+    return pd.DataFrame(rows)
+
+
+def _left_behind(model) -> pd.DataFrame:
+    led = model.ledger
+    where = {
+        "outside": Stage.OUTSIDE,
+        "screening": Stage.SCREENING,
+        "inside_waiting": Stage.INSIDE,
+        "aboard": Stage.ABOARD,
+        "away": Stage.AWAY,
+    }
+    rows = []
+    for c, name in enumerate(model.categories):
+        pool = model.scenario.demand[name].pool
+        for location, stage in where.items():
+            rows.append({"category": name, "location": location, "people": led.people[stage][c]})
+        rows.append(
+            {"category": name, "location": "never_arrived", "people": pool - led.arrived[c]}
+        )
+    return pd.DataFrame(rows)
+
+
+def _kpis(model, backlog, flights, left, n_hours) -> dict[str, float]:
+    led = model.ledger
+    k: dict[str, float] = {}
+    k["arrived"] = float(sum(led.arrived))
+    k["evacuated"] = float(led.total(Stage.EVACUATED))
+    behind = left[left["location"] != "never_arrived"]
+    k["left_behind"] = float(behind["people"].sum())
+    for location, people in behind.groupby("location")["people"].sum().items():
+        k[f"left_behind.{location}"] = float(people)
+    k["turned_away"] = float(led.total(Stage.TURNED_AWAY))
+    k["never_arrived"] = float(left.loc[left["location"] == "never_arrived", "people"].sum())
+    for c, name in enumerate(model.categories):
+        k[f"evacuated.{name}"] = float(led.people[Stage.EVACUATED][c])
+    for c, name in enumerate(model.categories):
+        k[f"left_behind_by_category.{name}"] = float(
+            sum(led.people[s][c] for s in (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE,
+                                           Stage.ABOARD, Stage.AWAY))
+        )
+    hourly = np.zeros(n_hours)
+    for (h, _c, _op, _dest), people in model.flights.departures.items():
+        hourly[min(h, n_hours - 1)] += people
+    rolling = np.convolve(hourly, np.ones(24), mode="valid") if n_hours >= 24 else hourly
+    k["peak_24h_evacuated"] = float(rolling.max()) if len(rolling) else 0.0
+    daily = _daily(hourly, n_hours)
+    k["peak_day_evacuated"] = float(daily.max()) if len(daily) else 0.0
+    totals = backlog.groupby(["stage", "time"])["end"].sum()
+    for stage in ("outside", "screening", "inside_waiting"):
+        k[f"peak_backlog.{stage}"] = float(totals.loc[stage].max()) if stage in totals else 0.0
+    departed = flights[flights["status"] == "departed"]
+    k["flights_departed"] = float(len(departed))
+    evac_flights = departed[departed["seats"] > 0]
+    k["mean_load_factor"] = (
+        float(evac_flights["load_factor"].mean()) if len(evac_flights) else math.nan
+    )
+    k["held_for_staging_h"] = float(flights["held_for_staging_h"].sum())
+    total = _merge_tallies(led.waits["total"])
+    k["wait_total_mean_h"] = total[0]
+    k["wait_total_p50_h"] = total[1]
+    k["wait_total_p90_h"] = total[2]
+    return k
+
+
+def _merge_tallies(tallies) -> tuple[float, float, float]:
+    """Mean, median and 90th percentile over several tallies of the same bin width."""
+    counts = np.sum([t.counts for t in tallies], axis=0)
+    n = counts.sum()
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    width = tallies[0].bin_h
+    mean = sum(t.total for t in tallies) / n
+    cum = np.cumsum(counts)
+    q = lambda p: (int(np.searchsorted(cum, p * n, side="left")) + 0.5) * width  # noqa: E731
+    return (mean, q(0.5), q(0.9))

@@ -1,0 +1,87 @@
+"""Staging bases downstream ("lily pads"): finite room, a steady onward outflow.
+
+A flight claims room at its destination *before* it takes off (people in the air count
+against the base), and waits on the ramp while the base is full, as Kabul departures were
+held on 20 Aug when Al Udeid filled. People leave a base for onward flights at
+``onward_per_day``, in hourly batches.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+from .ledger import Signal
+from .monitor import Level
+
+__all__ = ["StagingBase"]
+
+
+class StagingBase:
+    """One base: occupancy (landed + inbound), capacity and onward outflow."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        capacity: int,
+        onward_per_day: float,
+        flight_time_h: float,
+        initial: int,
+        horizon_h: float,
+    ):
+        self.env = env
+        self.name = name
+        self.capacity = capacity
+        self.onward_per_day = onward_per_day
+        self.flight_time_h = flight_time_h
+        self.landed = float(initial)  # people on the base
+        self.inbound = 0  # people in the air towards it (room already claimed)
+        self.received = 0  # people landed from the airport
+        self.onward = 0.0  # people flown onward
+        self.space_freed = Signal(env)
+        self.occupancy = Level(horizon_h, initial=initial)  # people on the base
+        self.full = Level(horizon_h)  # 1 while a departure is held for room here
+        self._held = 0
+        env.process(self._outflow())
+
+    def has_room(self, people: int) -> bool:
+        claimed = self.landed + self.inbound
+        # An empty base always takes a flight, even one larger than its capacity.
+        return claimed + people <= self.capacity or claimed == 0
+
+    def claim(self, people: int):
+        """Wait until there is room for ``people`` and claim it (a SimPy sub-process)."""
+        if not self.has_room(people):
+            self._held += 1
+            self.full.set(self.env.now, 1)
+            while not self.has_room(people):
+                yield self.space_freed.wait()
+            self._held -= 1
+            if not self._held:
+                self.full.set(self.env.now, 0)
+        self.inbound += people
+
+    def fly_in(self, people: int):
+        """The flight's people land after the flight time (a SimPy process)."""
+        yield self.env.timeout(self.flight_time_h)
+        self.inbound -= people
+        self.landed += people
+        self.received += people
+        self.occupancy.change(self.env.now, people)
+
+    def set_capacity(self, capacity: int, onward_per_day: float | None) -> None:
+        self.capacity = capacity
+        if onward_per_day is not None:
+            self.onward_per_day = onward_per_day
+        self.space_freed.fire()
+
+    def _outflow(self):
+        env = self.env
+        while True:
+            yield env.timeout(1.0)
+            leaving = min(self.landed, self.onward_per_day / 24.0)
+            if leaving > 0:
+                self.landed -= leaving
+                self.onward += leaving
+                self.occupancy.change(env.now, -leaving)
+                self.space_freed.fire()
