@@ -108,6 +108,44 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
         ) from None
 
 
+def deep_merge(base: Any, overlay: Any) -> Any:
+    """``overlay`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        merged = dict(base)
+        for key, value in overlay.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return overlay
+
+
+def resolve_extends(path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()) -> Any:
+    """Read a scenario file and the chain of files it ``extends``, merged base first.
+
+    ``extends`` names another scenario file, relative to the file that names it. The overlay
+    changes only what differs: mappings merge deeply, lists and values replace.
+    """
+    here = Path(path).resolve()
+    if here in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, here))
+        raise ScenarioError([Problem(str(path), "extends", f"cycle of extends ({cycle})")])
+    data = read_yaml(path)
+    if not isinstance(data, dict) or "extends" not in data:
+        return data
+    data = dict(data)
+    parent = data.pop("extends")
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError(
+            [Problem(str(path), "extends", "expected the path of a scenario file to build on")]
+        )
+    parent_path = here.parent / parent
+    if not parent_path.is_file():
+        raise ScenarioError(
+            [Problem(str(path), "extends", f"no such scenario file '{parent}' (looked at {parent_path})")],
+            unreadable=True,
+        )
+    return deep_merge(resolve_extends(parent_path, (*_chain, here)), data)
+
+
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file; raise :class:`ScenarioError` listing every mistake."""
-    return scenario_from_dict(read_yaml(path), str(path))
+    return scenario_from_dict(resolve_extends(path), str(path))
