@@ -207,6 +207,7 @@ class Gate:
         self.available = Level(horizon_h)  # 1 while open and manned (time the gate could work)
         self.blocked_full = Level(horizon_h)  # 1 while it has people to admit but no room
         self.admitted = 0
+        self.passing: Group | None = None  # the group walking through right now
         self.process = env.process(self._serve())
 
     # -- state changes from the timeline and forces ---------------------------------------
@@ -287,9 +288,11 @@ class Gate:
             ledger.inside_total += group.size
             passage_h = group.size * self.hours_per_person
             if passage_h > 0:
+                self.passing = group
                 self.busy.change(now, 1)
                 yield env.timeout(passage_h)
                 self.busy.change(env.now, -1)
+                self.passing = None
             ledger.inside_total -= group.size
             self.admitted += group.size
             self.to_screening(group, env.now)

@@ -72,9 +72,7 @@ class Ledger:
         self.groups_arrived = [0] * n
         self.returned = [0] * n  # people who came back after giving up
         self.inside_total = 0  # people in SCREENING + INSIDE, for the holding capacity
-        self.backlog = {
-            stage: [Level(horizon_h) for _ in categories] for stage in BACKLOG_STAGES
-        }
+        self.backlog = {stage: [Level(horizon_h) for _ in categories] for stage in BACKLOG_STAGES}
         self.waits = {name: [Tally(horizon_h) for _ in categories] for name in WAIT_STAGES}
         self.keep_records = keep_records
         self.records: list[GroupRecord] = []

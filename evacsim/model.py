@@ -46,8 +46,9 @@ class ConservationError(RuntimeError):
 class Model:
     """One replication of a scenario, ready to run."""
 
-    def __init__(self, scenario: Scenario, seed: int | np.random.SeedSequence = 0,
-                 keep_records: bool = True):
+    def __init__(
+        self, scenario: Scenario, seed: int | np.random.SeedSequence = 0, keep_records: bool = True
+    ):
         self.scenario = scenario
         self.seed = seed
         self.env = env = simpy.Environment()
@@ -81,10 +82,13 @@ class Model:
             ledger,
             horizon,
             return_probability=[c.return_probability for c in cats],
-            return_delay=[draws(f"return_after/{n}", c.return_after) for n, c in zip(names, cats)],
+            return_delay=[
+                draws(f"return_after/{n}", c.return_after)
+                for n, c in zip(names, cats, strict=True)
+            ],
             patience=[
                 draws(f"patience_again/{n}", c.patience) if c.patience else None
-                for n, c in zip(names, cats)
+                for n, c in zip(names, cats, strict=True)
             ],
             stop_h=[stop_h[n] for n in names],
             uniform=uniform("crowd"),
@@ -157,9 +161,7 @@ class Model:
             )
             for name, b in scenario.staging.items()
         }
-        ends_h = {
-            op: hours(o.ends) if o.ends else math.inf for op, o in scenario.operators.items()
-        }
+        ends_h = {op: hours(o.ends) if o.ends else math.inf for op, o in scenario.operators.items()}
         for event in scenario.events.values():
             if isinstance(event, OperatorEnds):
                 ends_h[event.operator] = min(ends_h[event.operator], hours(event.at))
@@ -169,8 +171,16 @@ class Model:
         }
         self.flight_plans = plan_flights(scenario, streams)
         self.flights = Flights(
-            env, self.flight_plans, scenario, self.airfield, self.holding, self.forces,
-            self.bases, ledger, eligible, ends_h,
+            env,
+            self.flight_plans,
+            scenario,
+            self.airfield,
+            self.holding,
+            self.forces,
+            self.bases,
+            ledger,
+            eligible,
+            ends_h,
         )
         self.timeline = Timeline(env, scenario, self)
 
@@ -192,7 +202,7 @@ class Model:
         self.crowd.advance(self.horizon_h)  # give-ups and returns due before the deadline
         self.flights.close(self.flight_plans)
         self.ledger.close(
-            self.crowd.present()
+            self._outside()
             + self.screening.present()
             + self.holding.present()
             + self.flights.aboard()
@@ -201,6 +211,11 @@ class Model:
         self.check_conservation()
         log.info("ran %s to its deadline in %.2f s", self.scenario.name, self.wall_s)
         return self
+
+    def _outside(self) -> list:
+        """Groups in the crowd, and those half-way through a gate."""
+        passing = [g.passing for g in self.gates.values() if g.passing is not None]
+        return self.crowd.present() + passing
 
     def check_conservation(self) -> None:
         """Every person is accounted for, by two independent sets of books.
@@ -213,7 +228,7 @@ class Model:
         led = self.ledger
         problems = []
         held = {
-            Stage.OUTSIDE: self.crowd.present(),
+            Stage.OUTSIDE: self._outside(),
             Stage.SCREENING: self.screening.present(),
             Stage.INSIDE: self.holding.present(),
             Stage.ABOARD: self.flights.aboard(),
@@ -221,7 +236,9 @@ class Model:
         for stage, groups in held.items():
             counted = sum(g.size for g in groups)
             if counted != led.total(stage):
-                problems.append(f"{stage.name}: components hold {counted}, ledger {led.total(stage)}")
+                problems.append(
+                    f"{stage.name}: components hold {counted}, ledger {led.total(stage)}"
+                )
         departed = sum(self.flights.departures.values())
         if departed != led.total(Stage.EVACUATED):
             problems.append(f"evacuated: flights {departed}, ledger {led.total(Stage.EVACUATED)}")
@@ -247,7 +264,8 @@ class Model:
         return collect(self)
 
 
-def build(scenario: Scenario, seed: int | np.random.SeedSequence = 0,
-          keep_records: bool = True) -> Model:
+def build(
+    scenario: Scenario, seed: int | np.random.SeedSequence = 0, keep_records: bool = True
+) -> Model:
     """Wire a model for one replication of ``scenario`` with random streams from ``seed``."""
     return Model(scenario, seed, keep_records)

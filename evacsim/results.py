@@ -21,7 +21,7 @@ import pandas as pd
 import yaml
 
 from .demand import Stage
-from .ledger import WAIT_STAGES
+from .ledger import WAIT_STAGES, GroupRecord
 
 __all__ = ["RunResult", "collect"]
 
@@ -108,7 +108,7 @@ class RunResult:
         ]
         for key, value in k.items():
             if key.startswith("evacuated."):
-                lines.append(f"  {key[len('evacuated.'):]:<32}{value:>12,.0f}")
+                lines.append(f"  {key[len('evacuated.') :]:<32}{value:>12,.0f}")
         return "\n".join(lines)
 
     # -- writing ----------------------------------------------------------------------------
@@ -198,9 +198,21 @@ def collect(model) -> RunResult:
     flights = pd.DataFrame(
         [r._asdict() for r in sorted(model.flights.records.values())],
         columns=[
-            "fid", "schedule", "operator", "aircraft", "destination", "slot_h", "t_land",
-            "t_board", "t_depart", "seats", "troops_in", "troops_out", "boarded",
-            "held_for_staging_h", "status",
+            "fid",
+            "schedule",
+            "operator",
+            "aircraft",
+            "destination",
+            "slot_h",
+            "t_land",
+            "t_board",
+            "t_depart",
+            "seats",
+            "troops_in",
+            "troops_out",
+            "boarded",
+            "held_for_staging_h",
+            "status",
         ],
     )
     for col in ("slot_h", "t_land", "t_board", "t_depart"):
@@ -209,12 +221,14 @@ def collect(model) -> RunResult:
         ]
     flights = flights.rename(columns={"land": "landed", "board": "boarding", "depart": "departed"})
     flights["load_factor"] = np.where(
-        flights["seats"] > 0, (flights["boarded"] + flights["troops_out"]) / flights["seats"].clip(lower=1), np.nan
+        flights["seats"] > 0,
+        (flights["boarded"] + flights["troops_out"]) / flights["seats"].clip(lower=1),
+        np.nan,
     )
 
     groups = None
     if led.keep_records:
-        groups = pd.DataFrame(led.records)
+        groups = pd.DataFrame(led.records, columns=list(GroupRecord._fields))
         if not groups.empty:
             for col in ("t_arrive", "t_gate", "t_screened", "t_board", "t_depart"):
                 groups[col.replace("t_", "") + "_time"] = [to_time(v) for v in groups[col]]
@@ -344,8 +358,13 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
 
     for name, gate in model.gates.items():
         avail = gate.available.mean_per_bin()
-        add(f"gate:{name}", "gate", gate.busy.mean_per_bin(), avail,
-            gate.blocked_full.mean_per_bin())
+        add(
+            f"gate:{name}",
+            "gate",
+            gate.busy.mean_per_bin(),
+            avail,
+            gate.blocked_full.mean_per_bin(),
+        )
     sc = model.screening
     busy, manned = sc.busy.mean_per_bin(), sc.manned_level.mean_per_bin()
     add("screening", "screening", busy, manned, ((busy >= manned - 1e-6) & (manned > 0)) * 1.0)
@@ -355,18 +374,38 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
         for lv in model.ledger.backlog[stage]
     )
     cap = model.holding_capacity
-    add("holding", "holding", inside, np.full(n, cap if math.isfinite(cap) else np.nan),
-        model.holding.full.mean_per_bin())
+    add(
+        "holding",
+        "holding",
+        inside,
+        np.full(n, cap if math.isfinite(cap) else np.nan),
+        model.holding.full.mean_per_bin(),
+    )
     af = model.airfield
     busy = af.runway_busy.mean_per_bin()
-    add("runway", "runway", busy, np.full(n, float(af.runway_capacity)),
-        (busy >= af.runway_capacity - 1e-6) * 1.0)
+    add(
+        "runway",
+        "runway",
+        busy,
+        np.full(n, float(af.runway_capacity)),
+        (busy >= af.runway_capacity - 1e-6) * 1.0,
+    )
     ground = af.on_ground.mean_per_bin()
-    add("ramp", "ramp", ground, np.full(n, float(af.ramp_capacity)),
-        (ground >= af.ramp_capacity - 1e-6) * 1.0)
+    add(
+        "ramp",
+        "ramp",
+        ground,
+        np.full(n, float(af.ramp_capacity)),
+        (ground >= af.ramp_capacity - 1e-6) * 1.0,
+    )
     for name, base in model.bases.items():
-        add(f"staging:{name}", "staging", base.occupancy.mean_per_bin(),
-            np.full(n, float(base.capacity)), base.full.mean_per_bin())
+        add(
+            f"staging:{name}",
+            "staging",
+            base.occupancy.mean_per_bin(),
+            np.full(n, float(base.capacity)),
+            base.full.mean_per_bin(),
+        )
     return pd.DataFrame(rows)
 
 
@@ -405,8 +444,10 @@ def _kpis(model, backlog, flights, left, n_hours) -> dict[str, float]:
         k[f"evacuated.{name}"] = float(led.people[Stage.EVACUATED][c])
     for c, name in enumerate(model.categories):
         k[f"left_behind_by_category.{name}"] = float(
-            sum(led.people[s][c] for s in (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE,
-                                           Stage.ABOARD, Stage.AWAY))
+            sum(
+                led.people[s][c]
+                for s in (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE, Stage.ABOARD, Stage.AWAY)
+            )
         )
     hourly = np.zeros(n_hours)
     for (h, _c, _op, _dest), people in model.flights.departures.items():

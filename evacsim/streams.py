@@ -26,7 +26,9 @@ class Streams:
     """Named, independent random generators spawned from one root seed sequence."""
 
     def __init__(self, seed: int | np.random.SeedSequence):
-        self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        self.root = (
+            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        )
         self._generators: dict[str, np.random.Generator] = {}
 
     def __getitem__(self, name: str) -> np.random.Generator:

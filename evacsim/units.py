@@ -58,7 +58,8 @@ def parse_duration(value: object) -> float:
     match = _DURATION_RE.match(value)
     if not match:
         raise ValueError(
-            f"'{value}' is not a duration (expected a number and a unit, e.g. '45min', '2h', '1.5d')"
+            f"'{value}' is not a duration "
+            "(expected a number and a unit, e.g. '45min', '2h', '1.5d')"
         )
     number, unit = match.groups()
     factor = _DURATION_UNITS_H.get(unit.lower())
@@ -99,12 +100,17 @@ def hours_between(start: dt.datetime, when: dt.datetime) -> float:
 
 
 def format_duration(hours: float) -> str:
-    """The inverse of :func:`parse_duration`, choosing a readable unit."""
+    """The inverse of :func:`parse_duration`: a readable unit that parses back exactly."""
     if hours == 0:
         return "0h"
+    candidates = []
     minutes = hours * 60
     if abs(minutes) < 60 and float(minutes).is_integer():
-        return f"{int(minutes)}min"
+        candidates.append(f"{int(minutes)}min")
     if abs(hours) >= 48 and float(hours / 24).is_integer():
-        return f"{int(hours // 24)}d"
-    return f"{hours:g}h"
+        candidates.append(f"{int(hours // 24)}d")
+    candidates += [f"{hours:g}h", f"{hours!r}h"]
+    for text in candidates:
+        if parse_duration(text) == hours:
+            return text
+    return f"{hours!r}h"  # pragma: no cover - repr always round-trips

@@ -1,0 +1,187 @@
+"""Unit tests of the model's parts, each on its own."""
+
+import math
+
+import numpy as np
+import pytest
+import simpy
+
+from evacsim.airfield import Airfield
+from evacsim.demand import Group, Stage, plan_arrivals, step_profile
+from evacsim.holding import Holding
+from evacsim.ledger import Ledger, Signal
+from evacsim.monitor import Level, Tally
+from evacsim.scenario import Category
+from evacsim.staging import StagingBase
+from evacsim.streams import BufferedDraws, Streams
+
+
+def test_level_means_and_ends_are_independent_of_change_order():
+    changes = [(0.5, 10), (1.25, -4), (3.0, 2), (0.0, 1)]
+    a, b = Level(4.0), Level(4.0)
+    for t, d in changes:
+        a.change(t, d)
+    for t, d in reversed(changes):
+        b.change(t, d)
+    np.testing.assert_allclose(a.mean_per_bin(), b.mean_per_bin())
+    np.testing.assert_allclose(a.at_bin_end(), [11, 7, 7, 9])
+    # Hour 0: level 1 all hour plus 10 for half of it; hour 1: 11 for 1/4, then 7.
+    np.testing.assert_allclose(a.mean_per_bin(), [6.0, 8.0, 7.0, 9.0])
+
+
+def test_tally_mean_is_exact_and_quantiles_within_a_bin():
+    t = Tally(max_h=10, bin_h=0.01)
+    values = np.linspace(0, 5, 1001)
+    for v in values:
+        t.add(v, weight=2)
+    assert t.n == 2002
+    assert t.mean == pytest.approx(values.mean())
+    assert abs(t.quantile(0.5) - np.median(values)) <= 0.01
+    assert abs(t.quantile(0.9) - np.quantile(values, 0.9)) <= 0.01
+
+
+def test_streams_are_named_not_ordered():
+    a = Streams(42)
+    b = Streams(42)
+    b["something_else"].random(5)  # another source drawing first changes nothing
+    assert a["arrivals/x"].random() == b["arrivals/x"].random()
+    assert Streams(42)["x"].random() != Streams(43)["x"].random()
+    assert Streams(42)["x"].random() != Streams(42)["y"].random()
+
+
+def test_buffered_draws_equal_a_block_draw():
+    rng = np.random.default_rng(1)
+    draws = BufferedDraws(np.random.default_rng(1), lambda r, n: r.exponential(2.0, n), block=8)
+    expected = np.concatenate([rng.exponential(2.0, 8), rng.exponential(2.0, 8)])
+    got = [draws.next() for _ in range(16)]
+    np.testing.assert_allclose(got, expected)
+
+
+def test_step_profile_holds_each_value_until_the_next_key():
+    import datetime as dt
+
+    start = dt.datetime(2021, 8, 14)
+    times, values = step_profile(
+        {dt.datetime(2021, 8, 15): 5, dt.datetime(2021, 8, 16, 12): 7}, start, 96.0
+    )
+    assert list(times) == [0.0, 24.0, 60.0]
+    assert values == [0.0, 5, 7]
+    times, values = step_profile(3.0, start, 96.0)
+    assert list(times) == [0.0] and values == [3.0]
+
+
+def _category(**kw):
+    base = {"pool": 1000, "arrivals_per_day": 2400, "group_size": {1: 1.0, 3: 1.0}}
+    base.update(kw)
+    return Category.model_validate(base)
+
+
+def test_arrivals_are_capped_by_the_pool_and_sorted():
+    import datetime as dt
+
+    cats = [_category(pool=500), _category(pool=10_000)]
+    plan = plan_arrivals(cats, ["a", "b"], dt.datetime(2021, 1, 1), 48.0, {}, Streams(3))
+    sizes_a = plan.size[plan.category == 0]
+    assert sizes_a.sum() == 500  # 2,400/day for 2 days is more than the pool
+    assert np.all(np.diff(plan.time_h) >= 0)
+    # The uncapped category arrives at its rate: 4,800 expected people in 48 h.
+    assert abs(plan.size[plan.category == 1].sum() - 4800) < 4 * math.sqrt(4800 * 2)
+
+
+def test_arrival_rate_matches_the_profile_on_average():
+    import datetime as dt
+
+    cat = _category(pool=10**9, arrivals_per_day=240, group_size={2: 1.0})
+    counts = [
+        len(plan_arrivals([cat], ["a"], dt.datetime(2021, 1, 1), 240.0, {}, Streams(s)))
+        for s in range(30)
+    ]
+    # 240 people/day in pairs over 10 days: Poisson with mean 1,200 groups.
+    assert abs(np.mean(counts) - 1200) < 3 * math.sqrt(1200 / 30)
+
+
+def _holding(priorities, env=None):
+    env = env or simpy.Environment()
+    ledger = Ledger([f"c{i}" for i in range(len(priorities))], 10.0, keep_records=False)
+    return Holding(priorities, math.inf, ledger, Signal(env), 10.0), ledger
+
+
+def _waiting(holding, ledger, cat, size, t):
+    g = Group(int(t * 1000) + cat, cat, size, 0.0, math.inf)
+    ledger.arrive(g, 0.0)
+    ledger.move(g, Stage.SCREENING, 0.0)
+    g.t_screen = 0.0
+    holding.put(g, t)
+    return g
+
+
+def test_boarding_takes_priority_first_and_keeps_groups_together():
+    holding, ledger = _holding([1, 0])
+    low = _waiting(holding, ledger, 0, 3, 0.1)
+    high_big = _waiting(holding, ledger, 1, 4, 0.2)
+    high_small = _waiting(holding, ledger, 1, 2, 0.3)
+    taken = holding.board(5, [0, 1], 1.0)
+    # Priority 0 (category 1) first: the 4 fits, the 2 does not fit in the last seat;
+    # the priority-1 group of 3 does not fit either.
+    assert taken == [high_big]
+    taken = holding.board(5, [0, 1], 1.0)
+    assert taken == [high_small, low]
+    assert all(g.stage == Stage.ABOARD for g in (low, high_big, high_small))
+
+
+def test_boarding_respects_eligibility():
+    holding, ledger = _holding([0, 0])
+    _waiting(holding, ledger, 0, 1, 0.1)
+    g1 = _waiting(holding, ledger, 1, 1, 0.2)
+    assert holding.board(10, [1], 1.0) == [g1]
+    assert holding.waiting == 1
+
+
+def test_runway_closure_defers_movements():
+    env = simpy.Environment()
+    field = Airfield(env, 1, 0.1, 2, [(1.0, 3.0)], 10.0)
+    done = []
+
+    def plane():
+        yield env.timeout(1.5)
+        yield from field.movement()
+        done.append(env.now)
+
+    env.process(plane())
+    env.run()
+    assert done == [pytest.approx(3.1)]
+
+
+def test_ramp_never_holds_more_than_its_capacity():
+    env = simpy.Environment()
+    field = Airfield(env, 1, 0.0, 2, [], 10.0)
+    peak = []
+
+    def plane():
+        spot = yield from field.park()
+        peak.append(field.on_ground.current)
+        yield env.timeout(1.0)
+        field.leave(spot)
+
+    for _ in range(5):
+        env.process(plane())
+    env.run()
+    assert max(peak) == 2
+    assert env.now == pytest.approx(3.0)
+
+
+def test_full_staging_base_holds_a_flight_until_onward_flights_make_room():
+    env = simpy.Environment()
+    base = StagingBase(
+        env, "b", capacity=100, onward_per_day=240, flight_time_h=0.0, initial=100, horizon_h=48.0
+    )
+    cleared = []
+
+    def flight():
+        yield from base.claim(50)
+        cleared.append(env.now)
+
+    env.process(flight())
+    env.run(until=24)
+    # 10 people an hour leave: room for 50 after 5 hours.
+    assert cleared == [pytest.approx(5.0)]
