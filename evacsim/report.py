@@ -1,0 +1,406 @@
+"""One self-contained HTML report of a run, for a planner to brief from.
+
+The report is built from a results folder written by :meth:`evacsim.RunResult.write`
+(``evacsim run SCENARIO --out DIR``): the CSV tables and ``provenance.yaml``. It holds the
+scenario summary, the KPIs, the charts (PNG embedded as ``data:`` URIs), the what-was-binding
+strip and table, the events timeline and the provenance. It loads nothing from the network
+and runs no script, so it opens offline in any browser and can be mailed as one file.
+
+Every piece of text that comes from a scenario or a results file is passed through
+:func:`html.escape` before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import logging
+import math
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from . import charts
+from .binding import CONSTRAINTS, LEVEL_THRESHOLD, NONE, TIME_THRESHOLD, binding_constraints
+from .results import RunResult
+
+__all__ = ["SECTIONS", "ResultsError", "read_results", "render_report", "write_report"]
+
+log = logging.getLogger(__name__)
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("summary", "Scenario"),
+    ("kpis", "Key results"),
+    ("charts", "Charts"),
+    ("binding", "What was binding"),
+    ("events", "Events timeline"),
+    ("provenance", "Provenance"),
+)
+"""The report's sections as (HTML id, heading), in order."""
+
+_TIME_COLUMNS = {
+    "evacuated_hourly": ["time"],
+    "backlog": ["time"],
+    "ground": ["time"],
+    "flights": ["slot", "landed", "boarding", "departed"],
+    "utilisation": ["date"],
+    "events": ["time", "until"],
+    "groups": ["arrive_time", "gate_time", "screened_time", "board_time", "depart_time"],
+}
+_REQUIRED = ("kpis", "evacuated_hourly", "backlog", "ground", "flights", "utilisation",
+             "left_behind", "waits", "events")
+
+_KPI_ROWS: tuple[tuple[str, str, str], ...] = (
+    # key, label, format
+    ("evacuated", "Evacuated", "{:,.0f}"),
+    ("left_behind", "Left behind (reached the airport, not flown out)", "{:,.0f}"),
+    ("left_behind.outside", "  of whom outside the gates at the deadline", "{:,.0f}"),
+    ("left_behind.inside_waiting", "  of whom inside, waiting", "{:,.0f}"),
+    ("left_behind.away", "  of whom gave up and went away", "{:,.0f}"),
+    ("turned_away", "Turned away at screening", "{:,.0f}"),
+    ("never_arrived", "Never reached the airport", "{:,.0f}"),
+    ("peak_24h_evacuated", "Peak 24 h evacuated", "{:,.0f}"),
+    ("peak_day_evacuated", "Peak calendar day evacuated", "{:,.0f}"),
+    ("peak_backlog.outside", "Peak crowd outside the gates", "{:,.0f}"),
+    ("peak_backlog.inside_waiting", "Peak waiting inside", "{:,.0f}"),
+    ("flights_departed", "Flights departed", "{:,.0f}"),
+    ("mean_load_factor", "Mean load factor of evacuation flights", "{:.2f}"),
+    ("held_for_staging_h", "Aircraft-hours held by full staging bases", "{:,.1f}"),
+    ("wait_total_p50_h", "Median time from arrival to departure (h)", "{:,.1f}"),
+    ("wait_total_p90_h", "90th percentile time from arrival to departure (h)", "{:,.1f}"),
+)
+
+_CHART_TITLES = {
+    "evacuated_per_day": "Evacuated per day by category, and the cumulative total",
+    "backlog": "Backlog over time by stage, and staging bases",
+    "forces_flights_events": "Troops on the ground, flights per day and the timeline of events",
+    "flight_loads": "Flight load factors, and aircraft held by full staging bases",
+    "waiting_times": "Waiting times by category",
+}
+
+
+class ResultsError(ValueError):
+    """A results folder is missing or incomplete; ``str()`` names the file and what's expected."""
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read_results(results_dir: str | Path) -> RunResult:
+    """Read a results folder written by :meth:`RunResult.write` back into a RunResult.
+
+    Raises :class:`ResultsError` naming the missing file if the folder is not one.
+    """
+    folder = Path(results_dir)
+    if not folder.is_dir():
+        raise ResultsError(f"{folder}: not a folder (expected the --out folder of evacsim run)")
+    tables: dict[str, pd.DataFrame] = {}
+    for name in (*_REQUIRED, "groups"):
+        path = folder / f"{name}.csv"
+        if not path.is_file():
+            if name == "groups":
+                continue
+            raise ResultsError(f"{path}: missing (expected the tables written by evacsim run "
+                               f"--out)")
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise ResultsError(f"{path}: unreadable CSV ({err})") from err
+        for col in _TIME_COLUMNS.get(name, []):
+            if col in frame:
+                frame[col] = pd.to_datetime(frame[col], format="ISO8601")
+        tables[name] = frame
+    prov_path = folder / "provenance.yaml"
+    provenance: dict[str, Any] = {}
+    if prov_path.is_file():
+        try:
+            provenance = yaml.safe_load(prov_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ResultsError(f"{prov_path}: unreadable YAML ({err})") from err
+        if not isinstance(provenance, dict):
+            raise ResultsError(f"{prov_path}: expected a mapping of provenance fields")
+    else:
+        raise ResultsError(f"{prov_path}: missing (expected the provenance written by evacsim run"
+                           f" --out)")
+    kpis = dict(zip(tables["kpis"]["kpi"].astype(str), tables["kpis"]["value"].astype(float),
+                    strict=True))
+    return RunResult(
+        scenario_name=str(provenance.get("scenario", folder.name)),
+        seed=provenance.get("seed"),
+        kpis=kpis,
+        evacuated=tables["evacuated_hourly"],
+        backlog=tables["backlog"],
+        ground=tables["ground"],
+        flights=tables["flights"],
+        groups=tables.get("groups"),
+        utilisation=tables["utilisation"],
+        left_behind=tables["left_behind"],
+        waits=tables["waits"],
+        events=tables["events"],
+        provenance=provenance,
+    )
+
+
+# ------------------------------------------------------------------------------ HTML pieces
+
+
+def _png(fig, dpi: int = 100) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure_html(name: str, title: str, fig) -> str:
+    return (
+        f'<figure id="chart-{escape(name)}">'
+        f'<img alt="{escape(title)}" src="data:image/png;base64,{_png(fig)}">'
+        f"<figcaption>{escape(title)}</figcaption></figure>"
+    )
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "–"
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return escape(f"{value:%d %b %Y %H:%M}")
+    if isinstance(value, float):
+        return escape(f"{value:,.2f}")
+    return escape(str(value))
+
+
+def _numeric(value: Any) -> str:
+    """A class attribute right-aligning numbers (also numbers already formatted as text)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return ' class="n"'
+    text = str(value).replace(",", "").replace("–", "")
+    try:
+        float(text)
+    except ValueError:
+        return ""
+    return ' class="n"'
+
+
+def _table_html(frame: pd.DataFrame, headers: Sequence[str] | None = None,
+                css: str = "") -> str:
+    heads = headers if headers is not None else [str(c) for c in frame.columns]
+    head = "".join(f"<th>{escape(h)}</th>" for h in heads)
+    body = "".join(
+        "<tr>" + "".join(f"<td{_numeric(v)}>{_cell(v)}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    cls = f' class="{escape(css)}"' if css else ""
+    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value: float, pattern: str) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else (
+        pattern.format(value))
+
+
+def _summary_html(result: RunResult) -> str:
+    spec = result.provenance.get("resolved_scenario") or {}
+    start, deadline = spec.get("start"), spec.get("deadline")
+    rows = [
+        ("Scenario", result.scenario_name),
+        ("Description", spec.get("description") or "–"),
+        ("Period", f"{start} to {deadline}" if start and deadline else "–"),
+        ("Seed", str(result.seed)),
+        ("Gates", ", ".join(spec.get("gates", {})) or "–"),
+        ("Staging bases", ", ".join(spec.get("staging", {})) or "–"),
+        ("Operators", ", ".join((v or {}).get("label") or k
+                                for k, v in spec.get("operators", {}).items()) or "–"),
+    ]
+    facts = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
+    demand = spec.get("demand", {})
+    cats = pd.DataFrame(
+        [
+            {
+                "Category": (c or {}).get("label") or key,
+                "Key": key,
+                "Eligible (pool)": f"{(c or {}).get('pool', 0):,}",
+                "Priority": (c or {}).get("priority", "–"),
+                "Evacuated": _fmt(result.kpis.get(f"evacuated.{key}", math.nan), "{:,.0f}"),
+                "Left behind": _fmt(result.kpis.get(f"left_behind_by_category.{key}", math.nan),
+                                    "{:,.0f}"),
+            }
+            for key, c in demand.items()
+        ]
+    )
+    table = _table_html(cats, css="numbers") if len(cats) else "<p>No categories.</p>"
+    return f'<table class="facts">{facts}</table><h3>Categories</h3>{table}'
+
+
+def _kpi_html(result: RunResult) -> str:
+    k = result.kpis
+    rows = "".join(
+        f"<tr><th>{escape(label)}</th><td>{escape(_fmt(k[key], pattern))}</td></tr>"
+        for key, label, pattern in _KPI_ROWS
+        if key in k
+    )
+    shown = {key for key, _, _ in _KPI_ROWS}
+    rest = pd.DataFrame(
+        [{"KPI": key, "Value": _fmt(v, "{:,.2f}")} for key, v in k.items() if key not in shown]
+    )
+    more = (
+        f"<details><summary>All {len(k)} KPIs</summary>{_table_html(rest, css='numbers')}"
+        "</details>" if len(rest) else ""
+    )
+    return f'<table class="kpis">{rows}</table>{more}'
+
+
+def _binding_html(result: RunResult, binding: pd.DataFrame) -> str:
+    fig = charts.binding_strip(result, binding=binding)
+    counts = binding["binding"].value_counts()
+    summary = ", ".join(
+        f"{charts.CONSTRAINT_LABELS[name].lower()}: {int(counts[name])} day"
+        f"{'s' if counts[name] != 1 else ''}"
+        for name in [*CONSTRAINTS, NONE] if name in counts
+    )
+    table = binding.reset_index()
+    table["date"] = table["date"].dt.strftime("%a %d %b")
+    table["binding"] = table["binding"].map(charts.CONSTRAINT_LABELS)
+    table = table[["date", "binding", *CONSTRAINTS]]
+    headers = ["Day", "Binding", *[charts.CONSTRAINT_LABELS[c] for c in CONSTRAINTS]]
+    rule = (
+        "Each constraint gets a saturation score per day: utilisation for gates, screening "
+        "and the runway, the load factor of departing flights for seats, and the share of the "
+        "day spent full for the holding area, the ramp and staging bases (a departure held "
+        f"for room). A constraint is saturated at {LEVEL_THRESHOLD:.0%} (utilisations and "
+        f"loads) or {TIME_THRESHOLD:.0%} of the day (time full). The binding constraint is "
+        "the most downstream saturated one (staging, runway, ramp, seats, screening, "
+        "holding, gates): a saturated stage blocks those upstream of it, so their "
+        "saturation is a symptom. 'Nothing' means throughput followed demand."
+    )
+    return (
+        f"<p>{escape(rule)}</p><p><strong>Days binding:</strong> {escape(summary)}.</p>"
+        f"{_figure_html('binding', 'What was binding, day by day', fig)}"
+        f"<details><summary>Scores by day</summary>{_table_html(table, headers, 'numbers')}"
+        "</details>"
+    )
+
+
+def _events_html(result: RunResult) -> str:
+    events = result.events.copy()
+    if not len(events):
+        return "<p>No events in this scenario.</p>"
+    events = events.sort_values("time", kind="stable")
+    events["type"] = events["type"].map(
+        lambda t: charts.EVENT_STYLE.get(t, (None, str(t)))[1])
+    frame = events[["time", "until", "name", "type", "detail"]]
+    return _table_html(frame, ["When", "Until", "Event", "Kind", "What happened"])
+
+
+def _provenance_html(result: RunResult) -> str:
+    prov = dict(result.provenance)
+    resolved = prov.pop("resolved_scenario", None)
+    packages = prov.pop("packages", None)
+    rows = "".join(
+        f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in prov.items()
+    )
+    if packages:
+        rows += (
+            "<tr><th>packages</th><td>"
+            + escape(", ".join(f"{k} {v}" for k, v in packages.items()))
+            + "</td></tr>"
+        )
+    scenario_yaml = (
+        yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True) if resolved else ""
+    )
+    details = (
+        f"<details><summary>Resolved scenario (YAML)</summary><pre>{escape(scenario_yaml)}"
+        "</pre></details>" if scenario_yaml else ""
+    )
+    return f'<table class="facts">{rows}</table>{details}'
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
+margin:0;color:#1b1b1b;background:#fafafa;line-height:1.45}
+header{background:#203040;color:#fff;padding:1.2rem 2rem}
+header h1{margin:0 0 .3rem 0;font-size:1.6rem}
+header p{margin:0;opacity:.85}
+nav{background:#e9edf1;padding:.5rem 2rem;position:sticky;top:0;z-index:1}
+nav a{margin-right:1.2rem;color:#203040;text-decoration:none;font-weight:600}
+main{max-width:1180px;margin:0 auto;padding:0 2rem 3rem 2rem}
+section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:1rem 1.4rem;
+margin:1.4rem 0}
+h2{margin-top:.2rem;border-bottom:2px solid #203040;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
+th,td{border-bottom:1px solid #e6e6e6;padding:.25rem .7rem;text-align:left;vertical-align:top}
+td.n,table.kpis td{text-align:right;font-variant-numeric:tabular-nums}
+table.facts th,table.kpis th{font-weight:600;white-space:pre-wrap}
+figure{margin:1rem 0}
+figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.9rem}
+pre{background:#f4f4f4;padding:.8rem;overflow:auto;max-height:30rem;font-size:.8rem}
+footer{color:#666;font-size:.85rem;text-align:center;padding:1rem}
+"""
+
+
+def render_report(result: RunResult, title: str | None = None) -> str:
+    """The report of ``result`` as one HTML document (a string)."""
+    spec = result.provenance.get("resolved_scenario") or {}
+    heading = title or f"Evacuation run: {result.scenario_name}"
+    binding = binding_constraints(result.utilisation, result.flights)
+    chart_html = "".join(
+        _figure_html(name, _CHART_TITLES[name], make(result))
+        for name, make in charts.CHARTS.items()
+        if name in _CHART_TITLES
+    )
+    bodies = {
+        "summary": _summary_html(result),
+        "kpis": _kpi_html(result),
+        "charts": chart_html,
+        "binding": _binding_html(result, binding),
+        "events": _events_html(result),
+        "provenance": _provenance_html(result),
+    }
+    nav = "".join(f'<a href="#{sid}">{escape(name)}</a>' for sid, name in SECTIONS)
+    sections = "".join(
+        f'<section id="{sid}"><h2>{escape(name)}</h2>{bodies[sid]}</section>'
+        for sid, name in SECTIONS
+    )
+    evacuated = result.kpis.get("evacuated", math.nan)
+    left = result.kpis.get("left_behind", math.nan)
+    lede = (
+        f"{_fmt(evacuated, '{:,.0f}')} evacuated, {_fmt(left, '{:,.0f}')} left behind. "
+        f"{spec.get('description') or ''}"
+    )
+    created = result.provenance.get("created_utc", "")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{escape(heading)}</h1><p>{escape(lede)}</p></header>"
+        f"<nav>{nav}</nav><main>{sections}</main>"
+        f"<footer>evacsim {escape(str(result.provenance.get('evacsim_version', '')))} · run "
+        f"created {escape(str(created))} · self-contained report, no network needed</footer>"
+        "</body></html>\n"
+    )
+
+
+def write_report(source: RunResult | str | Path, out_file: str | Path | None = None,
+                 title: str | None = None) -> Path:
+    """Write the HTML report of ``source`` (a RunResult or a results folder) to ``out_file``
+    (default: ``report.html`` in the results folder). Returns the path written."""
+    if isinstance(source, RunResult):
+        result, folder = source, None
+    else:
+        folder = Path(source)
+        result = read_results(folder)
+    if out_file is None:
+        if folder is None:
+            raise ValueError("out_file is required when reporting a RunResult")
+        out_file = folder / "report.html"
+    out = Path(out_file)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(result, title=title), encoding="utf-8")
+    log.info("wrote report %s", out)
+    return out
+
