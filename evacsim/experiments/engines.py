@@ -1,0 +1,244 @@
+"""Engines: where replications run. The same tasks give the same results on any of them.
+
+* :class:`SequentialEngine`: one after another in this process (debugging, tiny runs);
+* :class:`LocalEngine`: worker processes on this machine (the default, all cores). Workers
+  are started with ``spawn`` (or ``forkserver``), never ``fork``, so it is safe in Jupyter and
+  with threads;
+* :class:`DaskEngine`: a Dask distributed cluster, given by its scheduler address, or a local
+  Dask cluster of worker processes when no address is given.
+
+An engine maps a picklable function over tasks and yields ``(task, result, error)`` as they
+finish, in any order. At most a small window of tasks is in flight at once, so neither the
+driver nor the cluster holds more than a few results however many tasks there are. Results
+do not depend on the engine because every task carries its own seed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal
+
+__all__ = ["DaskEngine", "Engine", "EngineName", "LocalEngine", "SequentialEngine", "make_engine"]
+
+log = logging.getLogger(__name__)
+
+EngineName = Literal["sequential", "local", "dask"]
+ENGINES: tuple[str, ...] = ("sequential", "local", "dask")
+
+
+def default_workers() -> int:
+    """Worker processes to use by default: every core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Engine:
+    """Base class: a context manager that maps a function over tasks."""
+
+    name = "engine"
+    workers = 1
+
+    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]
+            ) -> Iterator[tuple[Any, Any, BaseException | None]]:
+        """Yield ``(task, fn(task), None)`` or ``(task, None, error)`` as tasks finish."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release workers (idempotent)."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+
+class SequentialEngine(Engine):
+    """Run every task in this process, one after another."""
+
+    name = "sequential"
+
+    def map(self, fn, tasks):
+        for task in tasks:
+            try:
+                result = fn(task)
+            except Exception as exc:  # the driver records it; the experiment goes on
+                yield task, None, exc
+            else:
+                yield task, result, None
+
+
+class LocalEngine(Engine):
+    """Worker processes on this machine (``concurrent.futures.ProcessPoolExecutor``).
+
+    ``context`` is ``"spawn"`` (default) or ``"forkserver"``: both start clean interpreters,
+    safe under Jupyter and threads. The pool starts on first use and is reused by every
+    ``map`` until :meth:`close`. A worker that dies (e.g. killed by the OS) fails the tasks
+    it held; the pool is restarted and the rest go on.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, context: str = "spawn", window: int = 2):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be 1 or more, got {workers}")
+        self.workers = workers or default_workers()
+        self.context = context
+        self.window = max(1, window)
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _executor(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context(self.context)
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return self._pool
+
+    def map(self, fn, tasks):
+        pending: dict[cf.Future, Any] = {}
+        todo = iter(tasks)
+        limit = self.workers * self.window
+
+        def submit_more() -> None:
+            while len(pending) < limit:
+                try:
+                    task = next(todo)
+                except StopIteration:
+                    return
+                pending[self._executor().submit(fn, task)] = task
+
+        submit_more()
+        while pending:
+            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            broken = False
+            for future in finished:
+                task = pending.pop(future)
+                try:
+                    yield task, future.result(), None
+                except cf.process.BrokenProcessPool as exc:
+                    broken = True
+                    yield task, None, exc
+                except Exception as exc:
+                    yield task, None, exc
+            if broken:
+                log.warning("a worker process died; restarting the pool")
+                self.close()
+            submit_more()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskEngine(Engine):
+    """A Dask distributed cluster: ``scheduler`` address, an existing ``client``, or local.
+
+    With neither an address nor a client, a ``LocalCluster`` of ``workers`` processes with
+    one thread each is started and closed with the engine. Workers of a remote cluster need
+    evacsim installed; they return small results and the driver writes them.
+    """
+
+    name = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None,
+                 client: Any = None, window: int = 2):
+        self.window = max(1, window)
+        self._own_cluster = None
+        self._own_client = None
+        self._client = client
+        self._scheduler = scheduler
+        self._requested = workers
+        self.workers = workers or (0 if (client or scheduler) else default_workers())
+
+    @property
+    def client(self):
+        if self._client is None:
+            from distributed import Client, LocalCluster
+
+            if self._scheduler:
+                log.info("connecting to Dask scheduler %s", self._scheduler)
+                self._client = self._own_client = Client(self._scheduler)
+            else:
+                self._own_cluster = LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None,
+                )
+                self._client = self._own_client = Client(self._own_cluster)
+                log.info("started a local Dask cluster of %d workers", self.workers)
+        if self._own_cluster is None:  # a cluster we did not start: size it by its threads
+            self.workers = max(1, sum(self._client.nthreads().values()))
+        return self._client
+
+    def map(self, fn, tasks):
+        from distributed import as_completed
+
+        client = self.client
+        limit = self.workers * self.window
+        todo = iter(tasks)
+        owner: dict[str, Any] = {}
+
+        def submit_one():
+            try:
+                task = next(todo)
+            except StopIteration:
+                return None
+            future = client.submit(fn, task, pure=False)
+            owner[future.key] = task
+            return future
+
+        first = [f for f in (submit_one() for _ in range(limit)) if f is not None]
+        if not first:
+            return
+        queue = as_completed(first)
+        for future in queue:
+            task = owner.pop(future.key)
+            try:
+                yield task, future.result(), None
+            except Exception as exc:
+                yield task, None, exc
+            finally:
+                future.release()
+            nxt = submit_one()
+            if nxt is not None:
+                queue.add(nxt)
+
+    def close(self) -> None:
+        if self._own_client is not None:
+            self._own_client.close()
+            self._own_client = None
+            self._client = None
+        if self._own_cluster is not None:
+            self._own_cluster.close()
+            self._own_cluster = None
+
+    def describe(self) -> str:
+        where = self._scheduler or ("given client" if self._own_client is None and self._client
+                                    else "local cluster")
+        return f"dask {where} ({self.workers} workers)"
+
+
+def make_engine(engine: str | Engine | None = None, workers: int | None = None,
+                scheduler: str | None = None) -> Engine:
+    """An engine by name (``sequential``, ``local``, ``dask``) or the one given.
+
+    ``None`` means ``local``, or ``dask`` when a scheduler address is given.
+    """
+    if isinstance(engine, Engine):
+        return engine
+    name = engine or ("dask" if scheduler else "local")
+    if name == "sequential":
+        return SequentialEngine()
+    if name == "local":
+        return LocalEngine(workers)
+    if name == "dask":
+        return DaskEngine(workers, scheduler)
+    raise ValueError(f"unknown engine '{name}' (expected one of: {', '.join(ENGINES)})")

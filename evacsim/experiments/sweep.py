@@ -1,0 +1,340 @@
+"""Sweeps: levers and uncertainties × replications → one tidy table of outcomes.
+
+A sweep names a base scenario, the factors to vary and the replications per point
+(EMA Workbench's uncertainties × levers → outcomes, Kwakkel 2017). Each factor is a lever
+(:mod:`.levers`: a dotted path and ``set``/``add``/``scale``) with either
+
+* ``values: [...]``: crossed with every other listed factor (full factorial grid), or
+* ``low`` and ``high``: sampled by Latin hypercube (``samples`` points, McKay et al. 1979),
+
+and the design is the grid crossed with the hypercube sample. Sweep file (YAML)::
+
+    base: ../kabul_2021.yaml          # relative to the sweep file
+    replications: 20
+    seed: 2021
+    samples: 8                        # Latin hypercube points (needed if a factor has a range)
+    levers:
+      flights.us_c17.per_day: {mode: add, values: [0, 5, 10]}
+      screening.lanes: [50, 70, 90]   # shorthand for {values: [...]} (mode set)
+    uncertainties:
+      demand.siv_applicants.pool: {low: 40000, high: 80000, integer: true}
+
+Every point runs replications ``0 .. replications-1`` with the same root seed, so points
+differ by their factors, not by their noise (common random numbers). The result is one tidy
+table: one row per point × replication × KPI, with the factors' values as columns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from scipy.stats import qmc
+
+from ..loader import Problem, ScenarioError, load_scenario, problems_from_validation, read_yaml
+from ..scenario import Scenario
+from . import statistics
+from .engines import Engine, make_engine
+from .levers import Lever, parse_value
+from .levers import apply_levers as _apply
+from .progress import Progress
+from .replications import RunStats, as_scenario, execute
+from .store import ResultStore
+from .worker import ReplicationKey, scenario_hash
+
+__all__ = ["Factor", "SweepResult", "SweepSpec", "load_sweep", "parse_vary", "sweep"]
+
+log = logging.getLogger(__name__)
+
+
+def _shorthand(value: Any) -> Any:
+    """``path: [v1, v2]`` is shorthand for ``path: {values: [v1, v2]}``."""
+    return {"values": value} if isinstance(value, list) else value
+
+
+class Factor(BaseModel):
+    """One factor of a sweep: how to change its path, and its values or its range."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["set", "add", "scale"] = Field(
+        "set", description="set: replace; add/scale: change every number at the path.")
+    values: list[Any] | None = Field(None, min_length=1, description="Grid values.")
+    low: float | None = Field(None, description="Lower end of a range (Latin hypercube).")
+    high: float | None = Field(None, description="Upper end of a range (Latin hypercube).")
+    integer: bool = Field(False, description="Round sampled values to whole numbers.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Factor:
+        has_range = self.low is not None or self.high is not None
+        if self.values is not None and has_range:
+            raise ValueError("give either values (grid) or low and high (range), not both")
+        if self.values is None and not has_range:
+            raise ValueError("expected values: [...] or low and high")
+        if has_range and (self.low is None or self.high is None):
+            raise ValueError("a range needs both low and high")
+        if has_range and self.high < self.low:
+            raise ValueError(f"high ({self.high}) is below low ({self.low})")
+        return self
+
+    @property
+    def is_range(self) -> bool:
+        return self.values is None
+
+
+FactorSpec = Annotated[Factor, BeforeValidator(_shorthand)]
+
+
+class SweepSpec(BaseModel):
+    """A sweep: base scenario, factors (levers and uncertainties), replications, seed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: str = Field(description="Scenario file, relative to the sweep file.")
+    name: str | None = Field(None, description="Name of the sweep; defaults to the file stem.")
+    description: str = ""
+    replications: int = Field(10, ge=1, description="Replications per point.")
+    seed: int = Field(0, ge=0, description="Root seed shared by every point.")
+    samples: int = Field(0, ge=0, description="Latin hypercube points over the ranges.")
+    sample_seed: int | None = Field(None, ge=0, description="Seed of the hypercube sample.")
+    levers: dict[str, FactorSpec] = Field(default_factory=dict,
+                                          description="Decisions under our control.")
+    uncertainties: dict[str, FactorSpec] = Field(default_factory=dict,
+                                                 description="What we do not control.")
+
+    @model_validator(mode="after")
+    def _design(self) -> SweepSpec:
+        both = set(self.levers) & set(self.uncertainties)
+        if both:
+            listed = ", ".join(sorted(both))
+            raise ValueError(f"paths listed as both lever and uncertainty: {listed}")
+        has_range = any(f.is_range for f in self.factors().values())
+        if has_range and self.samples < 1:
+            raise ValueError(
+                "a factor has a range (low, high): set samples (Latin hypercube points)")
+        return self
+
+    def factors(self) -> dict[str, Factor]:
+        return {**self.levers, **self.uncertainties}
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """One design point: its index, the factors' values and the resulting scenario."""
+
+    index: int
+    values: dict[str, Any]
+    scenario: Scenario
+    scenario_hash: str
+
+
+def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Scenario]:
+    """Read a sweep file and its base scenario (ScenarioError listing every mistake)."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(str(path), "", "expected a mapping of sweep fields")])
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(problems_from_validation(exc, str(path))) from None
+    base = Path(path).parent / spec.base
+    if not base.is_file():
+        raise ScenarioError([Problem(str(path), "base", f"no such scenario file '{spec.base}' "
+                                     f"(looked at {base})")], unreadable=True)
+    if spec.name is None:
+        spec = spec.model_copy(update={"name": Path(path).stem})
+    return spec, load_scenario(base)
+
+
+def parse_vary(items: list[str]) -> dict[str, Factor]:
+    """Factors from ``--vary`` flags.
+
+    ``path=v1,v2`` (set), ``path+=v1,v2`` (add), ``path*=v1,v2`` (scale) give grid values;
+    ``path=low..high`` (or ``+=``/``*=``) a range for the Latin hypercube. Values are read
+    as YAML scalars: ``70``, ``1.5``, ``2h``, ``null``.
+    """
+    factors: dict[str, Factor] = {}
+    for item in items:
+        head, sep, tail = item.partition("=")
+        if not sep or not head.strip() or not tail.strip():
+            raise ValueError(f"--vary {item}: expected PATH=V1,V2,... or PATH=LOW..HIGH")
+        mode = "set"
+        if head.endswith("+"):
+            mode, head = "add", head[:-1]
+        elif head.endswith("*"):
+            mode, head = "scale", head[:-1]
+        path = head.strip()
+        try:
+            if ".." in tail:
+                low, _, high = tail.partition("..")
+                lo, hi = parse_value(low.strip()), parse_value(high.strip())
+                integer = isinstance(lo, int) and isinstance(hi, int)
+                factors[path] = Factor(mode=mode, low=lo, high=hi, integer=integer)
+            else:
+                factors[path] = Factor(mode=mode,
+                                       values=[parse_value(v.strip()) for v in tail.split(",")])
+        except ValidationError as exc:
+            reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            raise ValueError(f"--vary {item}: {reason}") from None
+    return factors
+
+
+def design(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The design points: the grid of listed values crossed with a Latin hypercube sample."""
+    factors = spec.factors()
+    grid = {p: f.values for p, f in factors.items() if not f.is_range}
+    ranges = {p: f for p, f in factors.items() if f.is_range}
+    grid_points = [dict(zip(grid, combo, strict=True))
+                   for combo in itertools.product(*grid.values())]
+    if not ranges:
+        return grid_points
+    seed = spec.seed if spec.sample_seed is None else spec.sample_seed
+    try:
+        sampler = qmc.LatinHypercube(d=len(ranges), rng=np.random.default_rng(seed))
+    except TypeError:  # SciPy < 1.15 names the argument seed
+        sampler = qmc.LatinHypercube(d=len(ranges), seed=np.random.default_rng(seed))
+    unit = sampler.random(spec.samples)
+    samples = []
+    for row in unit:
+        point = {}
+        for u, (path, f) in zip(row, ranges.items(), strict=True):
+            value = f.low + u * (f.high - f.low)
+            point[path] = int(round(value)) if f.integer else float(value)
+        samples.append(point)
+    return [{**g, **s} for g in grid_points for s in samples]
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """The points of a sweep and their replications, read back from the store."""
+
+    spec: SweepSpec
+    points: list[Point]
+    store: ResultStore
+    stats: RunStats
+
+    @property
+    def factors(self) -> list[str]:
+        return list(self.spec.factors())
+
+    def points_table(self) -> pd.DataFrame:
+        """One row per point: index, scenario hash and the factors' values."""
+        rows = [{"point": p.index, "scenario": p.scenario_hash,
+                 **{k: _cell(v) for k, v in p.values.items()}} for p in self.points]
+        return pd.DataFrame(rows, columns=["point", "scenario", *self.factors])
+
+    def table(self) -> pd.DataFrame:
+        """The tidy result: one row per point × replication × KPI, factors as columns."""
+        frames = []
+        seed, n = self.spec.seed, self.spec.replications
+        for p in self.points:
+            done = self.store.done(p.scenario_hash, seed)
+            kpis = self.store.kpis(p.scenario_hash, seed, [r for r in range(n) if r in done])
+            frames.append(kpis.assign(point=p.index))
+        table = pd.concat(frames, ignore_index=True)
+        out = table.merge(self.points_table(), on="point", how="left")
+        return out[["point", *self.factors, "scenario", "rep", "kpi", "value"]]
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Per point and KPI: mean, CI and percentiles over replications, factors as columns."""
+        table = self.table()
+        summary = statistics.summarise(table[["point", "kpi", "value"]], by=["point"], level=level)
+        return self.points_table().merge(summary, on="point")
+
+    def failures(self) -> pd.DataFrame:
+        """Failed replications: point, rep, error."""
+        frames = [self.store.failures(p.scenario_hash, self.spec.seed,
+                                      range(self.spec.replications)).assign(point=p.index)
+                  for p in self.points]
+        return pd.concat(frames, ignore_index=True)[["point", "rep", "error"]]
+
+    def write(self, out: str | os.PathLike[str] | None = None) -> os.PathLike[str]:
+        """Write points, the tidy table and the per-point summary (Parquet + CSV)."""
+        store = self.store if out is None else ResultStore(out)
+        store.write_table("sweep_points", self.points_table())
+        store.write_table("sweep_kpis", self.table())
+        store.write_table("sweep_summary", self.summary())
+        return store.root
+
+
+def _cell(value: Any) -> Any:
+    """A factor value as a table cell (profiles and ranges as text)."""
+    return value if isinstance(value, int | float | str | bool) or value is None else str(value)
+
+
+def _points(spec: SweepSpec, base: Scenario, source: str) -> list[Point]:
+    factors = spec.factors()
+    points, problems = [], []
+    for i, values in enumerate(design(spec)):
+        levers = [Lever(path, value, factors[path].mode) for path, value in values.items()]
+        try:
+            scenario = _apply(base, levers, source=f"{source} (point {i})")
+        except ScenarioError as err:
+            problems.extend(err.problems)
+            continue
+        points.append(Point(i, values, scenario, scenario_hash(scenario)))
+    if problems:
+        raise ScenarioError(problems)
+    return points
+
+
+def sweep(
+    spec: SweepSpec | str | os.PathLike[str],
+    base: Scenario | str | os.PathLike[str] | None = None,
+    *,
+    replications: int | None = None,
+    samples: int | None = None,
+    seed: int | None = None,
+    engine: str | Engine | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | os.PathLike[str] | ResultStore | None = None,
+    progress: bool | None = None,
+) -> SweepResult:
+    """Run a sweep: every design point × ``replications``, streamed to the store.
+
+    ``spec`` is a sweep file or a :class:`SweepSpec` (then ``base`` is its scenario or the
+    scenario's file). ``replications``, ``samples`` and ``seed`` override the spec's. A
+    rerun into the same ``out`` folder skips every replication already there.
+    """
+    source = "<sweep>"
+    if isinstance(spec, SweepSpec):
+        if base is None:
+            raise ValueError("a SweepSpec needs its base scenario")
+        base_scenario = as_scenario(base)
+    else:
+        source = str(spec)
+        spec, base_scenario = load_sweep(spec)
+        if base is not None:
+            base_scenario = as_scenario(base)
+    overrides = {k: v for k, v in {"replications": replications, "samples": samples,
+                                   "seed": seed}.items() if v is not None}
+    if overrides:
+        spec = SweepSpec.model_validate({**spec.model_dump(), **overrides})
+    points = _points(spec, base_scenario, source)
+    store = out if isinstance(out, ResultStore) else ResultStore(out)
+    jobs = [(p.scenario, ReplicationKey(p.scenario_hash, spec.seed, r))
+            for r in range(spec.replications) for p in points]
+    store.write_json("sweep.json", {"spec": spec.model_dump(mode="json"),
+                                    "base": base_scenario.name,
+                                    "points": [{"point": p.index, "scenario": p.scenario_hash,
+                                                "values": p.values} for p in points]})
+    own = not isinstance(engine, Engine)
+    eng = make_engine(engine, workers, scheduler)
+    try:
+        with Progress(len(jobs), spec.name or "sweep", progress) as bar:
+            run_stats = execute(jobs, eng, store, bar)
+    finally:
+        if own:
+            eng.close()
+    log.info("sweep %s: %d points × %d replications: %d run, %d skipped, %d failed",
+             spec.name, len(points), spec.replications, run_stats.ran, run_stats.skipped,
+             run_stats.failed)
+    return SweepResult(spec, points, store, run_stats)

@@ -1,0 +1,171 @@
+"""One replication on a worker: a scenario and a seed in, small results out.
+
+A replication is identified by (scenario content hash, root seed, replication index). Its
+random streams come from ``SeedSequence(entropy=root_seed, spawn_key=(index,))``, the same
+sequence as ``SeedSequence(root_seed).spawn(n)[index]`` for any ``n > index``: replication
+``i`` is the same whether 10 or 30 are run, on whichever engine or worker. The model then
+spawns one stream per stochastic source *by name* (:mod:`evacsim.streams`), so two scenarios
+run with the same root seed share their arrivals, group sizes, service times ... (common
+random numbers).
+
+Workers return KPIs and a few daily series, never the per-group tables: the model runs with
+``keep_records=False`` and the full :class:`~evacsim.results.RunResult` is dropped here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import socket
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model import build
+from ..results import RunResult
+from ..scenario import Scenario
+
+__all__ = ["Outcome", "ReplicationKey", "Task", "daily_series", "run_replication", "scenario_hash"]
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A 16-hex-digit content hash of the resolved scenario (same inputs, same hash)."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class ReplicationKey:
+    """What identifies a replication: scenario hash, root seed and replication index."""
+
+    scenario: str
+    seed: int
+    rep: int
+
+    def seed_sequence(self) -> np.random.SeedSequence:
+        """This replication's root seed sequence (independent of n, engine and workers)."""
+        return np.random.SeedSequence(entropy=self.seed, spawn_key=(self.rep,))
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """What a worker needs: the key and the validated scenario (pickles as a frozen model)."""
+
+    key: ReplicationKey
+    scenario: Scenario
+
+
+@dataclasses.dataclass
+class Outcome:
+    """A replication's small results: KPIs, daily series and provenance (error if failed)."""
+
+    key: ReplicationKey
+    ok: bool
+    kpis: dict[str, float]
+    series: pd.DataFrame | None
+    provenance: dict[str, Any]
+
+
+def _provenance(task: Task) -> dict[str, Any]:
+    from .. import __version__
+
+    key = task.key
+    return {
+        "scenario_hash": key.scenario,
+        "scenario": task.scenario.name,
+        "root_seed": key.seed,
+        "rep": key.rep,
+        "seed": {"entropy": key.seed, "spawn_key": [key.rep]},
+        "evacsim_version": __version__,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def replication_kpis(result: RunResult) -> dict[str, float]:
+    """The run's KPIs plus per category: never arrived, and not out (left behind + never).
+
+    ``not_out.<category>`` counts everyone in the pool who was neither evacuated nor turned
+    away at screening: the people a planner means by "not everyone eligible got out".
+    """
+    kpis = {k: float(v) for k, v in result.kpis.items()}
+    left = result.left_behind
+    never = left[left["location"] == "never_arrived"].groupby("category", sort=False)["people"]
+    never_by_cat = never.sum()
+    total_not_out = 0.0
+    for cat, people in never_by_cat.items():
+        kpis[f"never_arrived.{cat}"] = float(people)
+        not_out = kpis.get(f"left_behind_by_category.{cat}", 0.0) + float(people)
+        kpis[f"not_out.{cat}"] = not_out
+        total_not_out += not_out
+    kpis["not_out"] = total_not_out
+    return kpis
+
+
+def daily_series(result: RunResult, categories: list[str]) -> pd.DataFrame:
+    """Small daily series of one run, tidy (date, series, value).
+
+    ``evacuated`` and ``evacuated.<category>``: people flown out that calendar day;
+    ``backlog.<stage>``: people at that stage (all categories) at the end of the day, for the
+    stages outside, screening, inside_waiting, aboard and staging:<base>.
+    """
+    backlog = result.backlog
+    level = backlog.groupby(["stage", "time"], sort=True)["end"].sum().reset_index()
+    level["date"] = level["time"].dt.normalize()
+    end_of_day = level.groupby(["stage", "date"], sort=True)["end"].last().reset_index()
+    days = pd.DatetimeIndex(sorted(level["date"].unique()))
+    frames = [
+        pd.DataFrame({"date": end_of_day["date"], "series": "backlog." + end_of_day["stage"],
+                      "value": end_of_day["end"].astype(float)})
+    ]
+    evac = result.evacuated.assign(date=result.evacuated["time"].dt.normalize())
+    total = evac.groupby("date")["people"].sum().reindex(days, fill_value=0)
+    frames.append(pd.DataFrame({"date": days, "series": "evacuated",
+                                "value": total.to_numpy(dtype=float)}))
+    for cat in categories:
+        per = evac[evac["category"] == cat].groupby("date")["people"].sum().reindex(
+            days, fill_value=0)
+        frames.append(pd.DataFrame({"date": days, "series": f"evacuated.{cat}",
+                                    "value": per.to_numpy(dtype=float)}))
+    out = pd.concat(frames, ignore_index=True)
+    out["date"] = out["date"].astype("datetime64[us]")
+    out["series"] = out["series"].astype(str)
+    return out
+
+
+def run_replication(task: Task) -> Outcome:
+    """Run one replication; any exception becomes a failed :class:`Outcome` with its error."""
+    provenance = _provenance(task)
+    started = time.perf_counter()
+    try:
+        result = build(task.scenario, task.key.seed_sequence(), keep_records=False).run().results()
+        kpis = replication_kpis(result)
+        series = daily_series(result, list(task.scenario.demand))
+    except Exception as exc:  # recorded by the driver; the experiment goes on
+        provenance.update(
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(),
+            wall_time_s=round(time.perf_counter() - started, 4),
+        )
+        return Outcome(task.key, False, {}, None, provenance)
+    provenance.update(status="ok", wall_time_s=round(time.perf_counter() - started, 4))
+    return Outcome(task.key, True, kpis, series, provenance)
+
+
+def failed_outcome(task: Task, error: BaseException) -> Outcome:
+    """A failed outcome for a task whose worker raised or died before returning."""
+    provenance = _provenance(task)
+    provenance.update(
+        status="failed",
+        error=f"{type(error).__name__}: {error}",
+        traceback="".join(traceback.format_exception(error)),
+    )
+    return Outcome(task.key, False, {}, None, provenance)
