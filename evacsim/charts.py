@@ -480,7 +480,10 @@ def waiting_times(source: Any) -> Figure:
         left.set_ylim(0, 1.01)
         left.set_xlabel("Hours from arrival at the gates to departure")
         left.set_ylabel("Share of evacuees")
-        left.legend(frameon=False, fontsize=8, loc="lower right")
+        if left.get_legend_handles_labels()[0]:
+            left.legend(frameon=False, fontsize=8, loc="lower right")
+        else:
+            _no_data(left, "Nobody was evacuated")
     else:
         _no_data(left, "Per-group records were not kept:\nsee the percentiles on the right")
     left.set_title("Time to departure (cumulative)", fontsize=10)

@@ -33,6 +33,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         out = result.write(args.out)
         print(f"\nResults written to {out}/")
+    if args.report:
+        from .report import write_report
+
+        target = args.out / "report.html" if args.out else Path(f"{scenario.name}-report.html")
+        print(f"Report written to {write_report(result, target)}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import ResultsError, write_report
+
+    try:
+        path = write_report(args.results_dir, args.out)
+    except ResultsError as err:
+        print(f"evacsim report: {err}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(f"Report written to {path}")
+    return EXIT_OK
+
+
+def cmd_charts(args: argparse.Namespace) -> int:
+    from .charts import save_charts
+    from .report import ResultsError, read_results
+
+    try:
+        result = read_results(args.results_dir)
+    except ResultsError as err:
+        print(f"evacsim charts: {err}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    out = args.out or args.results_dir / "charts"
+    for path in save_charts(result, out, formats=[args.format]):
+        print(path)
     return EXIT_OK
 
 
@@ -53,7 +85,24 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not keep one record per group (flat memory for very large runs)",
     )
+    run.add_argument(
+        "--report",
+        action="store_true",
+        help="also write a self-contained HTML report (OUT/report.html, or "
+        "NAME-report.html here without --out)",
+    )
     run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser("report", help="write a self-contained HTML report of a run")
+    report.add_argument("results_dir", type=Path, help="folder written by evacsim run --out")
+    report.add_argument("--out", type=Path, help="HTML file (default RESULTS_DIR/report.html)")
+    report.set_defaults(func=cmd_report)
+
+    chart = sub.add_parser("charts", help="write the charts of a run as PNG or SVG files")
+    chart.add_argument("results_dir", type=Path, help="folder written by evacsim run --out")
+    chart.add_argument("--format", choices=["png", "svg"], default="png", help="default png")
+    chart.add_argument("--out", type=Path, help="folder (default RESULTS_DIR/charts)")
+    chart.set_defaults(func=cmd_charts)
     return parser
 
 
