@@ -188,7 +188,8 @@ def _date_axis(ax, minor_days: bool = True) -> None:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=12)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    if minor_days:
+    low, high = ax.get_xlim()
+    if minor_days and high - low <= 62:  # day ticks only while days are wide enough to see
         ax.xaxis.set_minor_locator(mdates.DayLocator())
 
 
@@ -337,7 +338,7 @@ def forces_and_flights(source: Any) -> Figure:
              zorder=3)
     top.set_ylabel("Troops on the ground")
     top.yaxis.set_major_formatter("{x:,.0f}")
-    top.set_ylim(bottom=0)
+    top.set_ylim(0, max(10.0, float(troops["mean"].max() if len(troops) else 0) * 1.05))
     top.set_title("Forces, flights and events")
 
     twin = top.twinx()
