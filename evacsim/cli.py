@@ -27,6 +27,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .model import build
 
     scenario = load_scenario(args.scenario)
+    if args.replications is not None:
+        from .experiments.commands import run_replications
+
+        return run_replications(args, scenario)
     model = build(scenario, args.seed, keep_records=not args.no_group_records)
     result = model.run().results()
     print(result.summary())
@@ -75,6 +79,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"evacsim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
+    from .experiments.commands import add_commands, add_run_options
 
     run = sub.add_parser("run", help="run a scenario and report throughput and backlog")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -91,6 +96,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="also write a self-contained HTML report (OUT/report.html, or "
         "NAME-report.html here without --out)",
     )
+    add_run_options(run)  # -n N replications and the experiment engine options
     run.set_defaults(func=cmd_run)
 
     report = sub.add_parser("report", help="write a self-contained HTML report of a run")
@@ -103,6 +109,7 @@ def make_parser() -> argparse.ArgumentParser:
     chart.add_argument("--format", choices=["png", "svg"], default="png", help="default png")
     chart.add_argument("--out", type=Path, help="folder (default RESULTS_DIR/charts)")
     chart.set_defaults(func=cmd_charts)
+    add_commands(sub)  # compare, sweep, goalseek (evacsim.experiments.commands)
     return parser
 
 

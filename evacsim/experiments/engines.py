@@ -170,10 +170,11 @@ class DaskEngine(Engine):
             else:
                 self._own_cluster = LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: never clash with another cluster
                 )
                 self._client = self._own_client = Client(self._own_cluster)
-                log.info("started a local Dask cluster of %d workers", self.workers)
+                log.info("started a local Dask cluster of %d workers (dashboard %s)",
+                         self.workers, self._own_cluster.dashboard_link)
         if self._own_cluster is None:  # a cluster we did not start: size it by its threads
             self.workers = max(1, sum(self._client.nthreads().values()))
         return self._client

@@ -164,7 +164,11 @@ class Replications:
     def write(self, out: str | Path | None = None) -> Path:
         """Write the summary, bands and deadline answers as Parquet + CSV into the store."""
         store = self.store if out is None else ResultStore(out)
-        prefix = f"{self.label}_" if self.label else ""
+        prefix = f"{self.label or 'replications'}_"
+        store.write_json(f"{prefix}run.json", {
+            "scenario": self.scenario.name, "scenario_hash": self.scenario_hash,
+            "seed": self.seed, "n": self.n, "finished": len(self.reps),
+            "failed": len(self.failures())})
         store.write_table(f"{prefix}summary", self.summary())
         store.write_table(f"{prefix}bands", self.bands())
         store.write_table(f"{prefix}all_out", self.all_out())

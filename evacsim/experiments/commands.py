@@ -1,0 +1,376 @@
+"""The experiments' command line: ``run -n``, ``compare``, ``sweep``, ``goalseek``.
+
+The presentation layer of :mod:`evacsim.cli` for experiments, kept here so that the shared
+CLI module only registers these commands. Each handler parses, calls the library, prints
+plain-text tables (and writes everything to ``--out``). User mistakes end in one line on
+stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..loader import read_yaml
+from .engines import ENGINES, default_workers
+
+if TYPE_CHECKING:  # the library is imported when a command runs, so --help stays quick
+    import pandas as pd
+
+    from ..scenario import Scenario
+    from .replications import Replications
+
+__all__ = ["add_commands", "add_engine_options", "add_run_options", "run_replications"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_INVALID = 0, 1
+EXIT_GOAL_NOT_REACHED = 4  # goalseek: even the top of the range misses the goal
+
+HEADLINE = (
+    "evacuated", "left_behind", "not_out", "turned_away", "peak_24h_evacuated",
+    "peak_backlog.outside", "peak_backlog.inside_waiting", "flights_departed",
+    "mean_load_factor", "wait_total_p50_h", "wait_total_p90_h",
+)
+
+
+# ------------------------------------------------------------------------------ arguments
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """--engine, --workers, --scheduler, --seed, --out, --progress for experiment commands."""
+    group = parser.add_argument_group("experiment engine")
+    group.add_argument("--engine", choices=ENGINES, default=None,
+                       help="where replications run: sequential, local worker processes "
+                            "(default) or a Dask cluster")
+    group.add_argument("--workers", type=int, default=None,
+                       help=f"worker processes (default: all cores, here {default_workers()})")
+    group.add_argument("--scheduler", default=None,
+                       help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine "
+                            "dask; without it --engine dask starts a local Dask cluster)")
+    group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar with ETA (default: only on a terminal)")
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    """``run -n N`` and the engine options."""
+    run.add_argument("-n", "--replications", type=int, default=None, metavar="N",
+                     help="run N independent replications and report means, 95%% CIs, "
+                          "percentiles and daily bands (seeds spawned from --seed)")
+    run.add_argument("--all-kpis", action="store_true",
+                     help="with -n: print every KPI, not only the headline ones")
+    add_engine_options(run)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``compare``, ``sweep`` and ``goalseek`` on the CLI's subparsers."""
+    cmp = sub.add_parser("compare", help="compare a base scenario with alternatives (paired, "
+                                         "common random numbers)")
+    cmp.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
+                     help="base scenario first, then the alternatives")
+    cmp.add_argument("-n", "--replications", type=int, default=30, metavar="N")
+    cmp.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    cmp.add_argument("--kpi", default="left_behind", help="KPI to rank on (default left_behind)")
+    direction = cmp.add_mutually_exclusive_group()
+    direction.add_argument("--maximize", dest="maximize", action="store_true", default=None,
+                           help="higher KPI is better (default: from the KPI's meaning)")
+    direction.add_argument("--minimize", dest="maximize", action="store_false")
+    cmp.add_argument("--out", type=Path, help="results folder (resumable)")
+    add_engine_options(cmp)
+    cmp.set_defaults(func=cmd_compare)
+
+    sw = sub.add_parser("sweep", help="vary levers and uncertainties; one tidy results table")
+    sw.add_argument("file", type=Path, help="a sweep file, or a scenario file with --vary")
+    sw.add_argument("--vary", action="append", default=[], metavar="PATH=V1,V2,...",
+                    help="a factor: PATH=v1,v2 (set), PATH+=v1,v2 (add), PATH*=v1,v2 (scale), "
+                         "or PATH=LOW..HIGH (Latin hypercube); repeatable")
+    sw.add_argument("-n", "--replications", type=int, default=None, metavar="N",
+                    help="replications per point (overrides the sweep file; default 10)")
+    sw.add_argument("--samples", type=int, default=None,
+                    help="Latin hypercube points over the ranges")
+    sw.add_argument("--seed", type=int, default=None, help="root random seed")
+    sw.add_argument("--kpi", action="append", default=None,
+                    help="KPI(s) to print per point (default left_behind, evacuated)")
+    sw.add_argument("--out", type=Path, help="results folder (resumable: rerun to continue)")
+    add_engine_options(sw)
+    sw.set_defaults(func=cmd_sweep)
+
+    gs = sub.add_parser("goalseek", help="smallest lever value with P(KPI <= N) >= p",
+                        description="Bisection over replicated runs. Exit code 4 when even "
+                                    "--high misses the goal.")
+    gs.add_argument("scenario", type=Path)
+    gs.add_argument("--lever", required=True,
+                    help="dotted scenario path, e.g. flights.us_c17.per_day, screening.lanes")
+    gs.add_argument("--mode", choices=("set", "add", "scale"), default="set",
+                    help="set the value, add to it or scale it (profiles: every step)")
+    gs.add_argument("--low", type=float, required=True, help="smallest value to try")
+    gs.add_argument("--high", type=float, required=True, help="largest value to try")
+    gs.add_argument("--step", type=float, default=None,
+                    help="resolution (default 1 for whole-number bounds)")
+    gs.add_argument("--kpi", default="left_behind",
+                    help="KPI to bound (default left_behind; not_out also counts those who "
+                         "never reached the airport)")
+    gs.add_argument("--at-most", type=float, required=True, metavar="N",
+                    help="the goal: KPI <= N")
+    gs.add_argument("--prob", type=float, default=0.9, help="with at least this probability")
+    gs.add_argument("--conservative", action="store_true",
+                    help="require the lower end of the 95%% interval to reach --prob")
+    gs.add_argument("-n", "--replications", type=int, default=30, metavar="N")
+    gs.add_argument("--seed", type=int, default=0)
+    gs.add_argument("--out", type=Path, help="results folder (resumable)")
+    add_engine_options(gs)
+    gs.set_defaults(func=cmd_goalseek)
+
+
+def _engine_kwargs(args: argparse.Namespace) -> dict:
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be 1 or more, got {args.workers}")
+    if args.engine == "dask" or args.scheduler:
+        import distributed  # noqa: F401  (its import sets its loggers to INFO; undo that below)
+
+        # Dask logs every worker start and stop at INFO; show them only with --verbose.
+        logging.getLogger("distributed").setLevel(
+            logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
+    return {"engine": args.engine, "workers": args.workers, "scheduler": args.scheduler,
+            "progress": args.progress}
+
+
+def _user_errors(handler):
+    """Report a bad argument (ValueError/KeyError from the library) as one line, exit 1."""
+
+    def wrapped(args: argparse.Namespace, *rest) -> int:
+        try:
+            return handler(args, *rest)
+        except (ValueError, KeyError) as exc:
+            message = exc.args[0] if exc.args else str(exc)
+            print(f"evacsim {args.command}: {message}", file=sys.stderr)
+            return EXIT_INVALID
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+# ------------------------------------------------------------------------------ presenting
+
+
+def _num(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if abs(x) >= 100 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.2f}"
+
+
+def _pct(x: float) -> str:
+    return "-" if x is None or math.isnan(x) else f"{x:.0%}"
+
+
+def _kpi_table(summary: pd.DataFrame, names: list[str] | None) -> str:
+    import pandas as pd
+
+    frame = summary if names is None else summary[summary["kpi"].isin(names)]
+    if names is not None:
+        frame = frame.set_index("kpi").reindex([k for k in names if k in set(frame["kpi"])])
+        frame = frame.reset_index()
+    rows = [[r.kpi, _num(r.mean), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]", _num(r.p05),
+             _num(r.p50), _num(r.p95)] for r in frame.itertuples()]
+    table = pd.DataFrame(rows, columns=["KPI", "mean", "95% CI", "p05", "p50", "p95"])
+    return table.to_string(index=False)
+
+
+def _bands_table(bands: pd.DataFrame, names: list[str]) -> str:
+    import pandas as pd
+
+    cols = {}
+    for name in names:
+        part = bands[bands["series"] == name].set_index("date")
+        if part.empty:
+            continue
+        cols[name] = [f"{_num(r.p50)} [{_num(r.p05)}-{_num(r.p95)}]" for r in part.itertuples()]
+        dates = part.index
+    if not cols:
+        return "(no daily series)"
+    table = pd.DataFrame(cols, index=[d.strftime("%Y-%m-%d") for d in dates])
+    table.index.name = "day"
+    return table.to_string()
+
+
+def present_replications(reps: Replications, all_kpis: bool = False) -> str:
+    """Plain-text report of replications: KPIs, deadline answers, daily bands."""
+    import pandas as pd
+
+    cats = list(reps.scenario.demand)
+    names = None if all_kpis else [*HEADLINE, *(f"evacuated.{c}" for c in cats)]
+    n_ok = len(reps.reps)
+    lines = [f"Scenario: {reps.scenario.name}   replications: {n_ok} of {reps.n}   "
+             f"root seed: {reps.seed}", ""]
+    if n_ok == 0:
+        lines.append("No replication finished.")
+    else:
+        lines += [_kpi_table(reps.summary(), names), "",
+                  "Deadline: P(everyone eligible is out), by category "
+                  "(not out = pool - evacuated - turned away):"]
+        allout = reps.all_out()
+        lines.append(pd.DataFrame(
+            [[r.category, _pct(r.p_all_out), f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}]",
+              _num(r.mean_not_out)] for r in allout.itertuples()],
+            columns=["category", "P(all out)", "95% CI", "mean not out"]).to_string(index=False))
+        left = reps.left_behind()
+        lines += ["", "People left behind at the deadline (arrived, not out), over replications:",
+                  pd.DataFrame([[r.category, _num(r.mean), _num(r.p05), _num(r.p50),
+                                 _num(r.p95), _num(r.max), _pct(r.p_zero)]
+                                for r in left.itertuples()],
+                               columns=["category", "mean", "p05", "p50", "p95", "max",
+                                        "P(none)"]).to_string(index=False)]
+        lines += ["", "Daily: median [5%-95%] over replications",
+                  _bands_table(reps.bands(), ["evacuated", "backlog.outside",
+                                              "backlog.inside_waiting"])]
+    failures = reps.failures()
+    if len(failures):
+        lines += ["", f"{len(failures)} replication(s) failed:"]
+        lines += [f"  rep {r.rep}: {r.error}" for r in failures.head(10).itertuples()]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ handlers
+
+
+@_user_errors
+def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
+    """``evacsim run SCENARIO -n N``: replications with CIs, bands and deadline answers."""
+    from .replications import replicate
+
+    if args.replications < 1:
+        raise ValueError(f"-n must be 1 or more replications, got {args.replications}")
+    if getattr(args, "report", False):
+        print("evacsim run: --report describes one run; ignored with -n", file=sys.stderr)
+    reps = replicate(scenario, args.replications, args.seed, out=args.out,
+                     **_engine_kwargs(args))
+    print(present_replications(reps, args.all_kpis))
+    if args.out:
+        reps.write()
+        print(f"\nResults written to {reps.store.root}/ (one file per replication; rerun to "
+              "resume)")
+    return EXIT_OK
+
+
+@_user_errors
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``evacsim compare BASE ALT... -n N``: paired differences and a ranking."""
+    import pandas as pd
+
+    from .compare import compare, lower_is_better
+
+    labels = [p.stem for p in args.scenarios]
+    if len(set(labels)) != len(labels):
+        labels = [str(p) for p in args.scenarios]
+    result = compare(args.scenarios, args.replications, args.seed, labels=labels, out=args.out,
+                     **_engine_kwargs(args))
+    names = list(dict.fromkeys([args.kpi, *HEADLINE]))
+    summary = result.summary()
+    means = summary[summary["kpi"].isin(names)].pivot(index="kpi", columns="scenario",
+                                                      values="mean")
+    means = means.reindex([k for k in names if k in means.index])[result.labels]
+    lines = [f"{len(result.labels)} scenarios × {args.replications} replications, root seed "
+             f"{args.seed} (common random numbers)", "", "Means:",
+             means.map(_num).to_string(), "",
+             f"Paired differences versus {result.base} (alternative - base), 95% CI:"]
+    diffs = result.differences(names)
+    lines.append(pd.DataFrame(
+        [[r.scenario, r.kpi, _num(r.diff), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+          "-" if math.isnan(r.p_value) else f"{r.p_value:.3g}"] for r in diffs.itertuples()],
+        columns=["scenario", "KPI", "difference", "95% CI", "p"]).to_string(index=False))
+    maximize = args.maximize if args.maximize is not None else not lower_is_better(args.kpi)
+    ranking = result.ranking(args.kpi, maximize)
+    lines += ["", f"Ranking on {args.kpi} ({'higher' if maximize else 'lower'} is better):",
+              pd.DataFrame([[r.rank, r.scenario, _num(r.mean),
+                             f"[{_num(r.ci_low)}, {_num(r.ci_high)}]", _num(r.gap_to_best),
+                             _pct(r.p_best)] for r in ranking.itertuples()],
+                           columns=["rank", "scenario", "mean", "95% CI", "gap to best",
+                                    "P(best)"]).to_string(index=False)]
+    print("\n".join(lines))
+    if args.out:
+        print(f"\nResults written to {result.write(kpi=args.kpi, maximize=maximize)}/")
+    return EXIT_OK
+
+
+def _is_sweep_file(path: Path) -> bool:
+    data = read_yaml(path)
+    return isinstance(data, dict) and "base" in data and "demand" not in data
+
+
+@_user_errors
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``evacsim sweep FILE [--vary PATH=V1,V2]``: a grid × hypercube of points."""
+    from .sweep import SweepSpec, load_sweep, parse_vary, sweep
+
+    factors = parse_vary(args.vary)
+    if _is_sweep_file(args.file):
+        spec_or_file, base = args.file, None
+        if factors:
+            spec, base = load_sweep(args.file)
+            spec_or_file = SweepSpec.model_validate(
+                {**spec.model_dump(), "levers": {**spec.levers, **factors}})
+    else:
+        if not factors:
+            raise ValueError("a scenario file needs at least one --vary PATH=V1,V2,...")
+        spec_or_file = SweepSpec(base=str(args.file), name=args.file.stem, levers=factors,
+                                 samples=args.samples or 0)
+        base = args.file
+    result = sweep(spec_or_file, base, replications=args.replications, samples=args.samples,
+                   seed=args.seed, out=args.out, **_engine_kwargs(args))
+    kpis = args.kpi or ["left_behind", "evacuated"]
+    summary = result.summary()
+    known = set(summary["kpi"])
+    for k in kpis:
+        if k not in known:
+            raise KeyError(f"unknown KPI '{k}' (expected one of: {', '.join(sorted(known))})")
+    table = result.points_table().drop(columns="scenario").set_index("point")
+    for k in kpis:
+        part = summary[summary["kpi"] == k].set_index("point")
+        table[f"{k} mean [95% CI]"] = [
+            f"{_num(r.mean)} [{_num(r.ci_low)}, {_num(r.ci_high)}]" for r in part.itertuples()]
+    spec = result.spec
+    print(f"Sweep {spec.name}: {len(result.points)} points × {spec.replications} replications, "
+          f"root seed {spec.seed}")
+    print(table.to_string())
+    failures = result.failures()
+    if len(failures):
+        print(f"\n{len(failures)} replication(s) failed (recorded in the results folder).")
+    out = result.write()
+    if args.out:
+        print(f"\nTidy table (point × replication × KPI) written to {out}/sweep_kpis.parquet")
+    return EXIT_OK
+
+
+@_user_errors
+def cmd_goalseek(args: argparse.Namespace) -> int:
+    """``evacsim goalseek SCENARIO --lever PATH --low A --high B --at-most N --prob p``."""
+    import pandas as pd
+
+    from .goalseek import goal_seek
+
+    low, high = args.low, args.high
+    if low.is_integer() and high.is_integer() and (args.step is None or args.step.is_integer()):
+        low, high = int(low), int(high)
+    result = goal_seek(args.scenario, args.lever, low, high, at_most=args.at_most,
+                       probability=args.prob, kpi=args.kpi, mode=args.mode, step=args.step,
+                       n=args.replications, seed=args.seed, conservative=args.conservative,
+                       out=args.out, **_engine_kwargs(args))
+    ev = result.evaluations.sort_values("value")
+    print(pd.DataFrame(
+        [[r.value, _pct(r.p), f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}]",
+          "yes" if r.satisfied else "no", _num(r.kpi_mean), _num(r.kpi_p95)]
+         for r in ev.itertuples()],
+        columns=[f"{args.lever} ({args.mode})", f"P({args.kpi}<={_num(args.at_most)})",
+                 "95% CI", "goal met", f"mean {args.kpi}", "p95"]).to_string(index=False))
+    print()
+    print(result.message())
+    if args.out:
+        print(f"\nEvaluations written to {args.out}/goalseek.json")
+    return EXIT_OK if result.found else EXIT_GOAL_NOT_REACHED
