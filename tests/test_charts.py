@@ -12,6 +12,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -394,6 +395,7 @@ def test_throughput_difference_is_paired_by_replication(replications):
 def test_overlap_and_bounds_checks_can_fail():
     # The text checks above are only worth something if they catch a bad layout.
     fig = Figure(figsize=(4, 3))
+    FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.text(0.5, 0.5, "first label")
     ax.text(0.5, 0.5, "second label")
