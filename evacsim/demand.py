@@ -16,7 +16,7 @@ import numpy as np
 
 from .scenario import Category
 
-__all__ = ["ArrivalPlan", "Group", "Stage", "plan_arrivals", "step_profile"]
+__all__ = ["ArrivalPlan", "Group", "Stage", "plan_arrivals", "step_profile"]  # and stage ints
 
 
 class Stage(enum.IntEnum):
@@ -29,6 +29,10 @@ class Stage(enum.IntEnum):
     EVACUATED = 4  # aircraft departed
     TURNED_AWAY = 5  # refused at screening
     AWAY = 6  # gave up or was dispersed; may come back
+
+
+# The same stages as plain ints, for the hot paths (an IntEnum attribute lookup is slow).
+OUTSIDE, SCREENING, INSIDE, ABOARD, EVACUATED, TURNED_AWAY, AWAY = range(7)
 
 
 class Group:
@@ -61,7 +65,7 @@ class Group:
         self.deadline = deadline  # gives up at this time if still outside
         self.visit = 0  # how many times it has (re)joined the crowd, for stale give-ups
         self.returns = 0
-        self.stage = Stage.OUTSIDE
+        self.stage = OUTSIDE
         self.t_gate = self.t_screen = self.t_screened = self.t_board = self.t_depart = np.nan
         self.flight = -1
 

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import simpy
 
-from .demand import Group, Stage, step_profile
+from .demand import EVACUATED, Group, step_profile
 from .ledger import Ledger, Signal
 from .scenario import Scenario
 
@@ -216,7 +216,7 @@ class Flights:
         hour = int(now)
         for group in state["groups"]:
             group.flight = plan.fid
-            self.ledger.move(group, Stage.EVACUATED, now)
+            self.ledger.move(group, EVACUATED, now)
             key = (hour, group.cat, plan.operator, plan.destination)
             self.departures[key] = self.departures.get(key, 0) + group.size
         if load:

@@ -18,7 +18,7 @@ from collections import deque
 
 import simpy
 
-from .demand import ArrivalPlan, Group, Stage
+from .demand import AWAY, OUTSIDE, ArrivalPlan, Group
 from .ledger import Ledger, Signal
 from .monitor import Level
 from .scenario import Gate as GateSpec
@@ -92,7 +92,7 @@ class Crowd:
                 if tg > now:
                     return
                 _, _, group, visit = heapq.heappop(give_ups)
-                if group.stage == Stage.OUTSIDE and group.visit == visit:
+                if group.stage == OUTSIDE and group.visit == visit:
                     self._leave(group, tg, may_return=True)
 
     def _first_arrival(self, t: float) -> None:
@@ -114,13 +114,13 @@ class Crowd:
         group.t_queue = t
         draws = self._patience[group.cat]
         group.deadline = t + draws.next() if draws is not None else math.inf
-        self.ledger.move(group, Stage.OUTSIDE, t)
+        self.ledger.move(group, OUTSIDE, t)
         self._join(group)
 
     def _leave(self, group: Group, t: float, may_return: bool) -> None:
         """``group`` walks away from the crowd at ``t`` (it stays in its deque until popped)."""
         self.waiting -= group.size
-        self.ledger.move(group, Stage.AWAY, t)
+        self.ledger.move(group, AWAY, t)
         c = group.cat
         if may_return and self._uniform.next() < self._return_probability[c]:
             t_back = t + self._return_delay[c].next()
@@ -139,7 +139,7 @@ class Crowd:
                     continue
                 q = queues[c]
                 # Entries of groups that left (or left and came back later) are stale.
-                while q and (q[0][1].stage != Stage.OUTSIDE or q[0][1].visit != q[0][0]):
+                while q and (q[0][1].stage != OUTSIDE or q[0][1].visit != q[0][0]):
                     q.popleft()
                 if q and (best is None or q[0][1].t_queue < best.t_queue):
                     best = q[0][1]
@@ -165,7 +165,7 @@ class Crowd:
 
     def present(self) -> list[Group]:
         """Groups still outside (after :meth:`advance` to the end)."""
-        return [g for q in self.queues for v, g in q if g.stage == Stage.OUTSIDE and g.visit == v]
+        return [g for q in self.queues for v, g in q if g.stage == OUTSIDE and g.visit == v]
 
 
 class Gate:
@@ -289,9 +289,8 @@ class Gate:
             passage_h = group.size * self.hours_per_person
             if passage_h > 0:
                 self.passing = group
-                self.busy.change(now, 1)
+                self.busy.interval(now, now + passage_h, 1)
                 yield env.timeout(passage_h)
-                self.busy.change(env.now, -1)
                 self.passing = None
             ledger.inside_total -= group.size
             self.admitted += group.size

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .demand import Group, Stage
+from .demand import ABOARD, INSIDE, Group
 from .ledger import Ledger, Signal
 from .monitor import Level
 
@@ -46,7 +46,7 @@ class Holding:
 
     def put(self, group: Group, t: float) -> None:
         """A screened group starts waiting for a seat."""
-        self.ledger.move(group, Stage.INSIDE, t)
+        self.ledger.move(group, INSIDE, t)
         self.queues[group.cat].append(group)
         self.waiting += group.size
         self._note_fullness(t)
@@ -78,7 +78,7 @@ class Holding:
                         continue
                 seats -= group.size
                 self.waiting -= group.size
-                self.ledger.move(group, Stage.ABOARD, t)
+                self.ledger.move(group, ABOARD, t)
                 taken.append(group)
                 if not q:
                     cats.remove(c)

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import simpy
 
-from .demand import Group, Stage
-from .monitor import Level, Tally
+from .demand import ABOARD, EVACUATED, INSIDE, OUTSIDE, SCREENING, TURNED_AWAY, Group, Stage
+from .monitor import LevelBank, TallyBank
 
 __all__ = ["GroupRecord", "Ledger", "Signal", "WAIT_STAGES"]
 
@@ -72,57 +72,83 @@ class Ledger:
         self.groups_arrived = [0] * n
         self.returned = [0] * n  # people who came back after giving up
         self.inside_total = 0  # people in SCREENING + INSIDE, for the holding capacity
-        self.backlog = {stage: [Level(horizon_h) for _ in categories] for stage in BACKLOG_STAGES}
-        self.waits = {name: [Tally(horizon_h) for _ in categories] for name in WAIT_STAGES}
         self.keep_records = keep_records
         self.records: list[GroupRecord] = []
-        self.flow_evacuated_h = Level(horizon_h)  # cumulative evacuated (people), by hour
+        # Levels and tallies are banks: a move appends small tuples, numpy bins them in bulk.
+        self._levels = LevelBank(len(BACKLOG_STAGES) * n, horizon_h)
+        self._level_base = [-1] * len(Stage)  # first series of a stage, -1 if not a backlog
+        for i, stage in enumerate(BACKLOG_STAGES):
+            self._level_base[stage] = i * n
+        self._tallies = TallyBank(len(WAIT_STAGES) * n, horizon_h)
+        self._n = n
+
+    @property
+    def backlog(self) -> dict[Stage, list]:
+        """Backlog levels by stage, one per category (read like :class:`Level`)."""
+        n = self._n
+        return {
+            stage: [self._levels.series(i * n + c) for c in range(n)]
+            for i, stage in enumerate(BACKLOG_STAGES)
+        }
+
+    @property
+    def waits(self) -> dict[str, list]:
+        """Waiting-time tallies by stage name, one per category (read like :class:`Tally`)."""
+        n = self._n
+        return {
+            name: [self._tallies.tally(i * n + c) for c in range(n)]
+            for i, name in enumerate(WAIT_STAGES)
+        }
 
     def arrive(self, group: Group, t: float) -> None:
         """A group reaches the perimeter for the first time."""
         c = group.cat
         self.arrived[c] += group.size
         self.groups_arrived[c] += 1
-        self.people[Stage.OUTSIDE][c] += group.size
-        self.backlog[Stage.OUTSIDE][c].change(t, group.size)
+        self.people[OUTSIDE][c] += group.size
+        self._levels.buffer.append((c, t, group.size))  # OUTSIDE is the first backlog stage
 
-    def move(self, group: Group, stage: Stage, t: float) -> None:
+    def move(self, group: Group, stage: int, t: float) -> None:
         """Move ``group`` to ``stage`` at time ``t`` and record what that move means."""
         c, size, old = group.cat, group.size, group.stage
         people = self.people
         people[old][c] -= size
         people[stage][c] += size
-        if old in self.backlog:
-            self.backlog[old][c].change(t, -size)
-        if stage in self.backlog:
-            self.backlog[stage][c].change(t, size)
         group.stage = stage
-        if stage == Stage.SCREENING:
+        levels = self._levels.buffer
+        base = self._level_base
+        if base[old] >= 0:
+            levels.append((base[old] + c, t, -size))
+        if base[stage] >= 0:
+            levels.append((base[stage] + c, t, size))
+        tallies = self._tallies.buffer
+        n = self._n
+        if stage == SCREENING:
             group.t_gate = t
             self.inside_total += size
-            self.waits["outside"][c].add(t - group.t_arrive, size)
-        elif stage == Stage.INSIDE:
+            tallies.append((c, t - group.t_arrive, size))  # outside
+        elif stage in (INSIDE, TURNED_AWAY):
             group.t_screened = t
-            self.waits["screening_queue"][c].add(group.t_screen - group.t_gate, size)
-            self.waits["screening"][c].add(t - group.t_gate, size)
-        elif stage == Stage.ABOARD:
+            tallies.append((n + c, group.t_screen - group.t_gate, size))  # screening_queue
+            tallies.append((2 * n + c, t - group.t_gate, size))  # screening
+            if stage == TURNED_AWAY:
+                self.inside_total -= size
+                self._record(group)
+        elif stage == ABOARD:
             group.t_board = t
             self.inside_total -= size
-            self.waits["inside"][c].add(t - group.t_screened, size)
-        elif stage == Stage.EVACUATED:
+            tallies.append((3 * n + c, t - group.t_screened, size))  # inside
+        elif stage == EVACUATED:
             group.t_depart = t
-            self.waits["total"][c].add(t - group.t_arrive, size)
-            self.flow_evacuated_h.change(t, size)
+            tallies.append((4 * n + c, t - group.t_arrive, size))  # total
             self._record(group)
-        elif stage == Stage.TURNED_AWAY:
-            group.t_screened = t
-            self.inside_total -= size
-            self.waits["screening_queue"][c].add(group.t_screen - group.t_gate, size)
-            self.waits["screening"][c].add(t - group.t_gate, size)
-            self._record(group)
-        elif stage == Stage.OUTSIDE:  # came back after giving up
+        elif stage == OUTSIDE:  # came back after giving up
             group.returns += 1
             self.returned[c] += size
+        if len(levels) > 65536:
+            self._levels.flush()
+        if len(tallies) > 65536:
+            self._tallies.flush()
 
     def _record(self, group: Group) -> None:
         if self.keep_records:
@@ -137,7 +163,7 @@ class Ledger:
                     group.t_board,
                     group.t_depart,
                     group.returns,
-                    group.stage.name.lower(),
+                    Stage(group.stage).name.lower(),
                     group.flight,
                 )
             )

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Level", "Tally"]
+__all__ = ["Level", "LevelBank", "Tally", "TallyBank"]
 
 
 class Level:
@@ -27,13 +27,13 @@ class Level:
     that plus ``area[b] / w``.
     """
 
-    __slots__ = ("_area", "_last", "_step", "bin_h", "current", "initial", "n_bins")
+    __slots__ = ("_last", "area", "bin_h", "current", "initial", "n_bins", "step")
 
     def __init__(self, horizon_h: float, bin_h: float = 1.0, initial: float = 0.0):
         self.bin_h = bin_h
         self.n_bins = max(1, math.ceil(horizon_h / bin_h - 1e-9))
-        self._step = [0.0] * self.n_bins
-        self._area = [0.0] * self.n_bins
+        self.step = [0.0] * self.n_bins
+        self.area = [0.0] * self.n_bins
         self._last = self.n_bins - 1
         self.initial = initial
         self.current = initial  # the running level, meaningful when changes come in time order
@@ -46,9 +46,21 @@ class Level:
             b = self._last
         elif b < 0:
             b = 0
-        self._step[b] += delta
-        self._area[b] += delta * ((b + 1) * w - t)
+        self.step[b] += delta
+        self.area[b] += delta * ((b + 1) * w - t)
         self.current += delta
+
+    def interval(self, t0: float, t1: float, amount: float) -> None:
+        """The level is ``amount`` higher over ``[t0, t1)`` (e.g. a server busy)."""
+        last = self._last
+        b0, b1 = int(t0 / self.bin_h), int(t1 / self.bin_h)
+        b0 = last if b0 > last else b0
+        b1 = last if b1 > last else b1
+        w = self.bin_h
+        self.step[b0] += amount
+        self.area[b0] += amount * ((b0 + 1) * w - t0)
+        self.step[b1] -= amount
+        self.area[b1] -= amount * ((b1 + 1) * w - t1)
 
     def set(self, t: float, value: float) -> None:
         """Set the level to ``value`` at ``t`` (only for changes made in time order)."""
@@ -57,12 +69,12 @@ class Level:
 
     def at_bin_end(self) -> np.ndarray:
         """Level at the end of each bin."""
-        return self.initial + np.cumsum(self._step)
+        return self.initial + np.cumsum(self.step)
 
     def mean_per_bin(self) -> np.ndarray:
         """Time-average level within each bin."""
-        start = self.initial + np.concatenate(([0.0], np.cumsum(self._step)[:-1]))
-        return start + np.asarray(self._area) / self.bin_h
+        start = self.initial + np.concatenate(([0.0], np.cumsum(self.step)[:-1]))
+        return start + np.asarray(self.area) / self.bin_h
 
 
 class Tally:
@@ -104,3 +116,120 @@ class Tally:
         cum = np.cumsum(self._counts)
         idx = int(np.searchsorted(cum, q * self.n, side="left"))
         return (idx + 0.5) * self.bin_h
+
+
+class _LevelView:
+    """One series of a :class:`LevelBank`, read like a :class:`Level`."""
+
+    def __init__(self, bank: LevelBank, k: int):
+        self._bank, self._k = bank, k
+
+    def at_bin_end(self) -> np.ndarray:
+        self._bank.flush()
+        return np.cumsum(self._bank.step[self._k])
+
+    def mean_per_bin(self) -> np.ndarray:
+        bank = self._bank
+        bank.flush()
+        step = bank.step[self._k]
+        start = np.concatenate(([0.0], np.cumsum(step)[:-1]))
+        return start + bank.area[self._k] / bank.bin_h
+
+
+class LevelBank:
+    """Many :class:`Level` series whose changes are buffered and binned in bulk by numpy.
+
+    The simulation's hottest path (every move of every group) only appends a tuple
+    ``(series, t, delta)`` to :attr:`buffer`; :meth:`flush` folds the buffer into the bins
+    with two ``bincount`` calls whenever it grows past ``limit`` and before any read. Memory
+    stays flat: the buffer is bounded and the bins are fixed.
+    """
+
+    def __init__(self, n_series: int, horizon_h: float, bin_h: float = 1.0, limit: int = 1 << 16):
+        self.bin_h = bin_h
+        self.n_bins = max(1, math.ceil(horizon_h / bin_h - 1e-9))
+        self.n_series = n_series
+        self.step = np.zeros((n_series, self.n_bins))
+        self.area = np.zeros((n_series, self.n_bins))
+        self.buffer: list[tuple[int, float, float]] = []
+        self.limit = limit
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        data = np.array(self.buffer, dtype=float)
+        self.buffer.clear()
+        k, t, delta = data[:, 0].astype(np.int64), data[:, 1], data[:, 2]
+        b = np.clip((t / self.bin_h).astype(np.int64), 0, self.n_bins - 1)
+        index = k * self.n_bins + b
+        size = self.n_series * self.n_bins
+        self.step += np.bincount(index, delta, size).reshape(self.step.shape)
+        rest = (b + 1) * self.bin_h - t
+        self.area += np.bincount(index, delta * rest, size).reshape(self.area.shape)
+
+    def series(self, k: int) -> _LevelView:
+        return _LevelView(self, k)
+
+
+class _TallyView:
+    """One tally of a :class:`TallyBank`, read like a :class:`Tally`."""
+
+    def __init__(self, bank: TallyBank, k: int):
+        self._bank, self._k = bank, k
+        self.bin_h = bank.bin_h
+
+    @property
+    def counts(self) -> np.ndarray:
+        self._bank.flush()
+        return self._bank.counts[self._k]
+
+    @property
+    def n(self) -> float:
+        return float(self.counts.sum())
+
+    @property
+    def total(self) -> float:
+        self._bank.flush()
+        return float(self._bank.totals[self._k])
+
+    @property
+    def mean(self) -> float:
+        n = self.n
+        return self.total / n if n else math.nan
+
+    def quantile(self, q: float) -> float:
+        counts = self.counts
+        n = counts.sum()
+        if not n:
+            return math.nan
+        idx = int(np.searchsorted(np.cumsum(counts), q * n, side="left"))
+        return (idx + 0.5) * self.bin_h
+
+
+class TallyBank:
+    """Many :class:`Tally` histograms filled in bulk from a buffer of ``(tally, value, weight)``."""
+
+    def __init__(
+        self, n_tallies: int, max_h: float, bin_h: float = 1.0 / 60.0, limit: int = 1 << 16
+    ):
+        self.bin_h = bin_h
+        self.n_bins = int(max_h / bin_h) + 2
+        self.n_tallies = n_tallies
+        self.counts = np.zeros((n_tallies, self.n_bins))
+        self.totals = np.zeros(n_tallies)
+        self.buffer: list[tuple[int, float, float]] = []
+        self.limit = limit
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        data = np.array(self.buffer, dtype=float)
+        self.buffer.clear()
+        k, value, weight = data[:, 0].astype(np.int64), data[:, 1], data[:, 2]
+        b = np.clip((value / self.bin_h).astype(np.int64), 0, self.n_bins - 1)
+        size = self.n_tallies * self.n_bins
+        self.counts += np.bincount(k * self.n_bins + b, weight, size).reshape(self.counts.shape)
+        self.totals += np.bincount(k, value * weight, self.n_tallies)
+
+    def tally(self, k: int) -> _TallyView:
+        return _TallyView(self, k)

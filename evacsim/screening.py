@@ -14,7 +14,7 @@ from collections import deque
 
 import simpy
 
-from .demand import Group, Stage
+from .demand import SCREENING, TURNED_AWAY, Group
 from .ledger import Ledger, Signal
 from .monitor import Level
 from .streams import BufferedDraws
@@ -62,7 +62,7 @@ class Screening:
 
     def put(self, group: Group, t: float) -> None:
         """A group enters screening (from a gate)."""
-        self.ledger.move(group, Stage.SCREENING, t)
+        self.ledger.move(group, SCREENING, t)
         self.queues[group.cat].append(group)
         self.queued += 1
         if self._idle:
@@ -109,14 +109,14 @@ class Screening:
                 continue
             group.t_screen = now
             self.in_service[group.gid] = group
-            self.busy.change(now, 1)
-            yield env.timeout(self.service.next() + self.per_person_h * group.size)
+            service_h = self.service.next() + self.per_person_h * group.size
+            self.busy.interval(now, now + service_h, 1)
+            yield env.timeout(service_h)
             now = env.now
-            self.busy.change(now, -1)
             del self.in_service[group.gid]
             self.screened += group.size
             if self.uniform.next() < self.turned_away[group.cat]:
-                ledger.move(group, Stage.TURNED_AWAY, now)
+                ledger.move(group, TURNED_AWAY, now)
                 self.space_freed.fire()
             else:
                 self.to_holding(group, now)
