@@ -169,14 +169,19 @@ def category_colours(categories: Sequence[str]) -> dict[str, str]:
     return {c: CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)] for i, c in enumerate(categories)}
 
 
+def _plain(text: str) -> str:
+    """Scenario text drawn as typed: a ``$`` would otherwise start matplotlib mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def _category_labels(source: Any, categories: Iterable[str]) -> dict[str, str]:
     demand = _scenario_spec(source).get("demand", {})
-    return {c: (demand.get(c, {}) or {}).get("label") or c for c in categories}
+    return {c: _plain((demand.get(c, {}) or {}).get("label") or c) for c in categories}
 
 
 def _operator_labels(source: Any) -> dict[str, str]:
     ops = _scenario_spec(source).get("operators", {})
-    return {k: (v or {}).get("label") or k for k, v in ops.items()}
+    return {k: _plain((v or {}).get("label") or k) for k, v in ops.items()}
 
 
 def _deadline(source: Any) -> pd.Timestamp | None:
@@ -277,7 +282,7 @@ def backlog_over_time(source: Any) -> Figure:
     top.set_ylabel("People (hourly mean)")
     top.set_title("Backlog at the airport")
     top.yaxis.set_major_formatter("{x:,.0f}")
-    top.legend(loc="upper right", frameon=False, fontsize=9)
+    top.legend(loc="best", frameon=True, framealpha=0.85, fontsize=9)
     top.set_ylim(bottom=0)
     if bases:
         base_colours = [CATEGORY_PALETTE[(i + 3) % len(CATEGORY_PALETTE)]
@@ -383,7 +388,7 @@ def forces_and_flights(source: Any) -> Figure:
         when = f"{start:%d %b %H:%M}"
         detail = f" ({ev['detail']})" if isinstance(ev["detail"], str) and ev["detail"] else ""
         what = f"{ev['name']}: {kind}" if kind != "deadline" else "deadline"
-        label = _shorten(f"{when}  {what}{detail}")
+        label = _plain(_shorten(f"{when}  {what}{detail}"))
         right_half = (mdates.date2num(start) - x0) > 0.55 * (x1 - x0)
         low.annotate(label, (start, i), xytext=(-8 if right_half else 8, 0),
                      textcoords="offset points", ha="right" if right_half else "left",
@@ -655,10 +660,10 @@ def fan_chart(frame: pd.DataFrame, series: Sequence[str] | None = None) -> Figur
             colour = CATEGORY_PALETTE[i % 10]
             ax.fill_between(q.index, q[0.05], q[0.95], color=colour, alpha=0.15, linewidth=0)
             ax.fill_between(q.index, q[0.25], q[0.75], color=colour, alpha=0.3, linewidth=0)
-            label = "median" if scen is None else str(scen)
+            label = "median" if scen is None else _plain(scen)
             ax.plot(q.index, q[0.5], color=colour, linewidth=1.6, label=label,
                     gid=f"median:{scen if scen is not None else name}")
-        ax.set_title(str(name), fontsize=10)
+        ax.set_title(_plain(name), fontsize=10)
         ax.set_ylabel("People")
         ax.yaxis.set_major_formatter("{x:,.0f}")
         ax.set_ylim(bottom=0)
@@ -700,9 +705,9 @@ def kpi_intervals(frame: pd.DataFrame, kpis: Sequence[str] | None = None,
                     solid_capstyle="butt")
             ax.plot([r["median"]], [i], marker="o", color=colour, gid=f"median:{scen}:{kpi}")
         ax.set_yticks(range(len(scenarios)),
-                      ["all runs" if s is None else str(s) for s in scenarios], fontsize=8)
+                      ["all runs" if s is None else _plain(s) for s in scenarios], fontsize=8)
         ax.set_ylim(len(scenarios) - 0.5, -0.5)
-        ax.set_title(labels.get(kpi, kpi), fontsize=9)
+        ax.set_title(_plain(labels.get(kpi, kpi)), fontsize=9)
         ax.xaxis.set_major_formatter("{x:,.4g}")
         ax.tick_params(axis="x", labelsize=8)
         ax.margins(x=0.15)
@@ -740,7 +745,7 @@ def throughput_difference(frame: pd.DataFrame, baseline: str) -> Figure:
             q = diff.groupby("date")[col].quantile([0.05, 0.5, 0.95]).unstack()
             ax.fill_between(q.index, q[0.05], q[0.95], color=colour, alpha=0.2, linewidth=0)
             ax.plot(q.index, q[0.5], color=colour, linewidth=1.6,
-                    label=f"{scen} minus {baseline}", gid=f"diff:{scen}:{col}")
+                    label=f"{_plain(scen)} minus {_plain(baseline)}", gid=f"diff:{scen}:{col}")
     for ax, title in ((daily_ax, "Difference in people evacuated per day"),
                       (cum_ax, "Cumulative difference")):
         ax.axhline(0, color="#333333", linewidth=0.8)
@@ -749,7 +754,7 @@ def throughput_difference(frame: pd.DataFrame, baseline: str) -> Figure:
         ax.yaxis.set_major_formatter("{x:+,.0f}")
     daily_ax.legend(frameon=False, fontsize=8, loc="upper left")
     _date_axis(cum_ax)
-    fig.suptitle(f"Each scenario against {baseline}: median and 5-95 % band over "
+    fig.suptitle(f"Each scenario against {_plain(baseline)}: median and 5-95 % band over "
                  f"replications", fontsize=11)
     return fig
 
