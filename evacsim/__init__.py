@@ -32,10 +32,26 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "build",
+    "compare",
+    "goal_seek",
     "load_scenario",
+    "replicate",
     "scenario_from_dict",
     "simulate",
+    "sweep",
 ]
+
+# Experiments (evacsim.experiments) load SciPy, PyArrow and Dask pieces: imported on first use
+# so that `import evacsim` stays quick in every worker process.
+_EXPERIMENTS = ("compare", "goal_seek", "replicate", "sweep")
+
+
+def __getattr__(name: str):
+    if name in _EXPERIMENTS:
+        from . import experiments
+
+        return getattr(experiments, name)
+    raise AttributeError(f"module 'evacsim' has no attribute '{name}'")
 
 
 def simulate(

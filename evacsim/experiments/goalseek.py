@@ -113,11 +113,11 @@ def goal_seek(
     if n < 1:
         raise ValueError(f"n must be 1 or more replications, got {n}")
     base = as_scenario(scenario)
+    source = base.name if isinstance(scenario, Scenario) else str(scenario)
     values = _grid(low, high, step)
     # Validate both ends before running anything: a bad lever is a user mistake, not a failure.
-    scenarios = {0: apply_levers(base, [Lever(lever, values[0], mode)], "goal seek"),
-                 len(values) - 1: apply_levers(base, [Lever(lever, values[-1], mode)],
-                                               "goal seek")}
+    scenarios = {0: apply_levers(base, [Lever(lever, values[0], mode)], source),
+                 len(values) - 1: apply_levers(base, [Lever(lever, values[-1], mode)], source)}
     store = out if isinstance(out, ResultStore) else ResultStore(out)
     own = not isinstance(engine, Engine)
     eng = make_engine(engine, workers, scheduler)
@@ -128,7 +128,7 @@ def goal_seek(
     def evaluate(i: int, bar: Progress) -> bool:
         if i in rows:
             return rows[i]["satisfied"]
-        s = scenarios.get(i) or apply_levers(base, [Lever(lever, values[i], mode)], "goal seek")
+        s = scenarios.get(i) or apply_levers(base, [Lever(lever, values[i], mode)], source)
         digest = scenario_hash(s)
         bar.describe(f"{lever}={values[i]}")
         execute([(s, ReplicationKey(digest, seed, r)) for r in range(n)], eng, store, bar)
