@@ -72,6 +72,59 @@ def cmd_charts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _engine(args: argparse.Namespace):
+    from .experiments.engines import make_engine
+
+    return make_engine(args.engine, args.workers, args.scheduler)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from .backtest import ObservedDataError, backtest
+
+    scenario = load_scenario(args.scenario)
+    try:
+        with _engine(args) as engine:
+            result = backtest(scenario, args.observed, seed=args.seed,
+                              replications=args.replications, engine=engine,
+                              progress=args.progress)
+    except ObservedDataError as err:
+        for problem in err.problems:
+            print(str(problem), file=sys.stderr)
+        return EXIT_INVALID
+    print(result.summary())
+    if args.out:
+        print(f"\nTables and overlay chart written to {result.write(args.out)}/")
+    else:
+        png = Path(f"{scenario.name}-backtest.png")
+        result.figure().savefig(png, dpi=120)
+        print(f"\nOverlay chart written to {png}")
+    return EXIT_OK
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .backtest import ObservedDataError, calibrate, parse_parameter
+
+    scenario = load_scenario(args.scenario)
+    try:
+        params = [parse_parameter(text) for text in args.param]
+        with _engine(args) as engine:
+            result = calibrate(scenario, args.observed, params, seed=args.seed,
+                               replications=args.replications, points=args.points,
+                               rounds=args.rounds, confidence=args.confidence, engine=engine,
+                               progress=args.progress)
+    except ObservedDataError as err:
+        for problem in err.problems:
+            print(str(problem), file=sys.stderr)
+        return EXIT_INVALID
+    except ValueError as err:
+        print(f"evacsim calibrate: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    print(result.summary())
+    out = result.write(args.out or Path(f"{scenario.name}-calibration"))
+    print(f"\nEstimates, evaluations, fitted scenario and charts written to {out}/")
+    return EXIT_OK
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="evacsim", description="Evacuation airlift simulator (SimPy, YAML scenarios)."
@@ -110,6 +163,41 @@ def make_parser() -> argparse.ArgumentParser:
     chart.add_argument("--out", type=Path, help="folder (default RESULTS_DIR/charts)")
     chart.set_defaults(func=cmd_charts)
     add_commands(sub)  # compare, sweep, goalseek (evacsim.experiments.commands)
+    from .experiments.commands import add_engine_options
+
+    bt = sub.add_parser("backtest", help="compare a scenario's daily evacuated with an "
+                                         "observed series (CSV: date,evacuated[,flights])")
+    bt.add_argument("scenario", type=Path, help="scenario YAML file")
+    bt.add_argument("--observed", type=Path, required=True, metavar="FILE.csv")
+    bt.add_argument("-n", "--replications", type=int, default=10, metavar="N",
+                    help="replications for the model mean and band (default 10)")
+    bt.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    bt.add_argument("--out", type=Path, help="folder for metrics, daily tables and overlay.png "
+                                             "(default: only NAME-backtest.png here)")
+    add_engine_options(bt)
+    bt.set_defaults(func=cmd_backtest)
+
+    cal = sub.add_parser("calibrate", help="fit uncertain inputs to an observed daily series "
+                                           "(least squares over replicated runs)")
+    cal.add_argument("scenario", type=Path, help="scenario YAML file")
+    cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv")
+    cal.add_argument("--param", action="append", required=True, metavar="PATH=LOW:HIGH",
+                     help="input to fit and its range, e.g. screening.lanes=20:90 or "
+                          "screening.service.mean=3min:12min; PATH*=LOW:HIGH scales every "
+                          "number at PATH (a step profile); repeatable")
+    cal.add_argument("-n", "--replications", type=int, default=4, metavar="N",
+                     help="replications per design point (default 4)")
+    cal.add_argument("--points", type=int, default=None,
+                     help="grid points per parameter and round (default 9, 5 or 3 for 1, 2, "
+                          "more parameters)")
+    cal.add_argument("--rounds", type=int, default=3, help="grid rounds, each zooming on the "
+                                                           "best point (default 3)")
+    cal.add_argument("--confidence", type=float, default=0.95,
+                     help="level of the parameters' confidence region (default 0.95)")
+    cal.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    cal.add_argument("--out", type=Path, help="results folder (default NAME-calibration)")
+    add_engine_options(cal)
+    cal.set_defaults(func=cmd_calibrate)
     return parser
 
 
