@@ -39,6 +39,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .binding import CONSTRAINTS, NONE, binding_constraints
 
@@ -708,7 +709,8 @@ def kpi_intervals(frame: pd.DataFrame, kpis: Sequence[str] | None = None,
                       ["all runs" if s is None else _plain(s) for s in scenarios], fontsize=8)
         ax.set_ylim(len(scenarios) - 0.5, -0.5)
         ax.set_title(_plain(labels.get(kpi, kpi)), fontsize=9)
-        ax.xaxis.set_major_formatter("{x:,.4g}")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
         ax.tick_params(axis="x", labelsize=8)
         ax.margins(x=0.15)
     for ax in axes[len(chosen):]:
@@ -757,6 +759,16 @@ def throughput_difference(frame: pd.DataFrame, baseline: str) -> Figure:
     fig.suptitle(f"Each scenario against {_plain(baseline)}: median and 5-95 % band over "
                  f"replications", fontsize=11)
     return fig
+
+
+def _compact(value: float, _pos: int | None = None) -> str:
+    """Short tick labels: 117,500 as '117.5k', 0.66 as '0.66'."""
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:.4g}M"
+    if size >= 1e4:
+        return f"{value / 1e3:.4g}k"
+    return f"{value:,.4g}"
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str]) -> None:
