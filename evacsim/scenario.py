@@ -13,7 +13,9 @@ readable path such as ``flights.us_c17.per_day``.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -49,26 +51,29 @@ __all__ = [
 
 # --------------------------------------------------------------------------- field types
 
+_DURATION_JSON_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*[a-zA-Z]+\s*$"},
+        {"const": 0},
+    ],
+    "description": "A duration with a unit: '30s', '45min', '2h', '1.5d', '1w'.",
+    "examples": ["45min", "2h", "1.5d"],
+}
+
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*[a-zA-Z]+\s*$"},
-                {"const": 0},
-            ],
-            "description": "A duration with a unit: '30s', '45min', '2h', '1.5d', '1w'.",
-            "examples": ["45min", "2h", "1.5d"],
-        }
-    ),
+    WithJsonSchema(_DURATION_JSON_SCHEMA),
 ]
 """A duration written with a unit; hours inside."""
 
 
 def _format_timestamp(value: dt.datetime) -> str:
-    return value.isoformat(timespec="minutes")
+    # Minutes are what people write; seconds are kept when present so that a written-out
+    # scenario reloads to exactly the same thing.
+    exact = value.second or value.microsecond
+    return value.isoformat(timespec="auto" if exact else "minutes")
 
 
 Timestamp = Annotated[
@@ -85,6 +90,12 @@ Timestamp = Annotated[
 ]
 """A local date-time at the airport."""
 
+
+def _unit(unit: str) -> dict[str, str]:
+    """JSON-schema annotation naming a field's unit; the scenario reference shows it."""
+    return {"unit": unit}
+
+
 NonNegative = Annotated[float, Field(ge=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -93,7 +104,10 @@ Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
 class _Frozen(BaseModel):
     """Base: unknown keys are errors, objects are immutable after validation."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # allow_inf_nan=False: '.inf' or '.nan' in a rate or count is always a typo, never a value.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------------- distributions
@@ -102,8 +116,8 @@ class _Frozen(BaseModel):
 class Fixed(_Frozen):
     """Always the same duration."""
 
-    dist: Literal["fixed"] = "fixed"
-    value: Duration = Field(description="The duration (h).")
+    dist: Literal["fixed"] = Field("fixed", description="Distribution family: fixed.")
+    value: Duration = Field(ge=0, description="The duration (h).")
 
     @property
     def mean_h(self) -> float:
@@ -116,7 +130,7 @@ class Fixed(_Frozen):
 class Exponential(_Frozen):
     """Exponential (memoryless) durations: Poisson-process service or patience."""
 
-    dist: Literal["exponential"]
+    dist: Literal["exponential"] = Field(description="Distribution family: exponential.")
     mean: Duration = Field(gt=0, description="Mean duration (h).")
 
     @property
@@ -130,9 +144,13 @@ class Exponential(_Frozen):
 class LogNormal(_Frozen):
     """Log-normal durations given by their mean and coefficient of variation."""
 
-    dist: Literal["lognormal"]
+    dist: Literal["lognormal"] = Field(description="Distribution family: lognormal.")
     mean: Duration = Field(gt=0, description="Mean duration (h).")
-    cv: float = Field(gt=0, description="Coefficient of variation (standard deviation / mean).")
+    cv: float = Field(
+        gt=0,
+        description="Coefficient of variation (standard deviation / mean).",
+        json_schema_extra=_unit("ratio"),
+    )
 
     @property
     def mean_h(self) -> float:
@@ -147,9 +165,13 @@ class LogNormal(_Frozen):
 class Gamma(_Frozen):
     """Gamma durations given by their mean and coefficient of variation (Erlang for cv=1/√k)."""
 
-    dist: Literal["gamma"]
+    dist: Literal["gamma"] = Field(description="Distribution family: gamma.")
     mean: Duration = Field(gt=0, description="Mean duration (h).")
-    cv: float = Field(gt=0, description="Coefficient of variation (standard deviation / mean).")
+    cv: float = Field(
+        gt=0,
+        description="Coefficient of variation (standard deviation / mean).",
+        json_schema_extra=_unit("ratio"),
+    )
 
     @property
     def mean_h(self) -> float:
@@ -163,14 +185,17 @@ class Gamma(_Frozen):
 class Uniform(_Frozen):
     """Uniform durations between ``low`` and ``high``."""
 
-    dist: Literal["uniform"]
+    dist: Literal["uniform"] = Field(description="Distribution family: uniform.")
     low: Duration = Field(ge=0, description="Shortest duration (h).")
     high: Duration = Field(ge=0, description="Longest duration (h).")
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.high < self.low:
-            raise ValueError("high must not be below low")
+            raise ValueError(
+                f"high: {format_duration(self.high)} is below low {format_duration(self.low)} "
+                "(expected low <= high)"
+            )
         return self
 
     @property
@@ -184,7 +209,7 @@ class Uniform(_Frozen):
 class Triangular(_Frozen):
     """Triangular durations: ``low`` ≤ ``mode`` ≤ ``high``."""
 
-    dist: Literal["triangular"]
+    dist: Literal["triangular"] = Field(description="Distribution family: triangular.")
     low: Duration = Field(ge=0, description="Shortest duration (h).")
     mode: Duration = Field(ge=0, description="Most likely duration (h).")
     high: Duration = Field(ge=0, description="Longest duration (h).")
@@ -192,7 +217,11 @@ class Triangular(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
-            raise ValueError("expected low <= mode <= high")
+            raise ValueError(
+                f"mode: {format_duration(self.mode)} is not between low "
+                f"{format_duration(self.low)} and high {format_duration(self.high)} "
+                "(expected low <= mode <= high)"
+            )
         return self
 
     @property
@@ -212,12 +241,44 @@ def _shorthand_fixed(value: Any) -> Any:
     return value
 
 
-DurationDist = Annotated[
+class _ShorthandJsonSchema:
+    """JSON schema of a distribution field: the distributions, or a plain duration."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return {"anyOf": [_DURATION_JSON_SCHEMA, handler(core_schema)]}
+
+
+_Dist = Annotated[
     Fixed | Exponential | LogNormal | Gamma | Uniform | Triangular,
-    BeforeValidator(_shorthand_fixed),
     Field(discriminator="dist"),
 ]
+# The shorthand validator sits OUTSIDE the discriminated union: inside it (as before), an
+# optional field (``patience: DurationDist | None``) lost both the shorthand and the
+# discriminator, so ``patience: 36h`` was refused.
+DurationDist = Annotated[_Dist, BeforeValidator(_shorthand_fixed), _ShorthandJsonSchema()]
 """A duration distribution: ``{dist: exponential, mean: 10min}`` or a fixed ``10min``."""
+
+
+def _distinct_times(value: Any) -> Any:
+    """A step profile may not name the same time twice (``2021-08-17`` and ``...T00:00``)."""
+    if isinstance(value, dict):
+        seen: dict[dt.datetime, Any] = {}
+        for key in value:
+            try:
+                when = parse_timestamp(key)
+            except ValueError:
+                continue  # reported by the key's own validation
+            if when in seen:
+                raise ValueError(
+                    f"'{seen[when]}' and '{key}' are the same time "
+                    "(expected each time once in a step profile)"
+                )
+            seen[when] = key
+    return value
+
+
+DistinctTimes = BeforeValidator(_distinct_times)
+"""Before-validator for step profiles ``{date-time: value}``: no time given twice."""
 
 PerDay = Annotated[float, Field(ge=0)] | tuple[NonNegative, NonNegative]
 """A daily count: a number, or ``[low, high]`` for a uniform whole number in that range."""
@@ -225,7 +286,10 @@ PerDay = Annotated[float, Field(ge=0)] | tuple[NonNegative, NonNegative]
 
 def _check_range(value: Any) -> Any:
     if isinstance(value, tuple) and value[1] < value[0]:
-        raise ValueError(f"range [{value[0]}, {value[1]}] has high below low")
+        raise ValueError(
+            f"range [{value[0]:g}, {value[1]:g}] has high below low "
+            "(expected [low, high] with low <= high)"
+        )
     return value
 
 
@@ -236,20 +300,29 @@ class Category(_Frozen):
     """One kind of evacuee: who they are, how many, when they come, who may fly them."""
 
     label: str | None = Field(None, description="Display name; defaults to the key.")
-    pool: int = Field(ge=0, description="People eligible in this category (persons).")
-    priority: int = Field(
-        1, ge=0, description="Queue priority at every stage: 0 is served first, then 1, ..."
+    pool: int = Field(
+        ge=0,
+        description="People eligible in this category (persons).",
+        json_schema_extra=_unit("persons"),
     )
-    arrivals_per_day: float | dict[Timestamp, NonNegative] = Field(
+    priority: int = Field(
+        1,
+        ge=0,
+        description="Queue priority at every stage: 0 is served first, then 1, ...",
+        json_schema_extra=_unit("rank"),
+    )
+    arrivals_per_day: Annotated[float | dict[Timestamp, NonNegative], DistinctTimes] = Field(
         description=(
             "People per day arriving at the perimeter: a constant, or a step profile "
             "{date-time: rate} where each rate holds from its time until the next key "
             "(before the first key the rate is 0). Arrivals stop once the pool has arrived."
-        )
+        ),
+        json_schema_extra=_unit("persons/day"),
     )
     group_size: dict[int, NonNegative] = Field(
         default_factory=lambda: {1: 1.0},
         description="Group (family) size distribution {size: weight}; groups stay together.",
+        json_schema_extra=_unit("persons: weight"),
     )
     operators: list[Name] | Literal["all"] = Field(
         "all", description="Operators whose flights may carry this category."
@@ -270,11 +343,11 @@ class Category(_Frozen):
     @classmethod
     def _sizes(cls, value: dict[int, float]) -> dict[int, float]:
         if not value:
-            raise ValueError("needs at least one group size")
+            raise ValueError("no group sizes given (expected at least one {size: weight})")
         if any(size < 1 for size in value):
-            raise ValueError("group sizes must be 1 or more")
+            raise ValueError("a group size below 1 (expected sizes of 1 or more)")
         if sum(value.values()) <= 0:
-            raise ValueError("group size weights must not all be 0")
+            raise ValueError("every weight is 0 (expected at least one positive weight)")
         return value
 
     @property
@@ -288,9 +361,16 @@ class Gate(_Frozen):
     """An entry point in the perimeter: who it lets in, how fast, and the troops it needs."""
 
     throughput_per_h: float | None = Field(
-        gt=0, description="People admitted per hour while open and manned; null = no limit."
+        gt=0,
+        description="People admitted per hour while open and manned; null = no limit.",
+        json_schema_extra=_unit("persons/h"),
     )
-    min_troops: int = Field(0, ge=0, description="Troops on duty needed to operate the gate.")
+    min_troops: int = Field(
+        0,
+        ge=0,
+        description="Troops on duty needed to operate the gate.",
+        json_schema_extra=_unit("troops"),
+    )
     admits: list[Name] | Literal["all"] = Field(
         "all", description="Categories admitted (changeable by gate_policy events)."
     )
@@ -300,6 +380,7 @@ class Gate(_Frozen):
             "Daily opening window [open, close] as times since midnight, e.g. [6h, 22h]; "
             "null = round the clock."
         ),
+        json_schema_extra=_unit("h since midnight"),
     )
     open_from: Timestamp | None = Field(None, description="First opening; null = from start.")
     closed_from: Timestamp | None = Field(None, description="Permanent closure; null = never.")
@@ -313,37 +394,60 @@ class Gate(_Frozen):
         if value is not None:
             open_h, close_h = value
             if not (0 <= open_h < close_h <= 24):
-                raise ValueError("expected 0h <= open < close <= 24h")
+                raise ValueError(
+                    f"[{format_duration(open_h)}, {format_duration(close_h)}] is not a daily "
+                    "window (expected [open, close] with 0h <= open < close <= 24h)"
+                )
         return value
 
 
 class Screening(_Frozen):
     """Consular screening lanes inside the perimeter."""
 
-    lanes: int | dict[Timestamp, Annotated[int, Field(ge=0)]] = Field(
-        description="Lanes (consular teams) scheduled: a number or a step profile {time: lanes}."
+    lanes: Annotated[int | dict[Timestamp, Annotated[int, Field(ge=0)]], DistinctTimes] = Field(
+        description="Lanes (consular teams) scheduled: a number or a step profile {time: lanes}.",
+        json_schema_extra=_unit("lanes"),
     )
-    troops_per_lane: int = Field(0, ge=0, description="Troops on duty needed to run one lane.")
+    troops_per_lane: int = Field(
+        0,
+        ge=0,
+        description="Troops on duty needed to run one lane.",
+        json_schema_extra=_unit("troops/lane"),
+    )
     service: DurationDist = Field(description="Screening time per group (h).")
-    per_person: Duration = Field(0.0, ge=0, description="Extra screening time per person (h).")
+    per_person: Duration = Field(
+        0.0,
+        ge=0,
+        description="Extra screening time per person (h).",
+        json_schema_extra=_unit("h/person"),
+    )
 
 
 class Holding(_Frozen):
     """The area inside the airport where people wait: screening queue and screened alike."""
 
     capacity: int | None = Field(
-        None, ge=1, description="People inside at most; gates stop when full. null = no limit."
+        None,
+        ge=1,
+        description="People inside at most; gates stop when full. null = no limit.",
+        json_schema_extra=_unit("persons"),
     )
 
 
 class Airfield(_Frozen):
     """Runways and ramp."""
 
-    runways: int = Field(1, ge=1, description="Runways usable at once.")
+    runways: int = Field(
+        1, ge=1, description="Runways usable at once.", json_schema_extra=_unit("runways")
+    )
     separation: Duration = Field(
         description="Runway occupancy per movement (landing or take-off), i.e. minimum spacing."
     )
-    ramp_capacity: int = Field(ge=1, description="Aircraft on the ground at most (MOG).")
+    ramp_capacity: int = Field(
+        ge=1,
+        description="Aircraft on the ground at most (MOG).",
+        json_schema_extra=_unit("aircraft"),
+    )
     surge_when_waiting_over: int | None = Field(
         None,
         ge=0,
@@ -351,15 +455,23 @@ class Airfield(_Frozen):
             "Aircraft board up to their surge seats when more people than this wait inside; "
             "null = never surge."
         ),
+        json_schema_extra=_unit("persons"),
     )
 
 
 class AircraftType(_Frozen):
     """An aircraft type: seats and time on the ground."""
 
-    seats: int = Field(ge=0, description="Evacuee seats in normal loading (persons).")
+    seats: int = Field(
+        ge=0,
+        description="Evacuee seats in normal loading (persons).",
+        json_schema_extra=_unit("persons"),
+    )
     surge_seats: int | None = Field(
-        None, ge=0, description="Evacuee seats when surging; defaults to seats."
+        None,
+        ge=0,
+        description="Evacuee seats when surging; defaults to seats.",
+        json_schema_extra=_unit("persons"),
     )
     turnaround: Duration = Field(gt=0, description="Minimum time on the ground (h).")
 
@@ -367,8 +479,8 @@ class AircraftType(_Frozen):
     def _surge(self) -> AircraftType:
         if self.surge_seats is not None and self.surge_seats < self.seats:
             raise ValueError(
-                f"surge_seats ({self.surge_seats}) is below seats ({self.seats}): "
-                "expected surge_seats >= seats"
+                f"surge_seats: {self.surge_seats} is below seats {self.seats} "
+                "(expected surge_seats >= seats)"
             )
         return self
 
@@ -393,14 +505,16 @@ class FlightSchedule(_Frozen):
     aircraft: Name = Field(description="Aircraft type key.")
     start: Timestamp = Field(alias="from", description="First day of the schedule.")
     end: Timestamp = Field(alias="to", description="End of the schedule (exclusive).")
-    per_day: PerDay | dict[Timestamp, PerDay] = Field(
+    per_day: Annotated[PerDay | dict[Timestamp, PerDay], DistinctTimes] = Field(
         description=(
             "Flights per day: a number, a range [low, high] drawn uniformly each day, or a "
             "step profile {date-time: number or range}."
-        )
+        ),
+        json_schema_extra=_unit("flights/day"),
     )
     destinations: Name | dict[Name, NonNegative] = Field(
-        description="Staging base, or {base: weight} to choose one per flight at random."
+        description="Staging base, or {base: weight} to choose one per flight at random.",
+        json_schema_extra=_unit("base or base: weight"),
     )
     max_extra_wait: Duration = Field(
         0.0,
@@ -408,7 +522,9 @@ class FlightSchedule(_Frozen):
         description="How long past its turnaround a part-empty aircraft waits to fill (h).",
     )
     slot_jitter: Share = Field(
-        0.5, description="Random shift of each arrival slot, as a share of the slot spacing."
+        0.5,
+        description="Random shift of each arrival slot, as a share of the slot spacing.",
+        json_schema_extra=_unit("share of slot spacing"),
     )
 
     @field_validator("per_day")
@@ -423,7 +539,10 @@ class FlightSchedule(_Frozen):
     @model_validator(mode="after")
     def _span(self) -> FlightSchedule:
         if self.end <= self.start:
-            raise ValueError("'to' must be after 'from'")
+            raise ValueError(
+                f"to: {_format_timestamp(self.end)} is not after from "
+                f"{_format_timestamp(self.start)} (expected to > from)"
+            )
         return self
 
 
@@ -431,23 +550,37 @@ class Deployment(_Frozen):
     """Troops flown in: spread evenly over a window on aircraft of one operator."""
 
     nation: Name = Field(description="Nation the troops belong to.")
-    troops: int = Field(ge=0, description="Troops flown in (persons).")
+    troops: int = Field(
+        ge=0, description="Troops flown in (persons).", json_schema_extra=_unit("troops")
+    )
     start: Timestamp = Field(alias="from", description="First arrival.")
     end: Timestamp = Field(alias="to", description="Last arrival.")
     operator: Name = Field(description="Operator flying them (uses the runway and ramp).")
     aircraft: Name = Field(description="Aircraft type.")
-    per_aircraft: int = Field(ge=1, description="Troops per aircraft (persons).")
+    per_aircraft: int = Field(
+        ge=1,
+        description="Troops per aircraft (persons).",
+        json_schema_extra=_unit("troops/aircraft"),
+    )
     evacuates: bool = Field(True, description="Aircraft board evacuees before leaving.")
     destinations: Name | dict[Name, NonNegative] | None = Field(
-        None, description="Where the aircraft then flies with evacuees (required if evacuates)."
+        None,
+        description="Where the aircraft then flies with evacuees (required if evacuates).",
+        json_schema_extra=_unit("base or base: weight"),
     )
 
     @model_validator(mode="after")
     def _span(self) -> Deployment:
         if self.end < self.start:
-            raise ValueError("'to' must not be before 'from'")
+            raise ValueError(
+                f"to: {_format_timestamp(self.end)} is before from "
+                f"{_format_timestamp(self.start)} (expected to >= from)"
+            )
         if self.evacuates and self.destinations is None:
-            raise ValueError("an aircraft that evacuates needs destinations")
+            raise ValueError(
+                "destinations: missing, but the aircraft evacuates people "
+                "(expected a staging base, or evacuates: false)"
+            )
         return self
 
 
@@ -455,7 +588,9 @@ class Withdrawal(_Frozen):
     """Troops leaving: taken off duty evenly over a window; they take seats if flown out."""
 
     nation: Name = Field(description="Nation the troops belong to.")
-    troops: int = Field(ge=0, description="Troops leaving (persons).")
+    troops: int = Field(
+        ge=0, description="Troops leaving (persons).", json_schema_extra=_unit("troops")
+    )
     start: Timestamp = Field(alias="from", description="Start of the drawdown.")
     end: Timestamp = Field(alias="to", description="End of the drawdown.")
     operator: Name | None = Field(
@@ -465,7 +600,10 @@ class Withdrawal(_Frozen):
     @model_validator(mode="after")
     def _span(self) -> Withdrawal:
         if self.end < self.start:
-            raise ValueError("'to' must not be before 'from'")
+            raise ValueError(
+                f"to: {_format_timestamp(self.end)} is before from "
+                f"{_format_timestamp(self.start)} (expected to >= from)"
+            )
         return self
 
 
@@ -473,22 +611,34 @@ class Forces(_Frozen):
     """Troops on the ground, who man gates and screening lanes."""
 
     initial: dict[Name, Annotated[int, Field(ge=0)]] = Field(
-        default_factory=dict, description="Troops on the ground at start, by nation."
+        default_factory=dict,
+        description="Troops on the ground at start, by nation.",
+        json_schema_extra=_unit("troops"),
     )
     duty_share: Share = Field(
         1.0, description="Share of troops on the ground available for gates and lanes."
     )
-    deployments: dict[Name, Deployment] = Field(default_factory=dict)
-    withdrawals: dict[Name, Withdrawal] = Field(default_factory=dict)
+    deployments: dict[Name, Deployment] = Field(
+        default_factory=dict, description="Troops flown in during the run, by a name of yours."
+    )
+    withdrawals: dict[Name, Withdrawal] = Field(
+        default_factory=dict, description="Troops leaving during the run, by a name of yours."
+    )
 
 
 class StagingBase(_Frozen):
     """A base downstream where flights land; full bases hold departures."""
 
-    capacity: int = Field(ge=0, description="People the base can hold (persons).")
-    onward_per_day: NonNegative = Field(description="People flown onward per day.")
+    capacity: int = Field(
+        ge=0, description="People the base can hold (persons).", json_schema_extra=_unit("persons")
+    )
+    onward_per_day: NonNegative = Field(
+        description="People flown onward per day.", json_schema_extra=_unit("persons/day")
+    )
     flight_time: Duration = Field(ge=0, description="Flight time from the airport (h).")
-    initial: int = Field(0, ge=0, description="People already there at start.")
+    initial: int = Field(
+        0, ge=0, description="People already there at start.", json_schema_extra=_unit("persons")
+    )
 
 
 # --------------------------------------------------------------------------- timeline events
@@ -501,39 +651,53 @@ class _Event(_Frozen):
 class RunwayClosed(_Event):
     """No movements on any runway from ``at`` until ``until``."""
 
-    type: Literal["runway_closed"]
-    until: Timestamp
+    type: Literal["runway_closed"] = Field(description="Event kind: runway_closed.")
+    until: Timestamp = Field(description="The runway reopens at this time.")
 
 
 class GateClosed(_Event):
     """Gates shut from ``at`` (until ``until``, or for good)."""
 
-    type: Literal["gate_closed"]
-    gates: list[Name]
-    until: Timestamp | None = None
+    type: Literal["gate_closed"] = Field(description="Event kind: gate_closed.")
+    gates: list[Name] = Field(description="Gates that shut (keys of gates).")
+    until: Timestamp | None = Field(
+        None, description="The gates reopen at this time; null = never."
+    )
 
 
 class GatePolicy(_Event):
     """Gates admit only the named categories from ``at`` on."""
 
-    type: Literal["gate_policy"]
-    gates: list[Name] | Literal["all"] = "all"
-    admits: list[Name] | Literal["all"]
+    type: Literal["gate_policy"] = Field(description="Event kind: gate_policy.")
+    gates: list[Name] | Literal["all"] = Field(
+        "all", description="Gates the policy applies to (keys of gates), or all."
+    )
+    admits: list[Name] | Literal["all"] = Field(
+        description="Categories admitted from now on (keys of demand), or all."
+    )
 
 
 class StagingCapacity(_Event):
     """A staging base's capacity (and optionally onward rate) changes."""
 
-    type: Literal["staging_capacity"]
-    base: Name
-    capacity: int = Field(ge=0)
-    onward_per_day: NonNegative | None = None
+    type: Literal["staging_capacity"] = Field(description="Event kind: staging_capacity.")
+    base: Name = Field(description="Staging base that changes (a key of staging).")
+    capacity: int = Field(
+        ge=0,
+        description="People the base can hold from now on.",
+        json_schema_extra=_unit("persons"),
+    )
+    onward_per_day: NonNegative | None = Field(
+        None,
+        description="People flown onward per day from now on; null = unchanged.",
+        json_schema_extra=_unit("persons/day"),
+    )
 
 
 class Incident(_Event):
     """A security incident: gates shut, processing paused, crowd dispersed."""
 
-    type: Literal["incident"]
+    type: Literal["incident"] = Field(description="Event kind: incident.")
     gates_closed: list[Name] = Field(default_factory=list, description="Gates shut for good.")
     pause: Duration = Field(0.0, ge=0, description="Gates and screening stop for this long.")
     crowd_dispersed: Share = Field(
@@ -544,19 +708,26 @@ class Incident(_Event):
 class OperatorEnds(_Event):
     """An operator launches no more flights from ``at``."""
 
-    type: Literal["operator_ends"]
-    operator: Name
+    type: Literal["operator_ends"] = Field(description="Event kind: operator_ends.")
+    operator: Name = Field(description="Operator that stops (a key of operators).")
 
 
 class ArrivalsStopped(_Event):
     """People of these categories can no longer reach the perimeter from ``at``."""
 
-    type: Literal["arrivals_stopped"]
-    categories: list[Name] | Literal["all"]
+    type: Literal["arrivals_stopped"] = Field(description="Event kind: arrivals_stopped.")
+    categories: list[Name] | Literal["all"] = Field(
+        description="Categories that can no longer reach the perimeter (keys of demand), or all."
+    )
 
 
 Event = Annotated[
-    RunwayClosed | GateClosed | GatePolicy | StagingCapacity | Incident | OperatorEnds
+    RunwayClosed
+    | GateClosed
+    | GatePolicy
+    | StagingCapacity
+    | Incident
+    | OperatorEnds
     | ArrivalsStopped,
     Field(discriminator="type"),
 ]
@@ -572,17 +743,27 @@ class Scenario(_Frozen):
     description: str = Field("", description="What the scenario represents and why.")
     start: Timestamp = Field(description="Start of the simulated period (local time).")
     deadline: Timestamp = Field(description="The run ends here; whoever is not out is left behind.")
-    demand: dict[Name, Category] = Field(description="Evacuee categories.")
-    gates: dict[Name, Gate]
-    screening: Screening
-    holding: Holding = Field(default_factory=Holding)
-    forces: Forces = Field(default_factory=Forces)
-    airfield: Airfield
-    aircraft: dict[Name, AircraftType]
-    operators: dict[Name, Operator]
-    flights: dict[Name, FlightSchedule] = Field(default_factory=dict)
-    staging: dict[Name, StagingBase] = Field(default_factory=dict)
-    events: dict[Name, Event] = Field(default_factory=dict)
+    demand: dict[Name, Category] = Field(description="Evacuee categories, by a name of yours.")
+    gates: dict[Name, Gate] = Field(description="Entry points in the perimeter, by name.")
+    screening: Screening = Field(description="Consular screening inside the perimeter.")
+    holding: Holding = Field(
+        default_factory=Holding, description="The area inside where people wait."
+    )
+    forces: Forces = Field(
+        default_factory=Forces, description="Troops on the ground, arriving and leaving."
+    )
+    airfield: Airfield = Field(description="Runways and ramp.")
+    aircraft: dict[Name, AircraftType] = Field(description="Aircraft types, by name.")
+    operators: dict[Name, Operator] = Field(description="Nations and charters flying, by name.")
+    flights: dict[Name, FlightSchedule] = Field(
+        default_factory=dict, description="Evacuation flight schedules, by a name of yours."
+    )
+    staging: dict[Name, StagingBase] = Field(
+        default_factory=dict, description="Staging bases the flights go to, by name."
+    )
+    events: dict[Name, Event] = Field(
+        default_factory=dict, description="Timeline events (closures, policies...), by name."
+    )
 
     @property
     def horizon_h(self) -> float:
@@ -594,76 +775,260 @@ class Scenario(_Frozen):
         problems = list(reference_problems(self))
         if problems:
             # One error carrying every problem; the loader reports each on its own line.
+            summary = "; ".join(f"{path}: {message}" for path, message in problems)
             raise PydanticCustomError(
-                "references", "{summary}", {"summary": "; ".join(problems), "problems": problems}
+                "references", "{summary}", {"summary": summary, "problems": problems}
             )
         return self
 
 
-def reference_problems(s: Scenario):
-    """Yield 'path: what is wrong (expected)' for every dangling reference or bad time."""
-    if s.deadline <= s.start:
-        yield "deadline: must be after start"
+MAX_RUN_DAYS = 3650
+"""Longest run accepted (days): a deadline years away is a typo, and would be slow."""
 
-    def known(path: str, name: str, table: dict, what: str):
-        if name not in table:
-            options = ", ".join(sorted(table)) or "none defined"
-            return f"{path}: unknown {what} '{name}' (expected one of: {options})"
-        return None
 
-    def within(path: str, when: dt.datetime | None):
-        if when is not None and not (s.start <= when <= s.deadline):
-            return f"{path}: {when.isoformat(timespec='minutes')} is outside start..deadline"
-        return None
+def _fmt_time(when: dt.datetime) -> str:
+    return _format_timestamp(when)
 
-    checks: list[str | None] = []
-    for key, cat in s.demand.items():
-        if cat.operators != "all":
-            for op in cat.operators:
-                checks.append(known(f"demand.{key}.operators", op, s.operators, "operator"))
-    for key, gate in s.gates.items():
-        if gate.admits != "all":
-            for cat in gate.admits:
-                checks.append(known(f"gates.{key}.admits", cat, s.demand, "category"))
-    for key, fl in s.flights.items():
-        checks.append(known(f"flights.{key}.operator", fl.operator, s.operators, "operator"))
-        checks.append(known(f"flights.{key}.aircraft", fl.aircraft, s.aircraft, "aircraft type"))
-        dests = [fl.destinations] if isinstance(fl.destinations, str) else list(fl.destinations)
-        for d in dests:
-            checks.append(known(f"flights.{key}.destinations", d, s.staging, "staging base"))
-    for key, dep in s.forces.deployments.items():
-        path = f"forces.deployments.{key}"
-        checks.append(known(f"{path}.operator", dep.operator, s.operators, "operator"))
-        checks.append(known(f"{path}.aircraft", dep.aircraft, s.aircraft, "aircraft type"))
-        if dep.destinations is not None:
-            dests = [dep.destinations] if isinstance(dep.destinations, str) else dep.destinations
-            for d in dests:
-                checks.append(known(f"{path}.destinations", d, s.staging, "staging base"))
-    for key, wd in s.forces.withdrawals.items():
-        if wd.operator is not None:
-            checks.append(
-                known(f"forces.withdrawals.{key}.operator", wd.operator, s.operators, "operator")
+
+def _profile_values(profile: Any) -> list[Any]:
+    return list(profile.values()) if isinstance(profile, dict) else [profile]
+
+
+def _is_zero(value: Any) -> bool:
+    return value[1] == 0 if isinstance(value, tuple) else value == 0
+
+
+def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
+    """Yield ``(path, "what is wrong (what is expected)")`` for every mistake across fields.
+
+    The models check each field's type and range; this checks what spans fields: names that
+    must exist elsewhere (a flight's staging base, a policy's categories), times that must lie
+    inside ``start..deadline``, step profiles that would leave a stage never working, and troop
+    books that do not balance.
+
+    Step profiles (``{date-time: value}``) are mappings, so they cannot overlap, and each value
+    holds until the next key, so they cannot have gaps; what can be wrong is a key outside the
+    window in which it acts (``start..deadline``, or a flight schedule's ``from..to``), which
+    would silently never take effect.
+
+    ``s`` is a :class:`Scenario`, or, when some fields failed validation, a stand-in with the
+    same attributes (see :func:`evacsim.diagnostics.salvage`) in which whatever failed is
+    ``None``: checks that need it are skipped, so each mistake is reported once.
+    """
+    start, deadline = getattr(s, "start", None), getattr(s, "deadline", None)
+    if start is not None and deadline is not None:
+        if deadline <= start:
+            yield (
+                "deadline",
+                f"{_fmt_time(deadline)} is not after start {_fmt_time(start)} "
+                "(expected deadline > start)",
             )
-    for key, ev in s.events.items():
+            start = deadline = None  # every 'inside the run' check would fail with it
+        elif (deadline - start).days > MAX_RUN_DAYS:
+            yield (
+                "deadline",
+                f"the run would last {(deadline - start).days} days "
+                f"(expected at most {MAX_RUN_DAYS} days after start)",
+            )
+    else:
+        start = deadline = None
+
+    def table(name: str, owner: Any = s) -> dict | None:
+        value = getattr(owner, name, None)
+        return value if isinstance(value, dict) else None
+
+    operators, aircraft, staging = table("operators"), table("aircraft"), table("staging")
+    demand, gates = table("demand"), table("gates")
+
+    def known(path: str, name: Any, names: dict | None, what: str) -> Iterator[tuple[str, str]]:
+        if names is None or not isinstance(name, str) or name in names:
+            return
+        options = ", ".join(sorted(map(str, names))) or "none defined"
+        close = difflib.get_close_matches(name, [str(n) for n in names], n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        yield path, f"unknown {what} '{name}'{hint} (expected one of: {options})"
+
+    def known_all(path: str, names: Any, table_: dict | None, what: str):
+        if isinstance(names, list | tuple):
+            for name in names:
+                yield from known(path, name, table_, what)
+
+    def inside(path: str, when: Any, *, upto: bool = True) -> Iterator[tuple[str, str]]:
+        """``when`` must lie in start..deadline (``upto=False``: strictly before deadline)."""
+        if start is None or not isinstance(when, dt.datetime):
+            return
+        if when < start or when > deadline or (not upto and when == deadline):
+            last = "deadline" if upto else "before deadline"
+            yield (
+                path,
+                f"{_fmt_time(when)} is outside the run "
+                f"(expected {_fmt_time(start)} <= time {'<=' if upto else '<'} "
+                f"{_fmt_time(deadline)}, from start to {last})",
+            )
+
+    def profile_keys(path: str, profile: Any, lo: Any, hi: Any) -> Iterator[tuple[str, str]]:
+        """Keys of a step profile must lie in [lo, hi): elsewhere they never take effect."""
+        if not isinstance(profile, dict) or lo is None or hi is None:
+            return
+        for when in profile:
+            if isinstance(when, dt.datetime) and not lo <= when < hi:
+                yield (
+                    f"{path}.{_fmt_time(when)}",
+                    f"step at {_fmt_time(when)} never takes effect "
+                    f"(expected {_fmt_time(lo)} <= time < {_fmt_time(hi)})",
+                )
+
+    def weights(path: str, destinations: Any) -> Iterator[tuple[str, str]]:
+        if isinstance(destinations, dict):
+            for base in destinations:
+                yield from known(f"{path}.{base}", base, staging, "staging base")
+            if destinations and all(w == 0 for w in destinations.values()):
+                yield path, "every weight is 0 (expected at least one positive weight)"
+        else:
+            yield from known(path, destinations, staging, "staging base")
+
+    for key, cat in (demand or {}).items():
+        if cat is None:
+            continue
+        path = f"demand.{key}"
+        if cat.operators != "all":
+            yield from known_all(f"{path}.operators", cat.operators, operators, "operator")
+        rates = cat.arrivals_per_day
+        yield from profile_keys(f"{path}.arrivals_per_day", rates, start, deadline)
+
+    for key, gate in (gates or {}).items():
+        if gate is None:
+            continue
+        path = f"gates.{key}"
+        if gate.admits != "all":
+            yield from known_all(f"{path}.admits", gate.admits, demand, "category")
+        yield from inside(f"{path}.open_from", gate.open_from)
+        yield from inside(f"{path}.closed_from", gate.closed_from)
+        opens, closes = gate.open_from, gate.closed_from
+        if opens is not None and closes is not None and closes <= opens:
+            yield (
+                f"{path}.closed_from",
+                f"{_fmt_time(closes)} is not after open_from {_fmt_time(opens)} "
+                "(expected closed_from > open_from)",
+            )
+
+    screening = getattr(s, "screening", None)
+    lanes = getattr(screening, "lanes", None)
+    if lanes is not None:
+        yield from profile_keys("screening.lanes", lanes, start, deadline)
+
+    for key, op in (operators or {}).items():
+        ends = getattr(op, "ends", None)
+        if start is not None and isinstance(ends, dt.datetime) and ends < start:
+            yield (
+                f"operators.{key}.ends",
+                f"{_fmt_time(ends)} is before start {_fmt_time(start)}, so the operator never "
+                "flies (expected a time from start on, or null)",
+            )
+
+    for key, fl in (table("flights") or {}).items():
+        if fl is None:
+            continue
+        path = f"flights.{key}"
+        yield from known(f"{path}.operator", fl.operator, operators, "operator")
+        yield from known(f"{path}.aircraft", fl.aircraft, aircraft, "aircraft type")
+        yield from weights(f"{path}.destinations", fl.destinations)
+        yield from inside(f"{path}.from", fl.start, upto=False)
+        window = (fl.start, fl.end)
+        if all(isinstance(t, dt.datetime) for t in window) and fl.end > fl.start:
+            yield from profile_keys(f"{path}.per_day", fl.per_day, fl.start, fl.end)
+
+    forces = getattr(s, "forces", None)
+    nations = set(table("initial", forces) or {})
+    for key, dep in (table("deployments", forces) or {}).items():
+        if dep is None:
+            nations = None  # a deployment failed: its nation is unknown
+            continue
+        path = f"forces.deployments.{key}"
+        yield from known(f"{path}.operator", dep.operator, operators, "operator")
+        yield from known(f"{path}.aircraft", dep.aircraft, aircraft, "aircraft type")
+        if dep.destinations is not None:
+            yield from weights(f"{path}.destinations", dep.destinations)
+        yield from inside(f"{path}.from", dep.start)
+        yield from inside(f"{path}.to", dep.end)
+        if nations is not None:
+            nations.add(dep.nation)
+    initial_known = table("initial", forces) is not None
+    for key, wd in (table("withdrawals", forces) or {}).items():
+        if wd is None:
+            continue
+        path = f"forces.withdrawals.{key}"
+        if initial_known and nations is not None:
+            yield from known(
+                f"{path}.nation", wd.nation, dict.fromkeys(nations), "nation (none on the ground)"
+            )
+        if wd.operator is not None:
+            yield from known(f"{path}.operator", wd.operator, operators, "operator")
+        yield from inside(f"{path}.from", wd.start)
+        yield from inside(f"{path}.to", wd.end)
+
+    for key, ev in (table("events") or {}).items():
+        if ev is None:
+            continue
         path = f"events.{key}"
-        checks.append(within(f"{path}.at", ev.at))
-        if isinstance(ev, GateClosed):
-            checks.extend(known(f"{path}.gates", g, s.gates, "gate") for g in ev.gates)
-        elif isinstance(ev, GatePolicy):
+        kind = getattr(ev, "type", None)
+        at = getattr(ev, "at", None)
+        yield from inside(f"{path}.at", at)
+        if kind == "gate_closed":
+            yield from known_all(f"{path}.gates", ev.gates, gates, "gate")
+        elif kind == "gate_policy":
             if ev.gates != "all":
-                checks.extend(known(f"{path}.gates", g, s.gates, "gate") for g in ev.gates)
+                yield from known_all(f"{path}.gates", ev.gates, gates, "gate")
             if ev.admits != "all":
-                checks.extend(known(f"{path}.admits", c, s.demand, "category") for c in ev.admits)
-        elif isinstance(ev, Incident):
-            for g in ev.gates_closed:
-                checks.append(known(f"{path}.gates_closed", g, s.gates, "gate"))
-        elif isinstance(ev, StagingCapacity):
-            checks.append(known(f"{path}.base", ev.base, s.staging, "staging base"))
-        elif isinstance(ev, OperatorEnds):
-            checks.append(known(f"{path}.operator", ev.operator, s.operators, "operator"))
-        elif isinstance(ev, ArrivalsStopped) and ev.categories != "all":
-            for c in ev.categories:
-                checks.append(known(f"{path}.categories", c, s.demand, "category"))
-        if isinstance(ev, RunwayClosed | GateClosed) and ev.until is not None and ev.until < ev.at:
-            checks.append(f"{path}.until: must not be before 'at'")
-    yield from (c for c in checks if c)
+                yield from known_all(f"{path}.admits", ev.admits, demand, "category")
+        elif kind == "incident":
+            yield from known_all(f"{path}.gates_closed", ev.gates_closed, gates, "gate")
+        elif kind == "staging_capacity":
+            yield from known(f"{path}.base", ev.base, staging, "staging base")
+        elif kind == "operator_ends":
+            yield from known(f"{path}.operator", ev.operator, operators, "operator")
+        elif kind == "arrivals_stopped" and ev.categories != "all":
+            yield from known_all(f"{path}.categories", ev.categories, demand, "category")
+        until = getattr(ev, "until", None)
+        if isinstance(until, dt.datetime) and isinstance(at, dt.datetime) and until < at:
+            yield (
+                f"{path}.until",
+                f"{_fmt_time(until)} is before at {_fmt_time(at)} (expected until >= at)",
+            )
+
+
+def scenario_warnings(s: Scenario) -> Iterator[tuple[str, str]]:
+    """Yield ``(path, message)`` for what is legal but almost certainly not meant.
+
+    These do not stop a run (the model copes: a withdrawal larger than the troops on the
+    ground takes whoever is there), but a planner should look: a category whose pool never
+    arrives, screening that never opens, troops withdrawn that were never there.
+    """
+    total_pool = sum(cat.pool for cat in s.demand.values())
+    for key, cat in s.demand.items():
+        if cat.pool > 0 and all(_is_zero(v) for v in _profile_values(cat.arrivals_per_day)):
+            yield (
+                f"demand.{key}.arrivals_per_day",
+                f"no one ever arrives although pool is {cat.pool} "
+                "(expected a positive rate, or pool: 0 to leave the category out)",
+            )
+    if total_pool > 0 and all(v == 0 for v in _profile_values(s.screening.lanes)):
+        yield (
+            "screening.lanes",
+            "no lane ever opens, so no one can be screened (expected at least one lane)",
+        )
+    troops = dict(s.forces.initial)
+    for dep in s.forces.deployments.values():
+        troops[dep.nation] = troops.get(dep.nation, 0) + dep.troops
+    leaving: dict[str, list[str]] = {}
+    for key, wd in s.forces.withdrawals.items():
+        leaving.setdefault(wd.nation, []).append(key)
+    for nation, keys in sorted(leaving.items()):
+        out = sum(s.forces.withdrawals[k].troops for k in keys)
+        if out > troops.get(nation, 0):
+            yield (
+                f"forces.withdrawals.{keys[-1]}.troops",
+                f"{out} {nation} troops withdrawn in all, but at most {troops.get(nation, 0)} "
+                f"are ever on the ground (expected at most forces.initial.{nation} plus its "
+                "deployments; the model withdraws only those present)",
+            )

@@ -1,0 +1,580 @@
+"""From pydantic's validation errors to one clear finding per mistake.
+
+Pydantic reports an error at a *location*: a tuple of field names, mapping keys, list
+indices and, inside unions, tags naming the union member that was tried ("float",
+"dict[...]", "exponential"). A union that fails reports one error per member. This module
+walks each location along the scenario's type annotations, so that
+
+* tags are told apart from fields and mapping keys, and the path is clean
+  (``demand.us_citizens.patience.mean``, never ``...patience.exponential.mean``);
+* the errors of the union members that did not fit the input's shape are dropped, or, when
+  no member fits at all, collapsed into one finding that lists what would have fitted;
+* every message says what is wrong and what is expected, described from the annotation
+  itself (type, unit, bounds), so that it cannot drift from the model;
+* an unknown key gets a "did you mean" suggestion from the fields allowed at its place.
+
+:func:`salvage` keeps whatever validates on its own when the whole does not, so that the
+cross-field checks (:func:`evacsim.scenario.reference_problems`) still run and every mistake
+of a file is reported at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import functools
+import re
+import types
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import annotated_types
+from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from .scenario import Scenario, _shorthand_fixed
+from .units import format_duration, parse_duration, parse_timestamp
+
+__all__ = ["Finding", "describe", "findings_from_validation", "norm_key", "salvage"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """A mistake at a path (mapping keys, normalised by :func:`norm_key`), no file or line."""
+
+    parts: tuple[str, ...]
+    message: str
+
+    @property
+    def path(self) -> str:
+        return ".".join(self.parts)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+_REPR_TIME = re.compile(r"^datetime\.(?:datetime|date)\(([\d,\s]+)\)$")
+_LOOKS_LIKE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _format_time(when: dt.datetime) -> str:
+    exact = when.second or when.microsecond
+    return when.isoformat(timespec="auto" if exact else "minutes")
+
+
+def norm_key(key: Any) -> str:
+    """One spelling per mapping key, so that paths from YAML, pydantic and checks agree.
+
+    A time is written ``2021-08-16T00:00`` however it was given (a YAML date, a string, or
+    pydantic's ``repr`` of a datetime in an error location); anything else is ``str(key)``.
+    """
+    if isinstance(key, dt.date):
+        return _format_time(parse_timestamp(key))
+    text = str(key)
+    match = _REPR_TIME.match(text)
+    if match:
+        numbers = [int(n) for n in match.group(1).split(",")]
+        return _format_time(dt.datetime(*numbers))
+    if _LOOKS_LIKE_TIME.match(text):
+        try:
+            return _format_time(parse_timestamp(text))
+        except ValueError:
+            return text
+    return text
+
+
+# --------------------------------------------------------------------------- annotations
+
+
+def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
+    """Strip ``Annotated`` layers; return the bare type and all metadata, outermost last."""
+    meta: list[Any] = []
+    while get_origin(tp) is Annotated:
+        args = get_args(tp)
+        tp = args[0]
+        extra: list[Any] = []
+        for item in args[1:]:
+            extra.append(item)
+            if isinstance(item, FieldInfo):
+                extra.extend(item.metadata)
+        meta = extra + meta
+    return tp, meta
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in (Union, types.UnionType)
+
+
+def _members(tp: Any) -> list[Any]:
+    return [m for m in get_args(tp) if m is not type(None)]
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _discriminator(meta: list[Any]) -> str | None:
+    for item in meta:
+        if isinstance(item, FieldInfo) and isinstance(item.discriminator, str):
+            return item.discriminator
+    return None
+
+
+def _before_validators(meta: list[Any]) -> list[Any]:
+    return [m.func for m in meta if isinstance(m, BeforeValidator)]
+
+
+@functools.cache
+def _field_type(model: type[BaseModel], name: str) -> Any:
+    info = model.model_fields[name]
+    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+
+
+def _field_by_key(model: type[BaseModel], key: Any) -> str | None:
+    """The field name that a mapping key (its alias, or its name) addresses."""
+    for name, info in model.model_fields.items():
+        if key == (info.alias or name) or key == name:
+            return name
+    return None
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+_TAG_PREFIXES = {"dict[": dict, "list[": list, "tuple[": tuple, "literal[": Literal}
+
+
+def _match_tag(tag: str, members: list[Any], discriminator: str | None) -> Any | None:
+    """The union member that pydantic names ``tag`` in an error location."""
+    for member in members:
+        base, meta = _unwrap(member)
+        if discriminator:
+            field = base.model_fields.get(discriminator) if _is_model(base) else None
+            if field is not None and tag in get_args(field.annotation):
+                return member
+            continue
+        if _is_model(base) and (tag == base.__name__ or tag.endswith(f", {base.__name__}]")):
+            return member
+        prefix = next((p for p in _TAG_PREFIXES if tag.startswith(p)), None)
+        if prefix is not None:
+            if (get_origin(base) or base) is _TAG_PREFIXES[prefix]:
+                return member
+        elif tag.startswith("function-"):
+            if any(f"{func.__name__}()" in tag for func in _before_validators(meta)):
+                return member
+        elif getattr(base, "__name__", None) == tag.removeprefix("constrained-"):
+            return member
+    return None
+
+
+@dataclasses.dataclass
+class _Walk:
+    """Where an error location leads in the type tree."""
+
+    parts: list[str]
+    spec: Any  # annotation at the end of the path (None: lost track)
+    model: type[BaseModel] | None  # model owning the last part
+    key_error: bool = False
+    # (index of the tag in loc, number of parts before it, the union annotation, the tag)
+    unions: list[tuple[int, int, Any, str]] = dataclasses.field(default_factory=list)
+
+
+def _walk(loc: tuple[Any, ...], root: Any = Scenario) -> _Walk:
+    walk = _Walk(parts=[], spec=root, model=None)
+    tp, i = root, 0
+    while i < len(loc):
+        item = loc[i]
+        if tp is None:  # lost: keep the rest as it is
+            walk.parts.append(norm_key(item))
+            i += 1
+            continue
+        base, meta = _unwrap(tp)
+        if _is_union(base):
+            members = _members(base)
+            if len(members) == 1:  # Optional[X]: pydantic adds no tag
+                tp = Annotated[(members[0], *meta)] if meta else members[0]
+                continue
+            walk.unions.append((i, len(walk.parts), tp, str(item)))
+            tp = _match_tag(str(item), members, _discriminator(meta))
+            i += 1
+            continue
+        if _is_model(base):
+            name = _field_by_key(base, item)
+            walk.parts.append(str(item))
+            walk.model = base
+            tp = _field_type(base, name) if name else None
+        elif get_origin(base) is dict:
+            key_type, value_type = get_args(base)
+            walk.parts.append(norm_key(item))
+            if i + 1 < len(loc) and loc[i + 1] == "[key]":
+                walk.key_error = True
+                tp = key_type
+                i += 1
+            else:
+                tp = value_type
+        elif get_origin(base) in (list, tuple) and isinstance(item, int):
+            args = get_args(base)
+            walk.parts.append(str(item))
+            if get_origin(base) is list:
+                tp = args[0]
+            else:
+                tp = args[item] if item < len(args) else None
+        else:
+            walk.parts.append(norm_key(item))
+            tp = None
+        i += 1
+    walk.spec = tp
+    return walk
+
+
+# --------------------------------------------------------------------------- descriptions
+
+
+_NAME_PATTERN = r"^[A-Za-z0-9_\-]+$"
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _bounds(meta: list[Any]) -> str:
+    lo = hi = None
+    for item in meta:
+        if isinstance(item, annotated_types.Ge):
+            lo = f">= {_num(item.ge)}"
+        elif isinstance(item, annotated_types.Gt):
+            lo = f"> {_num(item.gt)}"
+        elif isinstance(item, annotated_types.Le):
+            hi = f"<= {_num(item.le)}"
+        elif isinstance(item, annotated_types.Lt):
+            hi = f"< {_num(item.lt)}"
+    if lo and hi:
+        low, high = lo.split(" ", 1)[1], hi.split(" ", 1)[1]
+        if lo.startswith(">=") and hi.startswith("<="):
+            return f"between {low} and {high}"
+        return f"{lo} and {hi}"
+    return lo or hi or ""
+
+
+def _words(model: type[BaseModel]) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
+
+
+def describe(tp: Any, *, short: bool = False) -> str:
+    """What a value of annotation ``tp`` looks like, in a planner's words.
+
+    ``short`` drops the article and the examples, for use inside a larger description.
+    """
+    base, meta = _unwrap(tp)
+    a = "" if short else "a "
+    bounds = _bounds(meta)
+    suffix = f" {bounds}" if bounds else ""
+    validators = _before_validators(meta)
+    if _shorthand_fixed in validators:
+        if short:
+            return "duration or distribution"
+        return (
+            "a duration such as 45min, or a distribution such as {dist: exponential, mean: 45min}"
+        )
+    if parse_duration in validators:
+        if short:
+            return f"duration{suffix}"
+        return f"a duration{suffix} with a unit, e.g. 45min, 2h or 1.5d"
+    if parse_timestamp in validators:
+        return "date-time" if short else "a date-time such as 2021-08-16T18:00, or a date"
+    if _is_union(base):
+        members = _members(base)
+        # Bounds given on the field (``Field(ge=1)`` on ``int | None``) apply to its numbers.
+        bound_meta = [
+            m
+            for m in meta
+            if isinstance(
+                m, annotated_types.Ge | annotated_types.Gt | annotated_types.Le | annotated_types.Lt
+            )
+        ]
+        parts = [
+            describe(
+                Annotated[(m, *bound_meta)] if bound_meta and _unwrap(m)[0] in (int, float) else m,
+                short=short,
+            )
+            for m in members
+        ]
+        if len(members) < len(get_args(base)):
+            parts.append("null")
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+    origin = get_origin(base)
+    if origin is Literal:
+        return " or ".join(f"'{v}'" for v in get_args(base))
+    if origin is dict:
+        key_type, value_type = get_args(base)
+        inner = f"{{{describe(key_type, short=True)}: {describe(value_type, short=True)}}}"
+        return f"mapping {inner}" if short else f"a mapping {inner}"
+    if origin is list:
+        item = describe(get_args(base)[0], short=True)
+        return f"{'' if short else 'a '}list of {item}s"
+    if origin is tuple:
+        items = ", ".join(describe(x, short=True) for x in get_args(base))
+        return f"[{items}]" if short else f"a pair [{items}]"
+    if _is_model(base):
+        if short:
+            return _words(base)
+        words = _words(base)
+        article = "an" if words[0] in "aeiou" else "a"
+        return f"{article} {words} mapping with fields {', '.join(_keys_of(base))}"
+    if base is bool:
+        return "true or false"
+    if base is int:
+        return f"{a}whole number{suffix}"
+    if base is float:
+        return f"{a}number{suffix}"
+    if base is str:
+        if any(getattr(m, "pattern", None) == _NAME_PATTERN for m in meta):
+            return "name" if short else "a name made of letters, digits, _ and -"
+        return "text"
+    if base is dt.datetime:
+        return "date-time"
+    return getattr(base, "__name__", str(base))
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _show(value: Any) -> str:
+    """A short rendering of a user's input in a message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return f"'{text}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _suggest(word: Any, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+_NOT_A = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "string_type": "text",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "datetime_type": "a date-time",
+}
+_TOO = {
+    "greater_than_equal": "too small",
+    "greater_than": "too small",
+    "less_than_equal": "too large",
+    "less_than": "too large",
+}
+
+
+def _message(err: dict[str, Any], walk: _Walk) -> Finding:
+    """One finding for one (already selected) pydantic error."""
+    kind, value = err["type"], err.get("input")
+    ctx = err.get("ctx") or {}
+    parts = list(walk.parts)
+    spec = walk.spec
+    expected = describe(spec) if spec is not None else None
+    what: str
+    if kind == "missing":
+        if parts and parts[-1].isdigit():
+            what = f"item {int(parts[-1]) + 1} is missing"
+        else:
+            what = "required field is missing"
+    elif kind == "extra_forbidden":
+        keys = _keys_of(walk.model) if walk.model else []
+        what = f"unknown field{_suggest(parts[-1], keys)}"
+        expected = f"one of: {', '.join(keys)}" if keys else None
+    elif kind in ("union_tag_invalid", "union_tag_not_found"):
+        field = str(ctx.get("discriminator", "type")).strip("'")
+        tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        parts.append(field)
+        if kind == "union_tag_invalid":
+            what = f"unknown {field} '{ctx.get('tag')}'{_suggest(ctx.get('tag'), tags)}"
+        else:
+            what = "required field is missing"
+            tags = (_tags_of(spec, field) if spec is not None else []) or tags
+        expected = f"one of: {', '.join(tags)}" if tags and tags != [""] else None
+    elif kind in _NOT_A:
+        what = f"{_show(value)} is not {_NOT_A[kind]}"
+    elif kind in _TOO:
+        shown = _show(value)
+        if spec is not None and parse_duration in _before_validators(_unwrap(spec)[1]):
+            shown = format_duration(value)  # the user wrote a duration, not hours
+        what = f"{shown} is {_TOO[kind]}"
+    elif kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        what = f"{_show(value)} is not allowed{_suggest(value, options)}"
+    elif kind == "string_pattern_mismatch":
+        what = f"{_show(value)} is not a valid name"
+    elif kind == "string_too_short":
+        what = "empty text"
+    elif kind in ("value_error", "assertion_error"):
+        what = str(ctx.get("error", err["msg"]))
+        field, sep, rest = what.partition(": ")
+        model = _unwrap(spec)[0] if spec is not None else None
+        if sep and _is_model(model) and _field_by_key(model, field):
+            # A model-level check names the field it is about: "to: ... (expected ...)".
+            parts.append(field)
+            what = rest
+        if "(expected" in what:
+            expected = None
+    else:
+        what = err["msg"]
+    if walk.key_error:
+        what = f"key {what}"
+    message = f"{what} (expected {expected})" if expected else what
+    return Finding(tuple(parts), message)
+
+
+def _tags_of(spec: Any, field: str) -> list[str]:
+    """The values a discriminator ``field`` may take in the (nested) union ``spec``."""
+    base, _ = _unwrap(spec)
+    if _is_union(base):
+        return [tag for member in _members(base) for tag in _tags_of(member, field)]
+    if _is_model(base) and field in base.model_fields:
+        return list(get_args(base.model_fields[field].annotation))
+    return []
+
+
+def _collapse(items: list[tuple[dict, _Walk]], level: int = 0) -> list[Finding]:
+    """Keep the errors of the union member that fitted the input best; see module doc."""
+    findings: list[Finding] = []
+    groups: dict[tuple, list[tuple[dict, _Walk]]] = {}
+    for err, walk in items:
+        if len(walk.unions) <= level:
+            findings.append(_message(err, walk))
+        else:
+            tag_index = walk.unions[level][0]
+            groups.setdefault(tuple(err["loc"][:tag_index]), []).append((err, walk))
+    for group in groups.values():
+        by_tag: dict[str, list[tuple[dict, _Walk]]] = {}
+        for err, walk in group:
+            by_tag.setdefault(walk.unions[level][3], []).append((err, walk))
+
+        def depth(entries: list[tuple[dict, _Walk]]) -> int:
+            return max(len(e["loc"]) - w.unions[level][0] - 1 for e, w in entries)
+
+        best = max(by_tag.values(), key=depth)  # first of the deepest, in union order
+        if len(by_tag) > 1 and depth(best) == 0:
+            # No member fitted the input's shape: one finding listing what would have.
+            err, walk = group[0]
+            _, n_parts, union, _ = walk.unions[level]
+            what = f"{_show(err.get('input'))} is not valid here"
+            findings.append(
+                Finding(tuple(walk.parts[:n_parts]), f"{what} (expected {describe(union)})")
+            )
+        else:
+            findings.extend(_collapse(best, level + 1))
+    return findings
+
+
+def findings_from_validation(error: ValidationError, root: Any = Scenario) -> list[Finding]:
+    """One :class:`Finding` per mistake in a pydantic :class:`ValidationError`."""
+    items: list[tuple[dict, _Walk]] = []
+    findings: list[Finding] = []
+    for err in error.errors(include_url=False):
+        ctx = err.get("ctx") or {}
+        if err["type"] == "references" and "problems" in ctx:
+            findings.extend(_split(path, message) for path, message in ctx["problems"])
+            continue
+        items.append((err, _walk(tuple(err["loc"]), root)))
+    findings.extend(_collapse(items))
+    unique: dict[tuple[tuple[str, ...], str], Finding] = {}
+    for f in findings:
+        unique.setdefault((f.parts, f.message), f)
+    return list(unique.values())
+
+
+def _split(path: str, message: str) -> Finding:
+    return Finding(tuple(path.split(".")) if path else (), message)
+
+
+# --------------------------------------------------------------------------- salvage
+
+_ADAPTERS: dict[int, tuple[Any, TypeAdapter]] = {}
+
+
+def _adapter(tp: Any) -> TypeAdapter:
+    cached = _ADAPTERS.get(id(tp))
+    if cached is None or cached[0] is not tp:
+        cached = (tp, TypeAdapter(tp))
+        _ADAPTERS[id(tp)] = cached
+    return cached[1]
+
+
+def _salvage_value(tp: Any, raw: Any) -> Any:
+    try:
+        return _adapter(tp).validate_python(raw)
+    except (ValidationError, TypeError, ValueError, RecursionError):
+        pass
+    base, meta = _unwrap(tp)
+    if _is_union(base):
+        members = _members(base)
+        tag_field = _discriminator(meta)
+        if tag_field and isinstance(raw, dict):
+            member = _match_tag(str(raw.get(tag_field)), members, tag_field)
+            return _salvage_value(member, raw) if member is not None else None
+        models = [m for m in members if _is_model(_unwrap(m)[0])]
+        if len(models) == 1 and isinstance(raw, dict):
+            return _salvage_value(models[0], raw)
+        return None
+    if _is_model(base):
+        return _salvage_model(base, raw)
+    if get_origin(base) is dict and isinstance(raw, dict):
+        _, value_type = get_args(base)
+        return {key: _salvage_value(value_type, value) for key, value in raw.items()}
+    return None
+
+
+def _salvage_model(model: type[BaseModel], raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        return None
+    if model is not Scenario:  # the whole scenario is known to fail
+        try:
+            return model.model_validate(raw)
+        except (ValidationError, TypeError, ValueError, RecursionError):
+            pass
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key in raw or name in raw:
+            values[name] = _salvage_value(_field_type(model, name), raw.get(key, raw.get(name)))
+        elif info.is_required():
+            values[name] = None
+        else:
+            values[name] = info.get_default(call_default_factory=True)
+    return types.SimpleNamespace(**values)
+
+
+def salvage(data: dict[str, Any]) -> Any:
+    """Whatever of a scenario mapping validates on its own, for the cross-field checks.
+
+    Returns an object with the :class:`Scenario`'s attributes in which a part that failed is
+    ``None`` (a named entry that failed keeps its name with the value ``None``, so that
+    references to it are not reported as unknown).
+    """
+    return _salvage_model(Scenario, data)
