@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .loader import ScenarioError, load_scenario
+from .loader import ScenarioError, check_scenario, dump_scenario, load_scenario
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -23,10 +23,76 @@ def _report_scenario_error(err: ScenarioError) -> int:
     return EXIT_UNREADABLE if err.unreadable else EXIT_INVALID
 
 
+def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
+    """``--set`` overrides and ``--allow-dir`` for commands that read one scenario."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field after extends, e.g. --set flights.us_c17.per_day=30 "
+        "(repeatable; VALUE is YAML; !remove deletes)",
+    )
+    parser.add_argument(
+        "--allow-dir",
+        dest="allow_dirs",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="also let 'extends:' read scenario files under DIR (repeatable)",
+    )
+
+
+def _checked_scenario(args: argparse.Namespace):
+    """Load ``args.scenario`` with the same validation as ``validate``; warnings to stderr."""
+    scenario, problems = check_scenario(
+        args.scenario, args.overrides, allow_dirs=args.allow_dirs
+    )
+    errors = [p for p in problems if p.severity == "error"]
+    if scenario is None or errors:
+        raise ScenarioError(errors)
+    for problem in problems:
+        print(str(problem), file=sys.stderr)
+    return scenario
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    worst = EXIT_OK
+    for path in args.files:
+        try:
+            scenario, problems = check_scenario(path, args.overrides, allow_dirs=args.allow_dirs)
+        except ScenarioError as err:
+            worst = max(worst, _report_scenario_error(err))
+            continue
+        for problem in problems:
+            print(str(problem), file=sys.stderr)
+        if scenario is None or any(p.severity == "error" for p in problems):
+            worst = max(worst, EXIT_INVALID)
+        elif args.print_resolved:
+            print(dump_scenario(scenario), end="")
+        else:
+            print(f"{path}: valid" + (f" ({len(problems)} warnings)" if problems else ""))
+    return worst
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from .reference import scenario_json_schema, scenario_reference
+
+    if args.format == "markdown":
+        print(scenario_reference(), end="")
+    else:
+        print(json.dumps(scenario_json_schema(), indent=2))
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .model import build
 
-    scenario = load_scenario(args.scenario)
+    scenario = _checked_scenario(args)
     if args.replications is not None:
         from .experiments.commands import run_replications
 
@@ -150,7 +216,24 @@ def make_parser() -> argparse.ArgumentParser:
         "NAME-report.html here without --out)",
     )
     add_run_options(run)  # -n N replications and the experiment engine options
+    _add_scenario_options(run)
     run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser(
+        "validate", help="check scenario files; every mistake as FILE:LINE: path: message"
+    )
+    val.add_argument("files", type=Path, nargs="+", metavar="FILE", help="scenario YAML files")
+    _add_scenario_options(val)
+    val.add_argument(
+        "--print-resolved",
+        action="store_true",
+        help="print the resolved scenario (extends and --set applied) as YAML",
+    )
+    val.set_defaults(func=cmd_validate)
+
+    schema = sub.add_parser("schema", help="print the scenario JSON Schema (or Markdown reference)")
+    schema.add_argument("--format", choices=["json", "markdown"], default="json")
+    schema.set_defaults(func=cmd_schema)
 
     report = sub.add_parser("report", help="write a self-contained HTML report of a run")
     report.add_argument("results_dir", type=Path, help="folder written by evacsim run --out")

@@ -488,7 +488,7 @@ def _plain(data: Any) -> Any:
     """Drop the overlay markers' types: plain dicts and lists for validation and output."""
     if isinstance(data, dict):
         return {key: _plain(value) for key, value in data.items()}
-    if isinstance(data, list):
+    if isinstance(data, list | tuple):
         return [_plain(value) for value in data]
     return data
 
@@ -692,5 +692,5 @@ def dump_scenario(scenario: Scenario) -> str:
     Every field is written, defaults included, with durations and times in their written
     form (``45min``, ``2021-08-16T18:00``); no ``extends``.
     """
-    data = scenario.model_dump(mode="json", by_alias=True)
+    data = _plain(scenario.model_dump(mode="python", by_alias=True))
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
