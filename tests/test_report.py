@@ -245,7 +245,7 @@ def chromium() -> str:
     try:
         subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=600,
                        capture_output=True)
-        subprocess.run([apt, "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        subprocess.run([apt, "install", "-y", "-qq", "chromium"],
                        check=True, env=env, timeout=1200, capture_output=True)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
         pytest.skip(f"could not install chromium with apt-get: {err}")
