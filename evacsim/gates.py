@@ -18,7 +18,7 @@ from collections import deque
 
 import simpy
 
-from .demand import AWAY, OUTSIDE, ArrivalPlan, Group
+from .demand import AWAY, OUTSIDE, SCREENING, ArrivalPlan, Group
 from .ledger import Ledger, Signal
 from .monitor import Level
 from .scenario import Gate as GateSpec
@@ -182,6 +182,7 @@ class Gate:
         holding_capacity: float,
         wake: Signal,
         to_screening,
+        to_screening_batch,
         horizon_h: float,
         open_from_h: float,
         closed_from_h: float,
@@ -195,6 +196,7 @@ class Gate:
         self.holding_capacity = holding_capacity
         self.wake = wake
         self.to_screening = to_screening  # callable(group, t): hands a group to screening
+        self.to_screening_batch = to_screening_batch  # callable(groups): already booked in
         rate = spec.throughput_per_h
         self.hours_per_person = 0.0 if rate is None else 1.0 / rate
         self.open_from_h = open_from_h
@@ -208,6 +210,9 @@ class Gate:
         self.blocked_full = Level(horizon_h)  # 1 while it has people to admit but no room
         self.admitted = 0
         self.passing: Group | None = None  # the group walking through right now
+        self.delivering: list[Group] = []  # a batch that passed, on its way to screening
+        self.batch_h = spec.batch
+        self.horizon_h = horizon_h
         self.process = env.process(self._serve())
 
     # -- state changes from the timeline and forces ---------------------------------------
@@ -257,7 +262,7 @@ class Gate:
         return end
 
     def _serve(self):
-        env, crowd, ledger = self.env, self.crowd, self.ledger
+        env, crowd = self.env, self.crowd
         while True:
             now = env.now
             reopen = self._reopens_at(now) if self.manned else math.inf
@@ -278,20 +283,62 @@ class Gate:
                 else:
                     yield self.wake.wait() | env.timeout(max(wait_h, 0.0))
                 continue
-            if ledger.inside_total + group.size > self.holding_capacity and ledger.inside_total:
+            if not self._has_room(group):
                 self.blocked_full.set(now, 1)
                 yield self.wake.wait()
                 self.blocked_full.set(env.now, 0)
                 continue
-            crowd.take(group)
-            # Room is claimed at the start of the passage so gates cannot overfill the inside.
-            ledger.inside_total += group.size
             passage_h = group.size * self.hours_per_person
-            if passage_h > 0:
-                self.passing = group
-                self.busy.interval(now, now + passage_h, 1)
-                yield env.timeout(passage_h)
-                self.passing = None
-            ledger.inside_total -= group.size
-            self.admitted += group.size
-            self.to_screening(group, env.now)
+            if passage_h == 0:
+                crowd.take(group)
+                self.admitted += group.size
+                self.to_screening(group, now)
+            elif self.batch_h > 0 and now + passage_h <= self.horizon_h:
+                yield from self._admit_batch(group, now)
+            else:
+                yield from self._admit_one(group, now, passage_h)
+
+    def _has_room(self, group: Group) -> bool:
+        inside = self.ledger.inside_total
+        return inside + group.size <= self.holding_capacity or inside == 0
+
+    def _admit_one(self, group: Group, now: float, passage_h: float):
+        """Walk one group through (exact; used when batching is off or near the deadline)."""
+        self.crowd.take(group)
+        # Room is claimed at the start of the passage so gates cannot overfill the inside.
+        self.ledger.inside_total += group.size
+        self.passing = group
+        self.busy.interval(now, now + passage_h, 1)
+        yield self.env.timeout(passage_h)
+        self.passing = None
+        self.ledger.inside_total -= group.size
+        self.admitted += group.size
+        self.to_screening(group, self.env.now)
+
+    def _admit_batch(self, group: Group, now: float):
+        """Commit up to ``batch`` hours of back-to-back passages at once (one SimPy event).
+
+        Each group passes at its exact time (``t_gate``), but reaches the screening queue with
+        the whole batch at its end, and the batch takes only those already waiting at its
+        start: a later or higher-priority arrival, a closure or a pause waits at most
+        ``batch`` hours longer than it would group by group.
+        """
+        crowd, ledger = self.crowd, self.ledger
+        limit = min(now + self.batch_h, self._shut_at(now), self.horizon_h)
+        t = now
+        batch = self.delivering
+        while group is not None:
+            end = t + group.size * self.hours_per_person
+            if (batch and end > limit) or not self._has_room(group):
+                break
+            crowd.take(group)
+            ledger.move(group, SCREENING, end)  # claims its room inside at once
+            batch.append(group)
+            t = end
+            group = crowd.head(self.admits)
+        self.busy.interval(now, t, 1)
+        yield self.env.timeout(t - now)
+        self.delivering = []
+        for member in batch:
+            self.admitted += member.size
+        self.to_screening_batch(batch)

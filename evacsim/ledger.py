@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import simpy
 
 from .demand import ABOARD, EVACUATED, INSIDE, OUTSIDE, SCREENING, TURNED_AWAY, Group, Stage
@@ -60,8 +61,27 @@ class Signal:
             event.succeed()
 
 
+# Which waiting-time tallies a move into each stage feeds: (first value's, second value's).
+_TALLIES_ON_ENTRY = {
+    SCREENING: (0, -1),  # outside: gate - arrival
+    INSIDE: (1, 2),  # screening_queue: start - gate; screening: screened - gate
+    TURNED_AWAY: (1, 2),
+    ABOARD: (3, -1),  # inside: boarded - screened
+    EVACUATED: (4, -1),  # total: departed - arrival
+}
+_NOT_ARRIVED = len(Stage)  # the "stage" a first arrival comes from
+
+
 class Ledger:
-    """Head-counts, backlog levels, waiting-time tallies and group records of one run."""
+    """Head-counts, backlog levels, waiting-time tallies and group records of one run.
+
+    The hot path, :meth:`move`, keeps the head-counts exact at once and appends one tuple
+    per move to a bounded buffer; :meth:`flush` turns the buffer into backlog levels and
+    waiting-time tallies with a few numpy calls (order-independent bins, see
+    :mod:`evacsim.monitor`).
+    """
+
+    FLUSH_AT = 1 << 16  # moves buffered before they are binned
 
     def __init__(self, categories: list[str], horizon_h: float, keep_records: bool):
         self.categories = categories
@@ -74,17 +94,25 @@ class Ledger:
         self.inside_total = 0  # people in SCREENING + INSIDE, for the holding capacity
         self.keep_records = keep_records
         self.records: list[GroupRecord] = []
-        # Levels and tallies are banks: a move appends small tuples, numpy bins them in bulk.
-        self._levels = LevelBank(len(BACKLOG_STAGES) * n, horizon_h)
-        self._level_base = [-1] * len(Stage)  # first series of a stage, -1 if not a backlog
-        for i, stage in enumerate(BACKLOG_STAGES):
-            self._level_base[stage] = i * n
-        self._tallies = TallyBank(len(WAIT_STAGES) * n, horizon_h)
         self._n = n
+        self._levels = LevelBank(len(BACKLOG_STAGES) * n, horizon_h)
+        self._tallies = TallyBank(len(WAIT_STAGES) * n, horizon_h)
+        self._moves: list[tuple] = []  # (old, new, cat, t, size, value1, value2)
+        # Per stage code (including _NOT_ARRIVED): first backlog series, -1 if none.
+        base = np.full(len(Stage) + 1, -1, dtype=np.int64)
+        for i, stage in enumerate(BACKLOG_STAGES):
+            base[stage] = i * n
+        self._level_base = base
+        first = np.full(len(Stage) + 1, -1, dtype=np.int64)
+        second = np.full(len(Stage) + 1, -1, dtype=np.int64)
+        for stage, (one, two) in _TALLIES_ON_ENTRY.items():
+            first[stage], second[stage] = one, two
+        self._tally_first, self._tally_second = first, second
 
     @property
     def backlog(self) -> dict[Stage, list]:
         """Backlog levels by stage, one per category (read like :class:`Level`)."""
+        self.flush()
         n = self._n
         return {
             stage: [self._levels.series(i * n + c) for c in range(n)]
@@ -94,6 +122,7 @@ class Ledger:
     @property
     def waits(self) -> dict[str, list]:
         """Waiting-time tallies by stage name, one per category (read like :class:`Tally`)."""
+        self.flush()
         n = self._n
         return {
             name: [self._tallies.tally(i * n + c) for c in range(n)]
@@ -102,11 +131,11 @@ class Ledger:
 
     def arrive(self, group: Group, t: float) -> None:
         """A group reaches the perimeter for the first time."""
-        c = group.cat
-        self.arrived[c] += group.size
+        c, size = group.cat, group.size
+        self.arrived[c] += size
         self.groups_arrived[c] += 1
-        self.people[OUTSIDE][c] += group.size
-        self._levels.buffer.append((c, t, group.size))  # OUTSIDE is the first backlog stage
+        self.people[OUTSIDE][c] += size
+        self._moves.append((_NOT_ARRIVED, OUTSIDE, c, t, size, 0.0, 0.0))
 
     def move(self, group: Group, stage: int, t: float) -> None:
         """Move ``group`` to ``stage`` at time ``t`` and record what that move means."""
@@ -115,40 +144,51 @@ class Ledger:
         people[old][c] -= size
         people[stage][c] += size
         group.stage = stage
-        levels = self._levels.buffer
-        base = self._level_base
-        if base[old] >= 0:
-            levels.append((base[old] + c, t, -size))
-        if base[stage] >= 0:
-            levels.append((base[stage] + c, t, size))
-        tallies = self._tallies.buffer
-        n = self._n
+        v1 = v2 = 0.0
         if stage == SCREENING:
             group.t_gate = t
             self.inside_total += size
-            tallies.append((c, t - group.t_arrive, size))  # outside
+            v1 = t - group.t_arrive
         elif stage in (INSIDE, TURNED_AWAY):
             group.t_screened = t
-            tallies.append((n + c, group.t_screen - group.t_gate, size))  # screening_queue
-            tallies.append((2 * n + c, t - group.t_gate, size))  # screening
+            v1 = group.t_screen - group.t_gate
+            v2 = t - group.t_gate
             if stage == TURNED_AWAY:
                 self.inside_total -= size
                 self._record(group)
         elif stage == ABOARD:
             group.t_board = t
             self.inside_total -= size
-            tallies.append((3 * n + c, t - group.t_screened, size))  # inside
+            v1 = t - group.t_screened
         elif stage == EVACUATED:
             group.t_depart = t
-            tallies.append((4 * n + c, t - group.t_arrive, size))  # total
+            v1 = t - group.t_arrive
             self._record(group)
         elif stage == OUTSIDE:  # came back after giving up
             group.returns += 1
             self.returned[c] += size
-        if len(levels) > 65536:
-            self._levels.flush()
-        if len(tallies) > 65536:
-            self._tallies.flush()
+        moves = self._moves
+        moves.append((old, stage, c, t, size, v1, v2))
+        if len(moves) > self.FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Bin the buffered moves into backlog levels and waiting-time tallies."""
+        if not self._moves:
+            return
+        data = np.array(self._moves, dtype=float)
+        self._moves.clear()
+        old, new = data[:, 0].astype(np.int64), data[:, 1].astype(np.int64)
+        cat, t, size = data[:, 2].astype(np.int64), data[:, 3], data[:, 4]
+        for stages, sign in ((old, -1.0), (new, 1.0)):
+            base = self._level_base[stages]
+            keep = base >= 0
+            self._levels.add_bulk(base[keep] + cat[keep], t[keep], sign * size[keep])
+        n = self._n
+        for table, values in ((self._tally_first, data[:, 5]), (self._tally_second, data[:, 6])):
+            which = table[new]
+            keep = which >= 0
+            self._tallies.add_bulk(which[keep] * n + cat[keep], values[keep], size[keep])
 
     def _record(self, group: Group) -> None:
         if self.keep_records:

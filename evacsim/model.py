@@ -83,8 +83,7 @@ class Model:
             horizon,
             return_probability=[c.return_probability for c in cats],
             return_delay=[
-                draws(f"return_after/{n}", c.return_after)
-                for n, c in zip(names, cats, strict=True)
+                draws(f"return_after/{n}", c.return_after) for n, c in zip(names, cats, strict=True)
             ],
             patience=[
                 draws(f"patience_again/{n}", c.patience) if c.patience else None
@@ -111,6 +110,7 @@ class Model:
             to_holding=self.holding.put,
             space_freed=self.gate_wake,
             horizon_h=horizon,
+            batch_h=spec.batch,
         )
         self.gates = {
             name: Gate(
@@ -123,6 +123,7 @@ class Model:
                 self.holding_capacity,
                 self.gate_wake,
                 self.screening.put,
+                self.screening.put_batch,
                 horizon,
                 open_from_h=hours(g.open_from) if g.open_from else 0.0,
                 closed_from_h=hours(g.closed_from) if g.closed_from else math.inf,
@@ -202,10 +203,7 @@ class Model:
         self.crowd.advance(self.horizon_h)  # give-ups and returns due before the deadline
         self.flights.close(self.flight_plans)
         self.ledger.close(
-            self._outside()
-            + self.screening.present()
-            + self.holding.present()
-            + self.flights.aboard()
+            self._outside() + self._screening() + self.holding.present() + self.flights.aboard()
         )
         self.wall_s = time.perf_counter() - started
         self.check_conservation()
@@ -216,6 +214,11 @@ class Model:
         """Groups in the crowd, and those half-way through a gate."""
         passing = [g.passing for g in self.gates.values() if g.passing is not None]
         return self.crowd.present() + passing
+
+    def _screening(self) -> list:
+        """Groups in screening, and batches that passed a gate on their way to it."""
+        delivering = [m for g in self.gates.values() for m in g.delivering]
+        return self.screening.present() + delivering
 
     def check_conservation(self) -> None:
         """Every person is accounted for, by two independent sets of books.
@@ -229,7 +232,7 @@ class Model:
         problems = []
         held = {
             Stage.OUTSIDE: self._outside(),
-            Stage.SCREENING: self.screening.present(),
+            Stage.SCREENING: self._screening(),
             Stage.INSIDE: self.holding.present(),
             Stage.ABOARD: self.flights.aboard(),
         }

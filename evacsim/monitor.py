@@ -159,7 +159,10 @@ class LevelBank:
             return
         data = np.array(self.buffer, dtype=float)
         self.buffer.clear()
-        k, t, delta = data[:, 0].astype(np.int64), data[:, 1], data[:, 2]
+        self.add_bulk(data[:, 0].astype(np.int64), data[:, 1], data[:, 2])
+
+    def add_bulk(self, k: np.ndarray, t: np.ndarray, delta: np.ndarray) -> None:
+        """Series ``k`` moves by ``delta`` at times ``t`` (arrays of equal length)."""
         b = np.clip((t / self.bin_h).astype(np.int64), 0, self.n_bins - 1)
         index = k * self.n_bins + b
         size = self.n_series * self.n_bins
@@ -225,7 +228,10 @@ class TallyBank:
             return
         data = np.array(self.buffer, dtype=float)
         self.buffer.clear()
-        k, value, weight = data[:, 0].astype(np.int64), data[:, 1], data[:, 2]
+        self.add_bulk(data[:, 0].astype(np.int64), data[:, 1], data[:, 2])
+
+    def add_bulk(self, k: np.ndarray, value: np.ndarray, weight: np.ndarray) -> None:
+        """Tally ``k`` observes ``value`` with ``weight`` (arrays of equal length)."""
         b = np.clip((value / self.bin_h).astype(np.int64), 0, self.n_bins - 1)
         size = self.n_tallies * self.n_bins
         self.counts += np.bincount(k * self.n_bins + b, weight, size).reshape(self.counts.shape)

@@ -3,8 +3,10 @@
 Groups that passed a gate queue here by category priority, first come first served within a
 priority. Each lane is one SimPy process; lane ``i`` works while ``i`` is below the number of
 lanes manned (scheduled lanes, limited by troops on duty; see :mod:`evacsim.forces`) and
-screening is not paused. Idle lanes sleep on their own event and are woken one per arriving
-group, so a quiet lane costs nothing.
+screening is not paused. A lane serves one group after another; while no other lane is idle
+it may commit a short batch of back-to-back services (``screening.batch`` hours) in one SimPy
+event, each group screened at its exact times and handed on when the batch ends. Idle lanes
+sleep on their own event and are woken one per arriving group, so a quiet lane costs nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Screening:
         to_holding,
         space_freed: Signal,
         horizon_h: float,
+        batch_h: float = 0.0,
     ):
         self.env = env
         self.ledger = ledger
@@ -57,6 +60,8 @@ class Screening:
         self.busy = Level(horizon_h)  # lanes serving
         self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
         self.screened = 0
+        self.batch_h = batch_h
+        self.horizon_h = horizon_h
         self.in_service: dict[int, Group] = {}
         self.lanes = [env.process(self._lane(i)) for i in range(max_lanes)]
 
@@ -67,6 +72,15 @@ class Screening:
         self.queued += 1
         if self._idle:
             self._idle.pop().succeed()
+
+    def put_batch(self, groups: list[Group]) -> None:
+        """Groups that a gate already booked into screening (at their passage times) arrive."""
+        queues, idle = self.queues, self._idle
+        for group in groups:
+            queues[group.cat].append(group)
+            if idle:
+                idle.pop().succeed()
+        self.queued += len(groups)
 
     def set_manned(self, lanes: int, t: float) -> None:
         """Forces or the lane schedule changed the number of lanes that can work."""
@@ -92,7 +106,7 @@ class Screening:
         return None
 
     def _lane(self, index: int):
-        env, ledger = self.env, self.ledger
+        env = self.env
         while True:
             now = env.now
             if index >= self.manned:
@@ -107,19 +121,32 @@ class Screening:
                 self._idle.append(event)
                 yield event
                 continue
-            group.t_screen = now
-            self.in_service[group.gid] = group
-            service_h = self.service.next() + self.per_person_h * group.size
-            self.busy.interval(now, now + service_h, 1)
-            yield env.timeout(service_h)
-            now = env.now
-            del self.in_service[group.gid]
-            self.screened += group.size
-            if self.uniform.next() < self.turned_away[group.cat]:
-                ledger.move(group, TURNED_AWAY, now)
-                self.space_freed.fire()
-            else:
-                self.to_holding(group, now)
+            # Serve back to back, each group at its exact times, while no other lane is idle
+            # and the batch lasts at most ``batch`` hours; hand them on together at the end.
+            batch, t = [], now
+            limit = min(now + self.batch_h, self.horizon_h)
+            while group is not None:
+                group.t_screen = t
+                self.in_service[group.gid] = group
+                t += self.service.next() + self.per_person_h * group.size
+                batch.append((group, t))
+                if t >= limit or self._idle or not self.queued:
+                    break
+                group = self._next_group()
+            self.busy.interval(now, t, 1)
+            yield env.timeout(t - now)
+            for group, done in batch:
+                self._finish(group, done)
+
+    def _finish(self, group: Group, t: float) -> None:
+        """``group`` was screened at ``t``: turned away, or on to wait for a seat."""
+        del self.in_service[group.gid]
+        self.screened += group.size
+        if self.uniform.next() < self.turned_away[group.cat]:
+            self.ledger.move(group, TURNED_AWAY, t)
+            self.space_freed.fire()
+        else:
+            self.to_holding(group, t)
 
     def present(self) -> list[Group]:
         """Groups queueing for or in screening."""
