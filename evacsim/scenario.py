@@ -387,6 +387,16 @@ class Gate(_Frozen):
     order: int = Field(
         0, description="Manning order: gates with lower order get troops first, then by name."
     )
+    batch: Duration = Field(
+        0.25,
+        ge=0,
+        description=(
+            "Model resolution: the gate commits up to this long of back-to-back admissions "
+            "at once (each group still passes at its exact time; the batch reaches screening "
+            "together at its end, and a later arrival, closure or pause waits at most this "
+            "much longer). 0 = group by group (exact, slower)."
+        ),
+    )
 
     @field_validator("daily_hours")
     @classmethod
@@ -420,6 +430,17 @@ class Screening(_Frozen):
         ge=0,
         description="Extra screening time per person (h).",
         json_schema_extra=_unit("h/person"),
+    )
+    batch: Duration = Field(
+        0.25,
+        ge=0,
+        description=(
+            "Model resolution: while no other lane is idle, a lane may commit up to this long "
+            "of back-to-back screenings at once; each group is screened at its exact times "
+            "and handed on when the batch ends (at most this much later). 0 = one by one "
+            "(exact queueing, slower)."
+        ),
+        json_schema_extra=_unit("h"),
     )
 
 
