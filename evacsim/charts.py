@@ -646,7 +646,7 @@ def fan_chart(frame: pd.DataFrame, series: Sequence[str] | None = None) -> Figur
     ``frame``: long format with ``replication``, ``date``, ``series``, ``value`` and
     optionally ``scenario`` (see :func:`replication_frame`).
     """
-    _require(frame, ["replication", "date", "series", "value"])
+    frame = _require(frame, ["replication", "date", "series", "value"])
     names = list(series) if series is not None else list(dict.fromkeys(frame["series"]))
     scenarios = _scenarios(frame)
     n_reps = frame["replication"].nunique()
@@ -684,7 +684,7 @@ def kpi_intervals(frame: pd.DataFrame, kpis: Sequence[str] | None = None,
     ``frame``: long format with ``replication``, ``kpi``, ``value`` and optionally
     ``scenario`` (see :func:`kpi_frame`).
     """
-    _require(frame, ["replication", "kpi", "value"])
+    frame = _require(frame, ["replication", "kpi", "value"])
     chosen = list(kpis) if kpis is not None else list(dict.fromkeys(frame["kpi"]))[:6]
     labels = dict(labels or {})
     scenarios = _scenarios(frame)
@@ -719,18 +719,26 @@ def kpi_intervals(frame: pd.DataFrame, kpis: Sequence[str] | None = None,
     return fig
 
 
-def throughput_difference(frame: pd.DataFrame, baseline: str) -> Figure:
+def throughput_difference(frame: pd.DataFrame, baseline: str,
+                          series: str | None = None) -> Figure:
     """Difference in people evacuated per day (and cumulatively) between each scenario and
     ``baseline``, per replication (paired by replication: with common random numbers the
     noise cancels), as a median line and 5-95 % band.
 
-    ``frame``: long format with ``scenario``, ``replication``, ``date`` and ``value`` (people
-    evacuated per day); if it has a ``series`` column, the rows of
-    ``"evacuated per day"`` are used (as made by :func:`replication_frame`).
+    ``frame``: long format with ``scenario``, ``replication`` (or ``rep``), ``date`` and
+    ``value`` (people evacuated per day); if it has a ``series`` column, the rows of
+    ``series`` are used: by default ``"evacuated per day"`` (as made by
+    :func:`replication_frame`) or else ``"evacuated"`` (as the experiments store names it).
     """
-    _require(frame, ["scenario", "replication", "date", "value"])
+    frame = _require(frame, ["scenario", "replication", "date", "value"])
     if "series" in frame:
-        frame = frame[frame["series"] == "evacuated per day"]
+        names = set(frame["series"])
+        if series is None:
+            series = "evacuated per day" if "evacuated per day" in names else "evacuated"
+        if series not in names:
+            raise ValueError(f"no series '{series}' in the data (expected one of: "
+                             f"{', '.join(sorted(map(str, names)))})")
+        frame = frame[frame["series"] == series]
     if baseline not in set(frame["scenario"]):
         raise ValueError(f"baseline '{baseline}' is not among the scenarios: "
                          f"{', '.join(map(str, dict.fromkeys(frame['scenario'])))}")
@@ -771,10 +779,15 @@ def _compact(value: float, _pos: int | None = None) -> str:
     return f"{value:,.4g}"
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+def _require(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with the expected columns (``rep`` is accepted for ``replication``, as the
+    experiments store writes it); a clear error if any is missing."""
+    if "replication" not in frame.columns and "rep" in frame.columns:
+        frame = frame.rename(columns={"rep": "replication"})
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"expected columns {', '.join(columns)}; missing {', '.join(missing)}")
+    return frame
 
 
 # ------------------------------------------------------------------------------ all at once

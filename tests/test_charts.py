@@ -402,3 +402,17 @@ def test_overlap_and_bounds_checks_can_fail():
     ax.text(1.5, 0.5, "off the edge", transform=ax.transAxes)
     assert ("first label", "second label") in overlapping(fig)
     assert "off the edge" in outside_figure(fig)
+
+
+def test_experiments_store_format_is_accepted(replications):
+    # The experiments store writes ``rep`` (not ``replication``) and names the daily
+    # throughput series ``evacuated``.
+    frame = pd.concat(
+        [charts.replication_frame(runs, scenario=name) for name, runs in replications.items()]
+    ).rename(columns={"replication": "rep"})
+    frame["series"] = frame["series"].replace({"evacuated per day": "evacuated"})
+    fig = charts.throughput_difference(frame, baseline="small")
+    assert gid(fig.axes[0], "diff:more_flights:diff").get_ydata().size > 0
+    assert len(charts.fan_chart(frame, series=["evacuated"]).axes) == 1
+    with pytest.raises(ValueError, match="no series 'served'"):
+        charts.throughput_difference(frame, baseline="small", series="served")
