@@ -43,7 +43,7 @@ MINI = {
     "aircraft": {"c17": {"seats": 300, "turnaround": "2h"}},
     "operators": {"us": {}},
     "flights": {"us_c17": {"operator": "us", "aircraft": "c17", "from": "2021-08-14T06:00",
-                           "to": "2021-08-17T00:00", "per_day": [3, 5],
+                           "to": "2021-08-16T20:00", "per_day": [3, 5],
                            "destinations": "base"}},
     "staging": {"base": {"capacity": 100000, "onward_per_day": 10000, "flight_time": "3h"}},
 }

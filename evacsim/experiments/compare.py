@@ -174,12 +174,12 @@ def compare(
     store = out if isinstance(out, ResultStore) else ResultStore(out)
     hashes = [scenario_hash(s) for s in resolved]
     # Interleave by replication so that a partial run has every scenario's early reps.
-    jobs = [(s, ReplicationKey(h, seed, i))
-            for i in range(n) for s, h in zip(resolved, hashes, strict=True)]
+    jobs = ((s, ReplicationKey(h, seed, i))
+            for i in range(n) for s, h in zip(resolved, hashes, strict=True))
     own = not isinstance(engine, Engine)
     eng = make_engine(engine, workers, scheduler)
     try:
-        with Progress(len(jobs), "compare", progress) as bar:
+        with Progress(n * len(resolved), "compare", progress) as bar:
             run_stats = execute(jobs, eng, store, bar)
     finally:
         if own:

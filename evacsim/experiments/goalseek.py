@@ -131,7 +131,7 @@ def goal_seek(
         s = scenarios.get(i) or apply_levers(base, [Lever(lever, values[i], mode)], source)
         digest = scenario_hash(s)
         bar.describe(f"{lever}={values[i]}")
-        execute([(s, ReplicationKey(digest, seed, r)) for r in range(n)], eng, store, bar)
+        execute(((s, ReplicationKey(digest, seed, r)) for r in range(n)), eng, store, bar)
         reps = Replications(s, digest, seed, n, store, label=f"{lever}={values[i]}")
         x = reps.kpi(kpi)
         p, lo_ci, hi_ci = prob_at_most(x.to_numpy(), at_most)

@@ -15,7 +15,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -49,7 +49,7 @@ class RunStats:
 
 
 def execute(
-    jobs: Sequence[tuple[Scenario, ReplicationKey]],
+    jobs: Iterable[tuple[Scenario, ReplicationKey]],
     engine: Engine,
     store: ResultStore,
     progress: Progress | None = None,
@@ -62,21 +62,22 @@ def execute(
     started = time.perf_counter()
     stats = RunStats()
     done: dict[tuple[str, int], set[int]] = {}
-    todo: list[Task] = []
-    for scenario, key in jobs:
-        finished = done.get((key.scenario, key.seed))
-        if finished is None:
-            finished = done[(key.scenario, key.seed)] = store.done(key.scenario, key.seed)
-            store.save_scenario(key.scenario, scenario)
-        if key.rep in finished:
-            stats.skipped += 1
-        else:
-            todo.append(Task(key, scenario))
-    if progress is not None and stats.skipped:
-        progress.update(stats.skipped)
-    if stats.skipped:
-        log.info("%d replications already in %s: skipped", stats.skipped, store.root)
-    for task, outcome, error in engine.map(run_replication, todo):
+
+    def pending() -> Iterator[Task]:
+        # Lazy, so that neither the jobs nor their results pile up in memory.
+        for scenario, key in jobs:
+            finished = done.get((key.scenario, key.seed))
+            if finished is None:
+                finished = done[(key.scenario, key.seed)] = store.done(key.scenario, key.seed)
+                store.save_scenario(key.scenario, scenario)
+            if key.rep in finished:
+                stats.skipped += 1
+                if progress is not None:
+                    progress.update(1)
+            else:
+                yield Task(key, scenario)
+
+    for task, outcome, error in engine.map(run_replication, pending()):
         if error is not None:
             outcome = failed_outcome(task, error)
         outcome.provenance["engine"] = engine.describe()
@@ -89,6 +90,8 @@ def execute(
         if progress is not None:
             progress.update(1, failed=0 if outcome.ok else 1)
     stats.wall_s = time.perf_counter() - started
+    if stats.skipped:
+        log.info("%d replications already in %s: skipped", stats.skipped, store.root)
     return stats
 
 
@@ -205,7 +208,7 @@ def replicate(
     scenario = as_scenario(scenario)
     store = out if isinstance(out, ResultStore) else ResultStore(out)
     digest = scenario_hash(scenario)
-    jobs = [(scenario, ReplicationKey(digest, seed, i)) for i in range(n)]
+    jobs = ((scenario, ReplicationKey(digest, seed, i)) for i in range(n))
     own = not isinstance(engine, Engine)
     eng = make_engine(engine, workers, scheduler)
     try:

@@ -320,8 +320,8 @@ def sweep(
         spec = SweepSpec.model_validate({**spec.model_dump(), **overrides})
     points = _points(spec, base_scenario, source)
     store = out if isinstance(out, ResultStore) else ResultStore(out)
-    jobs = [(p.scenario, ReplicationKey(p.scenario_hash, spec.seed, r))
-            for r in range(spec.replications) for p in points]
+    jobs = ((p.scenario, ReplicationKey(p.scenario_hash, spec.seed, r))
+            for r in range(spec.replications) for p in points)
     store.write_json("sweep.json", {"spec": spec.model_dump(mode="json"),
                                     "base": base_scenario.name,
                                     "points": [{"point": p.index, "scenario": p.scenario_hash,
@@ -329,7 +329,7 @@ def sweep(
     own = not isinstance(engine, Engine)
     eng = make_engine(engine, workers, scheduler)
     try:
-        with Progress(len(jobs), spec.name or "sweep", progress) as bar:
+        with Progress(len(points) * spec.replications, spec.name or "sweep", progress) as bar:
             run_stats = execute(jobs, eng, store, bar)
     finally:
         if own:
