@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from .scenario import Scenario, _shorthand_fixed
@@ -128,7 +128,10 @@ def _before_validators(meta: list[Any]) -> list[Any]:
 @functools.cache
 def _field_type(model: type[BaseModel], name: str) -> Any:
     info = model.model_fields[name]
-    return Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    meta = list(info.metadata)
+    if info.discriminator is not None:  # pydantic lifts it off the annotation
+        meta.append(Field(discriminator=info.discriminator))
+    return Annotated[(info.annotation, *meta)] if meta else info.annotation
 
 
 def _field_by_key(model: type[BaseModel], key: Any) -> str | None:
@@ -331,7 +334,7 @@ def describe(tp: Any, *, short: bool = False) -> str:
         return f"{a}number{suffix}"
     if base is str:
         if any(getattr(m, "pattern", None) == _NAME_PATTERN for m in meta):
-            return "name" if short else "a name made of letters, digits, _ and -"
+            return "name" if short else "a name such as us_c17"
         return "text"
     if base is dt.datetime:
         return "date-time"
@@ -362,7 +365,11 @@ def _show(value: Any) -> str:
 
 
 def _suggest(word: Any, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    """``"; did you mean 'x'?"`` for the closest option (a prefix counts), or nothing."""
+    word, options = str(word), list(options)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close and len(word) >= 3:
+        close = [o for o in options if o.startswith(word)][:1]
     return f"; did you mean '{close[0]}'?" if close else ""
 
 

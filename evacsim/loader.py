@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,16 @@ def _construct_replace(loader: Any, node: yaml.Node) -> Replace:
     return Replace(loader.construct_mapping(node, deep=True))
 
 
+def _construct_timestamp(loader: Any, node: yaml.Node) -> Any:
+    """A date YAML recognises but the calendar does not (2021-08-33) stays text, so that
+    validation reports it at its field instead of the parser failing without a path."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor("!remove", _construct_remove)
 _Loader.add_constructor("!replace", _construct_replace)
 
@@ -196,14 +207,23 @@ class Document:
         return self.file, None
 
 
-def _yaml_problem(file: str, exc: yaml.YAMLError, line_offset: int = 0) -> Problem:
+def _yaml_problem(file: str, exc: yaml.YAMLError, text: str, line_offset: int = 0) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 + line_offset if mark is not None else None
     reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    context = getattr(exc, "context", None)
-    if context and "constructor" not in context:
-        reason = f"{reason} {context}" if "while" not in context else reason
-    return Problem(file, "", f"not valid YAML: {reason} (expected a YAML mapping of fields)", line)
+    expected = "plain YAML: key: value mappings, lists, numbers and text"
+    unknown_tag = re.match(r"could not determine a constructor for the tag '(.*)'", reason)
+    if unknown_tag:
+        tag = unknown_tag.group(1).replace("tag:yaml.org,2002:", "!!")
+        return Problem(
+            file,
+            "",
+            f"unknown tag '{tag}' (expected {expected}; the only tags are !remove and !replace)",
+            line,
+        )
+    if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+        return Problem(file, "", "a tab character in the indentation (expected spaces)", line)
+    return Problem(file, "", f"not valid YAML: {reason} (expected {expected})", line)
 
 
 def _refuse(file: str, message: str, line: int | None = None) -> ScenarioError:
@@ -360,7 +380,8 @@ def parse_yaml(text: str, file: str, *, line_offset: int = 0) -> Document:
         data = loader.construct_document(node)
         origins = _origins(loader, node, file, line_offset)
     except yaml.YAMLError as exc:
-        raise ScenarioError([_yaml_problem(file, exc, line_offset)], unreadable=True) from None
+        problem = _yaml_problem(file, exc, text, line_offset)
+        raise ScenarioError([problem], unreadable=True) from None
     except (TypeError, ValueError, RecursionError) as exc:  # e.g. an unhashable key
         raise _refuse(file, f"not valid YAML: {exc} (expected a YAML mapping of fields)") from None
     finally:
@@ -493,7 +514,9 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def _extends_target(doc: Document, path: Path, allowed: Sequence[Path]) -> tuple[Path, str] | None:
+def _extends_target(
+    doc: Document, path: Path, allowed: Sequence[tuple[Path, str]]
+) -> tuple[Path, str] | None:
     """Where ``extends:`` points (checked), or None; raises ScenarioError on a bad value."""
     data = doc.data
     if not isinstance(data, dict) or "extends" not in data:
@@ -512,20 +535,22 @@ def _extends_target(doc: Document, path: Path, allowed: Sequence[Path]) -> tuple
         raise refuse(f"'{parent}' is not a .yaml file (expected a scenario file ending .yaml)")
     target = path.parent / parent
     resolved = target.resolve()
-    if not any(resolved.is_relative_to(folder) for folder in allowed):
-        folders = ", ".join(str(f) for f in allowed)
+    shown = os.path.normpath(os.path.join(os.path.dirname(doc.file), parent))
+    if not any(resolved.is_relative_to(folder) for folder, _ in allowed):
+        folders = ", ".join(name for _, name in allowed)
         raise refuse(
-            f"'{parent}' is outside the allowed folders ({folders}) "
-            "(expected a file beside the scenario or below it, or allow its folder "
+            f"'{parent}' is outside the folders scenarios may extend from ({folders}) "
+            "(expected a file in the scenario's folder or below, or allow its folder "
             "with --allow-dir)"
         )
     if not resolved.is_file():
-        raise refuse(f"no such scenario file '{parent}' (looked for {resolved})")
-    shown = os.path.normpath(os.path.join(os.path.dirname(doc.file), parent))
+        raise refuse(f"no such scenario file '{parent}' (looked for {shown})")
     return target, shown
 
 
-def _resolve(path: Path, shown: str, allowed: Sequence[Path], chain: tuple[Path, ...]) -> Document:
+def _resolve(
+    path: Path, shown: str, allowed: Sequence[tuple[Path, str]], chain: tuple[Path, ...]
+) -> Document:
     doc = read_document(path, shown)
     target = _extends_target(doc, path, allowed)
     if target is None:
@@ -550,8 +575,12 @@ def _resolve(path: Path, shown: str, allowed: Sequence[Path], chain: tuple[Path,
     return merge_documents(base, Document(overlay_data, doc.file, doc.origins))
 
 
-def _allowed_dirs(path: str | os.PathLike[str], allow_dirs: Iterable[str | os.PathLike[str]]):
-    return [Path(path).resolve().parent, *(Path(d).resolve() for d in allow_dirs)]
+def _allowed_dirs(
+    path: str | os.PathLike[str], allow_dirs: Iterable[str | os.PathLike[str]]
+) -> list[tuple[Path, str]]:
+    """Folders ``extends`` may read from, resolved, with the name to show in messages."""
+    own = Path(path).resolve().parent, os.path.dirname(str(path)) or "."
+    return [own, *((Path(d).resolve(), str(d)) for d in allow_dirs)]
 
 
 def resolve_document(

@@ -20,7 +20,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from .diagnostics import norm_key
+from .diagnostics import _show, norm_key
 from .loader import _MISSING, REMOVE, Document, Problem, ScenarioError, _find_key, parse_yaml
 
 __all__ = ["SOURCE", "Override", "apply_overrides", "parse_override"]
@@ -76,13 +76,7 @@ def parse_override(text: str, index: int = 1) -> Override:
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    return f"{type(value).__name__} {value!r}"
+    return _show(value)
 
 
 def _set(data: Any, override: Override) -> Any:
@@ -114,7 +108,7 @@ def _set(data: Any, override: Override) -> Any:
             raise _refuse(
                 override.index,
                 override.path,
-                f"cannot set a field inside {where}: it is {_kind(child)} "
+                f"cannot set a field inside {where}: it is {_kind(child)}, not a mapping "
                 f"(expected a mapping there, or set {where} itself)",
             )
         node = child

@@ -865,7 +865,10 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
         if names is None or not isinstance(name, str) or name in names:
             return
         options = ", ".join(sorted(map(str, names))) or "none defined"
-        close = difflib.get_close_matches(name, [str(n) for n in names], n=1, cutoff=0.6)
+        candidates = [str(n) for n in names]
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+        if not close and len(name) >= 3:
+            close = [c for c in candidates if c.startswith(name)][:1]
         hint = f"; did you mean '{close[0]}'?" if close else ""
         yield path, f"unknown {what} '{name}'{hint} (expected one of: {options})"
 
@@ -980,9 +983,7 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
             continue
         path = f"forces.withdrawals.{key}"
         if initial_known and nations is not None:
-            yield from known(
-                f"{path}.nation", wd.nation, dict.fromkeys(nations), "nation (none on the ground)"
-            )
+            yield from known(f"{path}.nation", wd.nation, dict.fromkeys(nations), "nation")
         if wd.operator is not None:
             yield from known(f"{path}.operator", wd.operator, operators, "operator")
         yield from inside(f"{path}.from", wd.start)
