@@ -266,9 +266,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from .compare import compare, lower_is_better
 
-    labels = [p.stem for p in args.scenarios]
-    if len(set(labels)) != len(labels):
-        labels = [str(p) for p in args.scenarios]
+    labels: list[str] = []
+    for path in args.scenarios:  # file stems, made distinct: base, alt, alt_2 ...
+        label, k = path.stem, 2
+        while label in labels:
+            label, k = f"{path.stem}_{k}", k + 1
+        labels.append(label)
     result = compare(args.scenarios, args.replications, args.seed, labels=labels, out=args.out,
                      **_engine_kwargs(args))
     names = list(dict.fromkeys([args.kpi, *HEADLINE]))

@@ -42,7 +42,7 @@ from ..loader import Problem, ScenarioError, load_scenario, problems_from_valida
 from ..scenario import Scenario
 from . import statistics
 from .engines import Engine, make_engine
-from .levers import Lever, parse_value
+from .levers import Lever, get_path, parse_value
 from .levers import apply_levers as _apply
 from .progress import Progress
 from .replications import RunStats, as_scenario, execute
@@ -271,7 +271,18 @@ def _cell(value: Any) -> Any:
 
 def _points(spec: SweepSpec, base: Scenario, source: str) -> list[Point]:
     factors = spec.factors()
-    points, problems = [], []
+    # A path that does not exist is one mistake, not one per point: check paths first.
+    data = base.model_dump(mode="json", by_alias=True)
+    problems = []
+    for path in factors:
+        try:
+            get_path(data, path)
+        except KeyError as exc:
+            _, _, text = str(exc.args[0]).partition(": ")
+            problems.append(Problem(source, path, text))
+    if problems:
+        raise ScenarioError(problems)
+    points = []
     for i, values in enumerate(design(spec)):
         levers = [Lever(path, value, factors[path].mode) for path, value in values.items()]
         try:
@@ -304,11 +315,11 @@ def sweep(
     scenario's file). ``replications``, ``samples`` and ``seed`` override the spec's. A
     rerun into the same ``out`` folder skips every replication already there.
     """
-    source = "<sweep>"
     if isinstance(spec, SweepSpec):
         if base is None:
             raise ValueError("a SweepSpec needs its base scenario")
         base_scenario = as_scenario(base)
+        source = base_scenario.name if isinstance(base, Scenario) else str(base)
     else:
         source = str(spec)
         spec, base_scenario = load_sweep(spec)
