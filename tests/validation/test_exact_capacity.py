@@ -3,7 +3,8 @@
 Everyone arrives within the first minutes (a huge arrival rate capped by the pool), groups
 are single people and every service time is fixed, so each capacity of the model binds alone
 and its output is a product: gate rate x open hours, lanes / service time, flights x seats
-x days, ramp spots / time on the ground. No interval is needed: the oracle is exact.
+x days, ramp spots / time on the ground. No interval is needed: the oracle is exact. Gates
+and screening run at exact resolution (``batch: 0``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from _validation import START, hours_after
+from _validation import START, exact, hours_after
 
 import evacsim
 
@@ -37,7 +38,7 @@ def scenario(days: float, **parts) -> evacsim.Scenario:
         "staging": {},
     }
     data.update(parts)
-    return evacsim.scenario_from_dict(data, file="<exact>")
+    return evacsim.scenario_from_dict(exact(data), file="<exact>")
 
 
 def flights_part(per_day: int, seats: int, first_day: int, days: int, turnaround="1h"):

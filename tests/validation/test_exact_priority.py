@@ -3,13 +3,14 @@
 Two categories queue together: ``high`` (priority 0) and ``low`` (priority 1). The stage
 under test is held shut until everyone has arrived and queued, then serves one at a time with
 a fixed time each, so the order and even the completion times are exact: all of ``high``
-first (first come, first served among them), then all of ``low``.
+first (first come, first served among them), then all of ``low``. Gates and screening run at
+exact resolution (``batch: 0``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from _validation import START, hours_after
+from _validation import START, exact, hours_after
 
 import evacsim
 
@@ -35,7 +36,7 @@ def two_categories(**parts) -> evacsim.Scenario:
         "staging": {},
     }
     data.update(parts)
-    return evacsim.scenario_from_dict(data, file="<priority>")
+    return evacsim.scenario_from_dict(exact(data), file="<priority>")
 
 
 def by_category(result, column: str) -> dict[str, np.ndarray]:
