@@ -674,7 +674,13 @@ def check_scenario(
     Raises :class:`ScenarioError` only when the input cannot be read at all; every other
     mistake is returned as a :class:`Problem`, warnings included.
     """
-    return validate_document(resolve_document(path, overrides, allow_dirs=allow_dirs))
+    try:
+        doc = resolve_document(path, overrides, allow_dirs=allow_dirs)
+    except ScenarioError as err:
+        if err.unreadable:
+            raise
+        return None, sorted(err.problems, key=_sort_key)  # e.g. a !remove with no target
+    return validate_document(doc)
 
 
 def load_scenario(
