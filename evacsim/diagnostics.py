@@ -441,6 +441,8 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
         what = "empty text"
     elif kind in ("value_error", "assertion_error"):
         what = str(ctx.get("error", err["msg"]))
+        if isinstance(value, str) and len(value) > 40:
+            what = what.replace(f"'{value}'", _show(value))  # do not echo a whole paragraph
         field, sep, rest = what.partition(": ")
         model = _unwrap(spec)[0] if spec is not None else None
         if sep and _is_model(model) and _field_by_key(model, field):

@@ -91,7 +91,16 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         message = self.message if self.severity == "error" else f"warning: {self.message}"
-        return f"{where}: {self.path}: {message}" if self.path else f"{where}: {message}"
+        text = f"{where}: {self.path}: {message}" if self.path else f"{where}: {message}"
+        return _one_line(text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(text: str) -> str:
+    """One problem, one line: control characters a user typed are shown escaped."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class ScenarioError(Exception):
