@@ -1,7 +1,8 @@
 """The scenario format, described from the models themselves so it cannot drift.
 
-* :func:`scenario_json_schema`: a JSON Schema (draft 2020-12) for scenario files, for
-  editors to complete and check them (``evacsim schema > scenario.schema.json``). A file with
+* :func:`scenario_json_schema`: a JSON Schema for scenario files, for editors to complete
+  and check them (``evacsim schema > scenario.schema.json``). It is written in draft-07, the
+  version the YAML language server behind most editors supports fully. A file with
   ``extends:`` is checked as an overlay: every field optional, ``!remove`` allowed for named
   entries.
 * :func:`scenario_reference`: ``docs/scenario-reference.md``, every field with its type,
@@ -23,12 +24,23 @@ from .units import parse_duration, parse_timestamp
 
 __all__ = ["scenario_json_schema", "scenario_reference"]
 
-_DEF = "#/$defs/"
+_DEF = "#/definitions/"
 
 
 def _tidy(node: Any) -> Any:
-    """Named mappings: say 'any key matching the name pattern, nothing else' plainly."""
+    """Pydantic's 2020-12 schema in draft-07 terms, named mappings said plainly."""
     if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            node["$ref"] = _DEF + ref.removeprefix("#/$defs/")
+        mapping = node.get("discriminator", {}).get("mapping") if "discriminator" in node else None
+        if isinstance(mapping, dict):  # an OpenAPI annotation: keep its references valid
+            node["discriminator"]["mapping"] = {
+                tag: _DEF + ref.removeprefix("#/$defs/") for tag, ref in mapping.items()
+            }
+        if "prefixItems" in node:  # a fixed-length tuple, e.g. [open, close]
+            node["items"] = node.pop("prefixItems")
+            node["additionalItems"] = False
         patterns = node.get("patternProperties")
         if isinstance(patterns, dict) and len(patterns) == 1:
             ((pattern, sub),) = patterns.items()
@@ -87,7 +99,7 @@ def scenario_json_schema() -> dict[str, Any]:
         "ScenarioOverlay": overlay_root,
     }
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "evacsim scenario",
         "description": (
             "A scenario for evacsim, the evacuation airlift simulator. Generated from the "
@@ -97,7 +109,7 @@ def scenario_json_schema() -> dict[str, Any]:
         "if": {"required": ["extends"]},
         "then": {"$ref": f"{_DEF}ScenarioOverlay"},
         "else": {"$ref": f"{_DEF}Scenario"},
-        "$defs": dict(sorted(all_defs.items())),
+        "definitions": dict(sorted(all_defs.items())),
     }
 
 

@@ -470,8 +470,8 @@ def as_json(path: Path):
 @pytest.fixture(scope="module")
 def validator():
     schema = scenario_json_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
 
 
 def test_schema_command_prints_the_schema(capsys):
