@@ -26,6 +26,8 @@ from .streams import BufferedDraws
 
 __all__ = ["Crowd", "Gate"]
 
+EPS_H = 1e-9  # hours: times closer than this to a boundary are at the boundary
+
 
 class Crowd:
     """Everyone outside the perimeter, queued first-come within each category."""
@@ -236,7 +238,9 @@ class Gate:
         t = now
         if t < self.open_from_h:
             t = self.open_from_h
-        if self.closed_from_h <= t < self.closed_until_h:
+        # Passage times accumulate in floating point (6 + 600 x 0.02 h is a hair below 18 h):
+        # a time within EPS_H of a closing time counts as closed.
+        if self.closed_from_h - EPS_H <= t < self.closed_until_h:
             t = self.closed_until_h
         if t < self.paused_until_h:
             t = self.paused_until_h
@@ -246,7 +250,7 @@ class Gate:
             clock = t - 24.0 * day
             if clock < hours[0]:
                 t = 24.0 * day + hours[0]
-            elif clock >= hours[1]:
+            elif clock >= hours[1] - EPS_H:
                 t = 24.0 * (day + 1) + hours[0]
         return t
 

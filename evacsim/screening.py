@@ -61,6 +61,7 @@ class Screening:
         self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
         self.screened = 0
         self.batch_h = batch_h
+        self._carried: float | None = None  # a service draw not yet used (see _lane)
         self.horizon_h = horizon_h
         self.in_service: dict[int, Group] = {}
         self.lanes = [env.process(self._lane(i)) for i in range(max_lanes)]
@@ -126,11 +127,21 @@ class Screening:
             batch, t = [], now
             limit = min(now + self.batch_h, self.horizon_h)
             while group is not None:
+                draw = self._carried if self._carried is not None else self.service.next()
+                end = t + draw + self.per_person_h * group.size
+                if batch and end > limit:
+                    # Does not fit: back to the head of its queue, its draw kept for the
+                    # next service to start, so draws are used in order of service starts.
+                    self.queues[group.cat].appendleft(group)
+                    self.queued += 1
+                    self._carried = draw
+                    break
+                self._carried = None
                 group.t_screen = t
                 self.in_service[group.gid] = group
-                t += self.service.next() + self.per_person_h * group.size
+                t = end
                 batch.append((group, t))
-                if t >= limit or self._idle or not self.queued:
+                if self._idle or not self.queued:
                     break
                 group = self._next_group()
             self.busy.interval(now, t, 1)

@@ -35,7 +35,8 @@ class StagingBase:
         self.onward_per_day = onward_per_day
         self.flight_time_h = flight_time_h
         self.landed = float(initial)  # people on the base
-        self.inbound = 0  # people in the air towards it (room already claimed)
+        self.reserved = 0  # room claimed by aircraft still on the ground at the airport
+        self.inbound = 0  # people in the air towards it
         self.received = 0  # people landed from the airport
         self.onward = 0.0  # people flown onward
         self.space_freed = Signal(env)
@@ -45,7 +46,7 @@ class StagingBase:
         env.process(self._outflow())
 
     def has_room(self, people: int) -> bool:
-        claimed = self.landed + self.inbound
+        claimed = self.landed + self.inbound + self.reserved
         # An empty base always takes a flight, even one larger than its capacity.
         return claimed + people <= self.capacity or claimed == 0
 
@@ -59,10 +60,12 @@ class StagingBase:
             self._held -= 1
             if not self._held:
                 self.full.set(self.env.now, 0)
-        self.inbound += people
+        self.reserved += people
 
     def fly_in(self, people: int):
-        """The flight's people land after the flight time (a SimPy process)."""
+        """Wheels-up with ``people`` (room claimed); they land after the flight time."""
+        self.reserved -= people
+        self.inbound += people
         yield self.env.timeout(self.flight_time_h)
         self.inbound -= people
         self.landed += people

@@ -67,23 +67,8 @@ def flights_part(per_day: int, seats: int, first_day: int, days: int, turnaround
     "rate",
     [
         64,  # 1/64 h is exact in binary: the passage times add up exactly
-        pytest.param(
-            50,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known defect: the gate's open-window check compares accumulated "
-                "float passage times, so 6 + 600 x 0.02 h < 18 h and one extra person "
-                "passes on the first day (reported to the lead; evacsim/gates.py)",
-            ),
-        ),
-        pytest.param(
-            37,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known defect: as for 50/h, the last passage starts a rounding "
-                "error before closing time and one extra person passes each day",
-            ),
-        ),
+        50,  # 0.02 h is not: accumulated passage times land a hair before closing time
+        37,
     ],
 )
 def test_gate_admits_rate_times_open_hours_each_day(rate):
