@@ -73,7 +73,8 @@ MAX_WIDTH = {"Wq": 0.25, "Lq": 0.25, "W": 0.15, "L": 0.15, "rho": 0.05}
 
 
 # With many servers few people wait at all, so Wq is a small, noisy share of W: the default
-# tier holds it to a looser width there (the slow tier's long runs hold it tighter).
+# tier holds it to a looser width there. The slow tier uses the common widths: its point is
+# heavy traffic and many servers, where long runs are needed for the same precision.
 LOOSE_WAITS = {"mm10_rho0.8": 0.4}
 
 
@@ -115,4 +116,4 @@ def test_mmc_against_erlang_c(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SLOW_CASES))
 def test_mmc_heavy_traffic_and_many_servers(name):
-    run_case(name, *SLOW_CASES[name], tighten=0.6)
+    run_case(name, *SLOW_CASES[name])
