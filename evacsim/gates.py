@@ -74,18 +74,22 @@ class Crowd:
         return t
 
     def advance(self, now: float) -> None:
-        """Replay arrivals, give-ups and returns up to ``now``, in time order."""
+        """Replay arrivals, give-ups and returns up to ``now``, in time order.
+
+        First arrivals come in runs (up to the next return or give-up, whichever is first),
+        handled in a tight loop: this is where every group of the run is born.
+        """
         plan_t, give_ups, returns = self.plan_t, self._give_ups, self._returns
         n_plan = len(plan_t)
         while True:
-            ta = plan_t[self._next] if self._next < n_plan else math.inf
             tr = returns[0][0] if returns else math.inf
             tg = give_ups[0][0] if give_ups else math.inf
-            if ta <= tr and ta <= tg:
-                if ta > now:
-                    return
-                self._first_arrival(ta)
-            elif tr <= tg:
+            bound = min(now, tr, tg)
+            i = self._next
+            if i < n_plan and plan_t[i] <= bound:
+                self._next = self._arrive_until(i, bound)
+                continue
+            if tr <= tg:
                 if tr > now:
                     return
                 _, _, group = heapq.heappop(returns)
@@ -97,13 +101,26 @@ class Crowd:
                 if group.stage == OUTSIDE and group.visit == visit:
                     self._leave(group, tg, may_return=True)
 
-    def _first_arrival(self, t: float) -> None:
-        i = self._next
-        self._next += 1
-        patience = self.plan_p[i]
-        group = Group(i, self.plan_c[i], self.plan_s[i], t, t + patience)
-        self.ledger.arrive(group, t)
-        self._join(group)
+    def _arrive_until(self, i: int, bound: float) -> int:
+        """First arrivals from plan index ``i`` up to time ``bound``; returns the next index."""
+        plan_t, plan_c, plan_s, plan_p = self.plan_t, self.plan_c, self.plan_s, self.plan_p
+        queues, give_ups, arrive = self.queues, self._give_ups, self.ledger.arrive
+        horizon, n_plan, waiting = self.horizon_h, len(plan_t), self.waiting
+        while i < n_plan:
+            t = plan_t[i]
+            if t > bound:
+                break
+            group = Group(i, plan_c[i], plan_s[i], t, t + plan_p[i])
+            arrive(group, t)
+            queues[group.cat].append((0, group))
+            waiting += group.size
+            if group.deadline < horizon:
+                heapq.heappush(give_ups, (group.deadline, i, group, 0))
+                # A give-up inside this run must be replayed before later arrivals.
+                bound = min(bound, group.deadline)
+            i += 1
+        self.waiting = waiting
+        return i
 
     def _join(self, group: Group) -> None:
         self.queues[group.cat].append((group.visit, group))

@@ -39,6 +39,7 @@ class Holding:
         self.waiting = 0  # people waiting for seats
         self.full = Level(horizon_h)  # 1 while the inside (screening + holding) is at capacity
         self._arrival_signal: Signal | None = None
+        self._full = False
 
     def watch(self, signal: Signal) -> None:
         """Fire ``signal`` whenever a group starts waiting (aircraft waiting to fill listen)."""
@@ -49,12 +50,14 @@ class Holding:
         self.ledger.move(group, INSIDE, t)
         self.queues[group.cat].append(group)
         self.waiting += group.size
-        self._note_fullness(t)
+        if (self.ledger.inside_total >= self.capacity) != self._full:
+            self._note_fullness(t)
         if self._arrival_signal is not None:
             self._arrival_signal.fire()
 
     def _note_fullness(self, t: float) -> None:
-        self.full.set(t, 1 if self.ledger.inside_total >= self.capacity else 0)
+        self._full = self.ledger.inside_total >= self.capacity
+        self.full.set(t, 1 if self._full else 0)
 
     def board(self, seats: int, eligible: list[int], t: float) -> list[Group]:
         """Take groups for ``seats`` seats from the ``eligible`` categories; move them aboard."""
