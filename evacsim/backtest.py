@@ -33,8 +33,9 @@ Applications*, 1988, §2.3 and §6.1; Seber & Wild, *Nonlinear Regression*, 1989
     { theta : S(theta) <= S_min * (1 + p / (n - p) * F(p, n - p; confidence)) }
 
 (``n`` days, ``p`` parameters), projected on each parameter over the evaluated points and
-widened by one grid step for a continuous parameter (the region's edge lies between an
-evaluated point inside it and its neighbour outside). It assumes independent daily errors of
+widened by one step of the final grid (the region's edge lies between an evaluated point
+inside it and its neighbour outside; a whole-number parameter whose every value near the
+best was evaluated is not widened). It assumes independent daily errors of
 equal variance; daily evacuations are autocorrelated, so read it as indicative, and see the
 coverage check in ``tests/test_backtest.py``. An interval that reaches a search bound is
 flagged: the region may extend beyond it.
@@ -853,7 +854,8 @@ def calibrate(
     region = evaluations[evaluations["in_region"]]
     rows = []
     for i, param in enumerate(params):
-        widen = 0.0 if param.integer else steps[i]
+        # Whole numbers all evaluated (step 1) need no widening: the region is what it is.
+        widen = 0.0 if param.integer and steps[i] <= 1 else steps[i]
         low = max(param.low, float(region[param.label].min()) - widen)
         high = min(param.high, float(region[param.label].max()) + widen)
         at_bound = low <= param.low + 1e-12 or high >= param.high - 1e-12
