@@ -13,7 +13,9 @@ identical across every engine and worker count. Goal: >= 90 % on 2 workers.
     python benchmarks/bench_sweep.py                      # 100 replications, both engines
     python benchmarks/bench_sweep.py -n 200 --engines local
 
-Timings on a shared machine move with other load: the load average is printed with them.
+Timings on a shared machine move with other load: the load average is printed with them,
+and ``cpu/wall`` is the CPU time a replication got over its wall time (100 % on an idle
+machine; lower when other processes share the cores).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 import evacsim
-from evacsim.experiments import DaskEngine, LocalEngine, replicate
+from evacsim.experiments import DaskEngine, LocalEngine, ReplicationKey, replicate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +40,8 @@ def _engine(kind: str, workers: int):
 
 
 def measure(kind: str, workers: int, scenario, n: int, seed: int
-            ) -> tuple[float, float, pd.DataFrame]:
-    """(start-up s, timed wall s, kpis) for n replications on a fresh, warmed engine."""
+            ) -> tuple[float, float, float, pd.DataFrame]:
+    """(start-up s, wall s, CPU share, kpis) for n replications on a fresh, warmed engine."""
     started = time.perf_counter()
     engine = _engine(kind, workers)
     with engine, tempfile.TemporaryDirectory() as tmp:
@@ -52,7 +54,11 @@ def measure(kind: str, workers: int, scenario, n: int, seed: int
                          progress=False)
         wall = time.perf_counter() - t0
         kpis = reps.kpis.copy()
-    return startup, wall, kpis
+        prov = [reps.store.provenance(ReplicationKey(reps.scenario_hash, seed, r))
+                for r in range(n)]
+        # CPU a replication got over its wall time: below 1 when other work shares the cores.
+        share = sum(p["cpu_time_s"] for p in prov) / sum(p["wall_time_s"] for p in prov)
+    return startup, wall, share, kpis
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,16 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.replications} replications of {scenario.name}; cores: {os.cpu_count()}; "
           f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"{'engine':<8}{'workers':>8}{'start-up s':>12}{'wall s':>10}{'s/rep':>8}"
-          f"{'rep/s':>8}{'load':>7}")
+          f"{'rep/s':>8}{'cpu/wall':>9}{'load':>7}")
     reference = None
     rows = {}
     for kind in engines:
         for workers in (1, 2):
-            startup, wall, kpis = measure(kind, workers, scenario, args.replications, args.seed)
+            startup, wall, share, kpis = measure(kind, workers, scenario, args.replications,
+                                                 args.seed)
             rows[(kind, workers)] = wall
             print(f"{kind:<8}{workers:>8}{startup:>12.1f}{wall:>10.1f}"
                   f"{wall / args.replications:>8.2f}{args.replications / wall:>8.2f}"
-                  f"{os.getloadavg()[0]:>7.2f}", flush=True)
+                  f"{share:>9.0%}{os.getloadavg()[0]:>7.2f}", flush=True)
             if reference is None:
                 reference = kpis
             elif not kpis.equals(reference):

@@ -143,7 +143,7 @@ def daily_series(result: RunResult, categories: list[str]) -> pd.DataFrame:
 def run_replication(task: Task) -> Outcome:
     """Run one replication; any exception becomes a failed :class:`Outcome` with its error."""
     provenance = _provenance(task)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         result = build(task.scenario, task.key.seed_sequence(), keep_records=False).run().results()
         kpis = replication_kpis(result)
@@ -156,7 +156,8 @@ def run_replication(task: Task) -> Outcome:
             wall_time_s=round(time.perf_counter() - started, 4),
         )
         return Outcome(task.key, False, {}, None, provenance)
-    provenance.update(status="ok", wall_time_s=round(time.perf_counter() - started, 4))
+    provenance.update(status="ok", wall_time_s=round(time.perf_counter() - started, 4),
+                      cpu_time_s=round(time.process_time() - cpu, 4))
     return Outcome(task.key, True, kpis, series, provenance)
 
 
