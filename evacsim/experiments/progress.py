@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import sys
 
-from tqdm.auto import tqdm
+try:  # a widget bar in Jupyter when ipywidgets is there; a text bar otherwise (no warning)
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm
+except ImportError:
+    from tqdm import tqdm
 
 __all__ = ["Progress", "progress_enabled"]
 
