@@ -125,13 +125,13 @@ class Screening:
             # Serve back to back, each group at its exact times, while no other lane is idle
             # and the batch lasts at most ``batch`` hours; hand them on together at the end.
             batch, t = [], now
-            limit = min(now + self.batch_h, self.horizon_h)
+            limit = now + self.batch_h
             while group is not None:
                 draw = self._carried if self._carried is not None else self.service.next()
                 end = t + draw + self.per_person_h * group.size
-                if batch and end > limit:
-                    # Does not fit: back to the head of its queue, its draw kept for the
-                    # next service to start, so draws are used in order of service starts.
+                if batch and end > self.horizon_h:
+                    # It would end after the deadline: back to the head of its queue, its draw
+                    # kept for the next service to start (draws go in order of service starts).
                     self.queues[group.cat].appendleft(group)
                     self.queued += 1
                     self._carried = draw
@@ -141,7 +141,7 @@ class Screening:
                 self.in_service[group.gid] = group
                 t = end
                 batch.append((group, t))
-                if self._idle or not self.queued:
+                if t >= limit or self._idle or not self.queued:
                     break
                 group = self._next_group()
             self.busy.interval(now, t, 1)
