@@ -163,3 +163,17 @@ def test_make_engine_defaults():
     assert isinstance(make_engine(None, scheduler="tcp://127.0.0.1:1"), DaskEngine)
     with pytest.raises(ValueError):
         LocalEngine(0)
+
+
+def test_cli_dask_without_address_starts_and_stops_its_own_cluster(tmp_path, capsys):
+    from test_experiments_support import write_mini
+
+    from evacsim.cli import main
+
+    scenario = write_mini(tmp_path)
+    assert main(["run", str(scenario), "-n", "3", "--engine", "sequential"]) == 0
+    expected = capsys.readouterr().out
+    assert main(["run", str(scenario), "-n", "3", "--engine", "dask", "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == expected
+    assert "distributed" not in captured.err  # Dask's INFO chatter only with --verbose
