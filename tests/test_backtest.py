@@ -8,6 +8,7 @@ hand-computed metrics on a small table, and known parameters recovered by calibr
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from evacsim.backtest import (
 from evacsim.cli import main
 
 TRUE_LANES = 6
+KABUL = Path(__file__).resolve().parent.parent / "scenarios" / "kabul_2021.yaml"
 
 
 def small_dict(lanes: int = TRUE_LANES, arrivals: float = 1000, service: str = "40min") -> dict:
@@ -242,7 +244,7 @@ def test_parse_parameter():
 
 
 def test_resolve_parameters_reports_every_bad_path():
-    kabul = evacsim.load_scenario("scenarios/kabul_2021.yaml")
+    kabul = evacsim.load_scenario(KABUL)
     params = [parse_parameter(t) for t in (
         "screening.lanes=10:90",  # a step profile: must be scaled
         "airfield.ramp_capacty=10:40",  # typo
