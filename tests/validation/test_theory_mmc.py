@@ -10,7 +10,12 @@ adds no delay, c exponential screening lanes, no flights) and compares, per repl
   the warm-up, from the per-group records;
 * ``L``, the time-average number in screening after the warm-up, from the hourly backlog;
 * ``rho``, the lanes' utilisation after the warm-up, from the utilisation table;
-* ``Lq = L - c rho``, the mean number waiting.
+* ``Lq = L - (mean lanes busy)``, the mean number waiting;
+* Little's law on the same window: ``L - lambda W`` (arrivals per hour after the warm-up
+  times W) must be 0 within its interval.
+
+Scenarios run at exact resolution (``batch: 0``). Rates are scaled (service 10 min) so that
+each replication holds thousands of customers in a short horizon.
 
 The default tier covers three utilisations; the slow tier adds heavy traffic and many servers.
 """
