@@ -43,7 +43,9 @@ class Group:
         "deadline",
         "flight",
         "gid",
+        "refused",
         "returns",
+        "service_h",
         "size",
         "stage",
         "t_arrive",
@@ -56,13 +58,24 @@ class Group:
         "visit",
     )
 
-    def __init__(self, gid: int, cat: int, size: int, t_arrive: float, deadline: float):
+    def __init__(
+        self,
+        gid: int,
+        cat: int,
+        size: int,
+        t_arrive: float,
+        deadline: float,
+        service_h: float = 0.0,
+        refused: bool = False,
+    ):
         self.gid = gid
         self.cat = cat
         self.size = size
         self.t_arrive = t_arrive  # first arrival at the perimeter
         self.t_queue = t_arrive  # latest (re)joining of the crowd
         self.deadline = deadline  # gives up at this time if still outside
+        self.service_h = service_h  # screening time it will need
+        self.refused = refused  # screening will turn it away
         self.visit = 0  # how many times it has (re)joined the crowd, for stale give-ups
         self.returns = 0
         self.stage = OUTSIDE
@@ -101,6 +114,8 @@ class ArrivalPlan:
     category: np.ndarray  # index into the scenario's category order
     size: np.ndarray
     patience_h: np.ndarray  # inf where the category waits forever
+    service_h: np.ndarray  # screening time the group will need (h)
+    refused: np.ndarray  # True where screening will turn the group away
 
     def __len__(self) -> int:
         return len(self.time_h)
@@ -144,30 +159,52 @@ def plan_arrivals(
     horizon_h: float,
     stop_h: dict[str, float],
     streams,
+    screening: tuple | None = None,
 ) -> ArrivalPlan:
     """Draw every category's first arrivals and merge them in time order.
 
     ``stop_h`` gives, per category, the time from which nobody of it can reach the perimeter
-    (an ``arrivals_stopped`` event). Each category draws from its own named streams.
+    (an ``arrivals_stopped`` event). Each category draws from its own named streams, and
+    each group's screening time (``screening`` = (distribution, hours per person)) and
+    whether it will be refused are drawn with it: the same group gets the same screening in
+    every scenario compared on the same seed (common random numbers).
     """
-    all_t, all_c, all_s, all_p = [], [], [], []
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "c", "s", "p", "v", "r")}
     for index, (name, cat) in enumerate(zip(names, categories, strict=True)):
         t, size = _category_arrivals(
             cat, start, horizon_h, stop_h.get(name, horizon_h), streams[f"arrivals/{name}"]
         )
+        n = len(t)
         if cat.patience is None:
-            patience = np.full(len(t), np.inf)
+            patience = np.full(n, np.inf)
         else:
-            patience = cat.patience.draw(streams[f"patience/{name}"], len(t))
-        all_t.append(t)
-        all_c.append(np.full(len(t), index, dtype=np.int64))
-        all_s.append(size.astype(np.int64))
-        all_p.append(patience)
-    t = np.concatenate(all_t) if all_t else np.empty(0)
-    order = np.argsort(t, kind="stable")
+            patience = cat.patience.draw(streams[f"patience/{name}"], n)
+        if screening is None:
+            service = np.zeros(n)
+        else:
+            dist, per_person_h = screening
+            service = dist.draw(streams[f"screening/{name}"], n) + per_person_h * size
+        refused = streams[f"turned_away/{name}"].random(n) < cat.turned_away
+        for key, value in zip(
+            "tcspvr",
+            (
+                t,
+                np.full(n, index, dtype=np.int64),
+                size.astype(np.int64),
+                patience,
+                service,
+                refused,
+            ),
+            strict=True,
+        ):
+            parts[key].append(value)
+    joined = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items()}
+    order = np.argsort(joined["t"], kind="stable")
     return ArrivalPlan(
-        time_h=t[order],
-        category=np.concatenate(all_c)[order] if all_c else np.empty(0, np.int64),
-        size=np.concatenate(all_s)[order] if all_s else np.empty(0, np.int64),
-        patience_h=np.concatenate(all_p)[order] if all_p else np.empty(0),
+        time_h=joined["t"][order],
+        category=joined["c"][order].astype(np.int64),
+        size=joined["s"][order].astype(np.int64),
+        patience_h=joined["p"][order],
+        service_h=joined["v"][order],
+        refused=joined["r"][order].astype(bool),
     )

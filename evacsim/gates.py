@@ -48,6 +48,8 @@ class Crowd:
         self.plan_c = plan.category.tolist()
         self.plan_s = plan.size.tolist()
         self.plan_p = plan.patience_h.tolist()
+        self.plan_v = plan.service_h.tolist()
+        self.plan_r = plan.refused.tolist()
         self._next = 0  # index of the next first arrival in the plan
         self.ledger = ledger
         self.horizon_h = horizon_h
@@ -84,7 +86,11 @@ class Crowd:
         while True:
             tr = returns[0][0] if returns else math.inf
             tg = give_ups[0][0] if give_ups else math.inf
-            bound = min(now, tr, tg)
+            bound = now
+            if tr < bound:
+                bound = tr
+            if tg < bound:
+                bound = tg
             i = self._next
             if i < n_plan and plan_t[i] <= bound:
                 self._next = self._arrive_until(i, bound)
@@ -104,20 +110,22 @@ class Crowd:
     def _arrive_until(self, i: int, bound: float) -> int:
         """First arrivals from plan index ``i`` up to time ``bound``; returns the next index."""
         plan_t, plan_c, plan_s, plan_p = self.plan_t, self.plan_c, self.plan_s, self.plan_p
+        plan_v, plan_r = self.plan_v, self.plan_r
         queues, give_ups, arrive = self.queues, self._give_ups, self.ledger.arrive
         horizon, n_plan, waiting = self.horizon_h, len(plan_t), self.waiting
         while i < n_plan:
             t = plan_t[i]
             if t > bound:
                 break
-            group = Group(i, plan_c[i], plan_s[i], t, t + plan_p[i])
+            group = Group(i, plan_c[i], plan_s[i], t, t + plan_p[i], plan_v[i], plan_r[i])
             arrive(group, t)
             queues[group.cat].append((0, group))
             waiting += group.size
             if group.deadline < horizon:
                 heapq.heappush(give_ups, (group.deadline, i, group, 0))
                 # A give-up inside this run must be replayed before later arrivals.
-                bound = min(bound, group.deadline)
+                if group.deadline < bound:
+                    bound = group.deadline
             i += 1
         self.waiting = waiting
         return i

@@ -62,6 +62,7 @@ class Holding:
     def board(self, seats: int, eligible: list[int], t: float) -> list[Group]:
         """Take groups for ``seats`` seats from the ``eligible`` categories; move them aboard."""
         taken: list[Group] = []
+        move = self.ledger.move
         # Categories in priority order; within a priority, whoever was screened first.
         levels: dict[int, list[int]] = {}
         for c in eligible:
@@ -69,7 +70,10 @@ class Holding:
         for priority in sorted(levels):
             cats = [c for c in levels[priority] if self.queues[c]]
             while seats > 0 and cats:
-                c = min(cats, key=lambda k: self.queues[k][0].t_screened)
+                if len(cats) == 1:
+                    c = cats[0]
+                else:
+                    c = min(cats, key=lambda k: self.queues[k][0].t_screened)
                 q = self.queues[c]
                 group = q[0]
                 if group.size <= seats:
@@ -81,7 +85,7 @@ class Holding:
                         continue
                 seats -= group.size
                 self.waiting -= group.size
-                self.ledger.move(group, ABOARD, t)
+                move(group, ABOARD, t)
                 taken.append(group)
                 if not q:
                     cats.remove(c)

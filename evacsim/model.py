@@ -68,7 +68,10 @@ class Model:
             if isinstance(event, ArrivalsStopped):
                 for n in names if event.categories == "all" else event.categories:
                     stop_h[n] = min(stop_h[n], hours(event.at))
-        self.arrival_plan = plan_arrivals(cats, names, start, horizon, stop_h, streams)
+        spec = scenario.screening
+        self.arrival_plan = plan_arrivals(
+            cats, names, start, horizon, stop_h, streams, (spec.service, spec.per_person)
+        )
         self.ledger = ledger = Ledger(names, horizon, keep_records)
 
         # The crowd outside and the gates.
@@ -96,16 +99,11 @@ class Model:
         self.holding_capacity = math.inf if capacity is None else capacity
         self.gate_wake = Signal(env)  # anything that may let a waiting gate work again
         self.holding = Holding(priorities, self.holding_capacity, ledger, self.gate_wake, horizon)
-        spec = scenario.screening
         lane_times, lane_values = step_profile(spec.lanes, start, horizon)
         self.screening = Screening(
             env,
             max_lanes=int(max(lane_values)),
             priorities=priorities,
-            service=draws("screening", spec.service),
-            per_person_h=spec.per_person,
-            turned_away=[c.turned_away for c in cats],
-            uniform=uniform("turned_away"),
             ledger=ledger,
             to_holding=self.holding.put,
             space_freed=self.gate_wake,

@@ -19,7 +19,6 @@ import simpy
 from .demand import SCREENING, TURNED_AWAY, Group
 from .ledger import Ledger, Signal
 from .monitor import Level
-from .streams import BufferedDraws
 
 __all__ = ["Screening"]
 
@@ -32,10 +31,6 @@ class Screening:
         env: simpy.Environment,
         max_lanes: int,
         priorities: list[int],
-        service: BufferedDraws,
-        per_person_h: float,
-        turned_away: list[float],
-        uniform: BufferedDraws,
         ledger: Ledger,
         to_holding,
         space_freed: Signal,
@@ -44,10 +39,6 @@ class Screening:
     ):
         self.env = env
         self.ledger = ledger
-        self.service = service
-        self.per_person_h = per_person_h
-        self.turned_away = turned_away
-        self.uniform = uniform
         self.to_holding = to_holding  # callable(group, t)
         self.space_freed = space_freed  # fired when people leave the inside (holding room)
         self.queues: list[deque[Group]] = [deque() for _ in priorities]
@@ -61,9 +52,8 @@ class Screening:
         self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
         self.screened = 0
         self.batch_h = batch_h
-        self._carried: float | None = None  # a service draw not yet used (see _lane)
         self.horizon_h = horizon_h
-        self.in_service: dict[int, Group] = {}
+        self._serving: list = [()] * max_lanes  # per lane: the batch it is screening
         self.lanes = [env.process(self._lane(i)) for i in range(max_lanes)]
 
     def put(self, group: Group, t: float) -> None:
@@ -127,33 +117,28 @@ class Screening:
             batch, t = [], now
             limit = now + self.batch_h
             while group is not None:
-                draw = self._carried if self._carried is not None else self.service.next()
-                end = t + draw + self.per_person_h * group.size
+                end = t + group.service_h
                 if batch and end > self.horizon_h:
-                    # It would end after the deadline: back to the head of its queue, its draw
-                    # kept for the next service to start (draws go in order of service starts).
-                    self.queues[group.cat].appendleft(group)
+                    self.queues[group.cat].appendleft(group)  # would end after the deadline
                     self.queued += 1
-                    self._carried = draw
                     break
-                self._carried = None
                 group.t_screen = t
-                self.in_service[group.gid] = group
                 t = end
                 batch.append((group, t))
                 if t >= limit or self._idle or not self.queued:
                     break
                 group = self._next_group()
+            self._serving[index] = batch
             self.busy.interval(now, t, 1)
             yield env.timeout(t - now)
+            self._serving[index] = ()
             for group, done in batch:
                 self._finish(group, done)
 
     def _finish(self, group: Group, t: float) -> None:
         """``group`` was screened at ``t``: turned away, or on to wait for a seat."""
-        del self.in_service[group.gid]
         self.screened += group.size
-        if self.uniform.next() < self.turned_away[group.cat]:
+        if group.refused:
             self.ledger.move(group, TURNED_AWAY, t)
             self.space_freed.fire()
         else:
@@ -161,4 +146,5 @@ class Screening:
 
     def present(self) -> list[Group]:
         """Groups queueing for or in screening."""
-        return [g for q in self.queues for g in q] + list(self.in_service.values())
+        serving = [g for batch in self._serving for g, _ in batch]
+        return [g for q in self.queues for g in q] + serving
