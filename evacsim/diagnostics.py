@@ -172,6 +172,18 @@ def _match_tag(tag: str, members: list[Any], discriminator: str | None) -> Any |
     return None
 
 
+_SCALAR_TAGS = {"float", "int", "str", "bool", "none", "list", "dict", "tuple"}
+
+
+def _looks_like_tag(item: Any) -> bool:
+    text = str(item)
+    return (
+        text in _SCALAR_TAGS
+        or text.startswith(("constrained-", "function-", "literal[", "list[", "dict[", "tuple["))
+        or text == "[key]"
+    )
+
+
 @dataclasses.dataclass
 class _Walk:
     """Where an error location leads in the type tree."""
@@ -189,8 +201,9 @@ def _walk(loc: tuple[Any, ...], root: Any = Scenario) -> _Walk:
     tp, i = root, 0
     while i < len(loc):
         item = loc[i]
-        if tp is None:  # lost: keep the rest as it is
-            walk.parts.append(norm_key(item))
+        if tp is None:  # lost: keep the rest, but not what looks like a union tag
+            if not _looks_like_tag(item):
+                walk.parts.append(norm_key(item))
             i += 1
             continue
         base, meta = _unwrap(tp)

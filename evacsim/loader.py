@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .diagnostics import Finding, findings_from_validation, norm_key, salvage
 from .scenario import Scenario, reference_problems, scenario_warnings
@@ -724,10 +724,18 @@ def scenario_from_dict(
     return scenario
 
 
-def problems_from_validation(error: ValidationError, file: str) -> list[Problem]:
-    """One :class:`Problem` per mistake in a pydantic error about a :class:`Scenario`."""
+def problems_from_validation(
+    error: ValidationError, file: str, model: type[BaseModel] | None = None
+) -> list[Problem]:
+    """One :class:`Problem` per mistake in a pydantic error (no line numbers).
+
+    ``model`` is the model that was validated; by default the :class:`Scenario` if the error
+    is about one, else paths are cleaned without knowing the model's types.
+    """
+    if model is None:
+        model = Scenario if error.title == Scenario.__name__ else None
     doc = Document(None, file)
-    return [_problem(doc, f) for f in findings_from_validation(error)]
+    return [_problem(doc, f) for f in findings_from_validation(error, model)]
 
 
 def dump_scenario(scenario: Scenario) -> str:

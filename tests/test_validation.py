@@ -531,3 +531,30 @@ def test_every_field_has_a_description_and_appears_in_the_reference():
             assert info.description, f"{model.__name__}.{name} has no description"
             assert f"| `{info.alias or name}` |" in text
         assert f"## {model.__name__}" in text
+
+
+def test_problems_from_validation_serves_other_models_too():
+    """The sweep file's model reuses the same messages; with the model, suggestions too."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    from evacsim.loader import problems_from_validation
+
+    class Spec(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        base: str
+        n: int | list[int] = 1
+        mode: Literal["grid", "lhs"] = "grid"
+
+    with pytest.raises(ValidationError) as err:
+        Spec.model_validate({"bse": "x", "n": "a", "mode": "grd"})
+    assert [str(p) for p in problems_from_validation(err.value, "s.yaml", Spec)] == [
+        "s.yaml: base: required field is missing (expected text)",
+        "s.yaml: mode: 'grd' is not allowed; did you mean 'grid'? (expected 'grid' or 'lhs')",
+        "s.yaml: bse: unknown field; did you mean 'base'? (expected one of: base, n, mode)",
+        "s.yaml: n: 'a' is not valid here (expected a whole number or a list of whole numbers)",
+    ]
+    # Without the model: clean paths (no union tags), plain messages.
+    paths = [p.path for p in problems_from_validation(err.value, "s.yaml")]
+    assert sorted(set(paths)) == ["base", "bse", "mode", "n"]
