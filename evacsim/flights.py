@@ -222,6 +222,7 @@ class Flights:
         if load:
             env.process(self.bases[plan.destination].fly_in(load))
         self._finish(plan, state)
+        del self._state[plan.fid]  # departed: keep the record, let its groups go
 
     def _finish(self, plan: FlightPlan, state: dict) -> None:
         groups: list[Group] = state["groups"]

@@ -14,6 +14,7 @@ One evacuee's path, component by component: :mod:`~evacsim.demand` (arrives in a
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import time
@@ -197,7 +198,16 @@ class Model:
             raise RuntimeError("a Model runs once; build another for another replication")
         self._ran = True
         started = time.perf_counter()
-        self.env.run(until=self.horizon_h)
+        # The run makes no reference cycles worth collecting, while each full collection
+        # walks every live group: with the collector on, a 16-times larger run spent 46% of
+        # its time in it (benchmarks/RESULTS.md). Collect once afterwards instead.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.env.run(until=self.horizon_h)
+        finally:
+            if collecting:
+                gc.enable()
         self.crowd.advance(self.horizon_h)  # give-ups and returns due before the deadline
         self.flights.close(self.flight_plans)
         self.ledger.close(
