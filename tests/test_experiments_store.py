@@ -144,3 +144,17 @@ def test_done_ignores_unrelated_files(tmp_path, suffix):
     store = ResultStore(tmp_path)
     expected = {3} if suffix == ".ok.json" else set()
     assert store.done("h", 0) == expected
+
+
+def test_results_from_other_model_code_are_reused_with_a_warning(tmp_path, caplog):
+    reps = replicate(mini(), n=2, seed=6, engine="sequential", out=tmp_path)
+    prov_file = next((tmp_path / "runs").rglob("000000.ok.json"))
+    prov = json.loads(prov_file.read_text())
+    assert prov["code"] == worker_module.code_fingerprint()
+    prov["code"] = "0000000000000000"
+    prov_file.write_text(json.dumps(prov))
+    with caplog.at_level("WARNING"):
+        again = replicate(mini(), n=2, seed=6, engine="sequential", out=tmp_path)
+    assert again.stats.ran == 0
+    assert "other model code" in caplog.text
+    pd.testing.assert_frame_equal(again.kpis, reps.kpis)

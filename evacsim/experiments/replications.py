@@ -26,7 +26,14 @@ from . import deadline, statistics
 from .engines import Engine, make_engine
 from .progress import Progress
 from .store import ResultStore
-from .worker import ReplicationKey, Task, failed_outcome, run_replication, scenario_hash
+from .worker import (
+    ReplicationKey,
+    Task,
+    code_fingerprint,
+    failed_outcome,
+    run_replication,
+    scenario_hash,
+)
 
 __all__ = ["Replications", "RunStats", "as_scenario", "execute", "replicate"]
 
@@ -70,6 +77,7 @@ def execute(
             if finished is None:
                 finished = done[(key.scenario, key.seed)] = store.done(key.scenario, key.seed)
                 store.save_scenario(key.scenario, scenario)
+                _warn_if_other_code(store, key, finished)
             if key.rep in finished:
                 stats.skipped += 1
                 if progress is not None:
@@ -93,6 +101,18 @@ def execute(
     if stats.skipped:
         log.info("%d replications already in %s: skipped", stats.skipped, store.root)
     return stats
+
+
+def _warn_if_other_code(store: ResultStore, key: ReplicationKey, finished: set[int]) -> None:
+    """Stored replications made by other model code are kept, but say so (once per group)."""
+    if not finished:
+        return
+    prov = store.provenance(ReplicationKey(key.scenario, key.seed, min(finished))) or {}
+    if prov.get("code") not in (None, code_fingerprint()):
+        log.warning("%d stored replications of %s (seed %d) in %s were run by other model "
+                    "code (%s, now %s); they are reused: delete them or use a new folder to "
+                    "rerun", len(finished), prov.get("scenario", key.scenario), key.seed,
+                    store.root, prov.get("code"), code_fingerprint())
 
 
 @dataclasses.dataclass

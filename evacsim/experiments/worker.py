@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import socket
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -73,6 +75,22 @@ class Outcome:
     provenance: dict[str, Any]
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the model's source (evacsim/*.py and this module), 16 hex digits.
+
+    Stored with every replication, so that a rerun into an old results folder can tell that
+    the stored replications came from different model code (the version number does not
+    change with every edit).
+    """
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in [*sorted(package.glob("*.py")), Path(__file__).resolve()]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _provenance(task: Task) -> dict[str, Any]:
     from .. import __version__
 
@@ -84,6 +102,7 @@ def _provenance(task: Task) -> dict[str, Any]:
         "rep": key.rep,
         "seed": {"entropy": key.seed, "spawn_key": [key.rep]},
         "evacsim_version": __version__,
+        "code": code_fingerprint(),
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "started_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
