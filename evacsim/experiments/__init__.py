@@ -10,7 +10,8 @@ deadline, and the smallest lever value that meets a goal with a given chance.
 Modules, one role each: :mod:`.worker` (one replication), :mod:`.engines` (where they run),
 :mod:`.store` (where they go), :mod:`.replications`, :mod:`.compare`, :mod:`.sweep`,
 :mod:`.goalseek` (the experiments), :mod:`.deadline` and :mod:`.statistics` (the
-answers), :mod:`.levers` (changing a scenario by path), :mod:`.progress` (the bar).
+answers), :mod:`.levers` (changing a scenario by path), :mod:`.progress` (the bar) and
+:mod:`.commands` (their part of the command line).
 """
 
 from __future__ import annotations
