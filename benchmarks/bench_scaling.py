@@ -30,7 +30,8 @@ its own. Printed, all measured in this run:
 
 Run ``python benchmarks/bench_scaling.py`` (about 5 minutes on 2 cores); ``--json FILE``
 also writes every figure as JSON; ``--gc-off`` adds the same runs with Python's cyclic
-garbage collector disabled during the run (a diagnostic of where superlinear time goes).
+garbage collector disabled during the run (a diagnostic of where superlinear time went; since
+commit 2d9277b ``Model.run`` turns the collector off itself, so both agree).
 """
 
 from __future__ import annotations
