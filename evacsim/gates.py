@@ -29,6 +29,49 @@ __all__ = ["Crowd", "Gate"]
 EPS_H = 1e-9  # hours: times closer than this to a boundary are at the boundary
 
 
+class _Calendar:
+    """Pending give-ups in hourly buckets: O(1) to add, heap-ordered within the current hour.
+
+    One heap over every group outside would cost log(crowd) per operation and keep the
+    entries of groups long gone through a gate; buckets keep each heap to one hour's worth.
+    Items are ``(time, gid, ...)`` tuples and come out in the same order as from one heap.
+    """
+
+    __slots__ = ("_bucket", "_heap", "_keys", "_later")
+
+    def __init__(self):
+        self._bucket = 0  # the hour the current heap holds (and any earlier)
+        self._heap: list[tuple] = []
+        self._later: dict[int, list[tuple]] = {}  # hour -> items, unordered
+        self._keys: list[int] = []  # heap of the hours in _later
+
+    def push(self, item: tuple) -> None:
+        b = int(item[0])
+        if b <= self._bucket:
+            heapq.heappush(self._heap, item)
+            return
+        bucket = self._later.get(b)
+        if bucket is None:
+            self._later[b] = [item]
+            heapq.heappush(self._keys, b)
+        else:
+            bucket.append(item)
+
+    def first_time(self) -> float:
+        """Time of the earliest item (inf if none)."""
+        while not self._heap:
+            if not self._keys:
+                return math.inf
+            self._bucket = heapq.heappop(self._keys)
+            self._heap = self._later.pop(self._bucket)
+            heapq.heapify(self._heap)
+        return self._heap[0][0]
+
+    def pop(self) -> tuple:
+        """Remove and return the earliest item (call :meth:`first_time` first)."""
+        return heapq.heappop(self._heap)
+
+
 class Crowd:
     """Everyone outside the perimeter, queued first-come within each category."""
 
@@ -57,7 +100,7 @@ class Crowd:
         # Category indices grouped by priority level, best first.
         levels = sorted(set(priorities))
         self.by_priority = [[c for c, p in enumerate(priorities) if p == lv] for lv in levels]
-        self._give_ups: list[tuple[float, int, Group, int]] = []  # (time, gid, group, visit)
+        self._give_ups = _Calendar()  # (time, gid, group, visit) of everyone's patience
         self._returns: list[tuple[float, int, Group]] = []  # (time, gid, group)
         self._return_probability = return_probability
         self._return_delay = return_delay
@@ -85,7 +128,7 @@ class Crowd:
         n_plan = len(plan_t)
         while True:
             tr = returns[0][0] if returns else math.inf
-            tg = give_ups[0][0] if give_ups else math.inf
+            tg = give_ups.first_time()
             bound = now
             if tr < bound:
                 bound = tr
@@ -103,7 +146,7 @@ class Crowd:
             else:
                 if tg > now:
                     return
-                _, _, group, visit = heapq.heappop(give_ups)
+                _, _, group, visit = give_ups.pop()
                 if group.stage == OUTSIDE and group.visit == visit:
                     self._leave(group, tg, may_return=True)
 
@@ -111,7 +154,7 @@ class Crowd:
         """First arrivals from plan index ``i`` up to time ``bound``; returns the next index."""
         plan_t, plan_c, plan_s, plan_p = self.plan_t, self.plan_c, self.plan_s, self.plan_p
         plan_v, plan_r = self.plan_v, self.plan_r
-        queues, give_ups, arrive = self.queues, self._give_ups, self.ledger.arrive
+        queues, push_give_up, arrive = self.queues, self._give_ups.push, self.ledger.arrive
         horizon, n_plan, waiting = self.horizon_h, len(plan_t), self.waiting
         while i < n_plan:
             t = plan_t[i]
@@ -122,7 +165,7 @@ class Crowd:
             queues[group.cat].append((0, group))
             waiting += group.size
             if group.deadline < horizon:
-                heapq.heappush(give_ups, (group.deadline, i, group, 0))
+                push_give_up((group.deadline, i, group, 0))
                 # A give-up inside this run must be replayed before later arrivals.
                 if group.deadline < bound:
                     bound = group.deadline
@@ -134,7 +177,7 @@ class Crowd:
         self.queues[group.cat].append((group.visit, group))
         self.waiting += group.size
         if group.deadline < self.horizon_h:
-            heapq.heappush(self._give_ups, (group.deadline, group.gid, group, group.visit))
+            self._give_ups.push((group.deadline, group.gid, group, group.visit))
 
     def _rejoin(self, group: Group, t: float) -> None:
         group.visit += 1

@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evacsim.airfield import Airfield
 from evacsim.demand import Group, Stage, plan_arrivals, step_profile
@@ -185,3 +187,27 @@ def test_full_staging_base_holds_a_flight_until_onward_flights_make_room():
     env.run(until=24)
     # 10 people an hour leave: room for 50 after 5 hours.
     assert cleared == [pytest.approx(5.0)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.booleans(), st.floats(0, 100, allow_nan=False), st.floats(0, 5)),
+        max_size=200,
+    )
+)
+def test_give_up_calendar_pops_in_the_same_order_as_one_heap(ops):
+    import heapq
+
+    from evacsim.gates import _Calendar
+
+    cal, heap, now = _Calendar(), [], 0.0
+    for i, (is_push, delay, step) in enumerate(ops):
+        if is_push:
+            cal.push((now + delay, i))
+            heapq.heappush(heap, (now + delay, i))
+        else:
+            now += step
+            while cal.first_time() <= now:
+                assert cal.pop() == heapq.heappop(heap)
+            assert cal.first_time() == (heap[0][0] if heap else math.inf)
