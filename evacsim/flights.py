@@ -161,7 +161,14 @@ class Flights:
         self._state: dict[int, dict] = {}
         # People evacuated, keyed by (hour index, category index, operator, destination).
         self.departures: dict[tuple[int, int, str, str], int] = {}
-        for plan in plans:
+        env.process(self._launch(plans))
+
+    def _launch(self, plans: list[FlightPlan]):
+        """Start each flight's process at its slot (one pending event, not one per flight)."""
+        env = self.env
+        for plan in sorted(plans, key=lambda p: p.slot_h):
+            if plan.slot_h > env.now:
+                yield env.timeout(plan.slot_h - env.now)
             env.process(self._fly(plan))
 
     def _seats(self, aircraft: str) -> int:
@@ -172,8 +179,6 @@ class Flights:
 
     def _fly(self, plan: FlightPlan):
         env, airfield = self.env, self.airfield
-        if plan.slot_h > env.now:
-            yield env.timeout(plan.slot_h - env.now)
         state = self._state[plan.fid] = {"status": "waiting_to_land", "groups": []}
         if env.now >= self.ends_h.get(plan.operator, math.inf):
             state["status"] = "cancelled"
