@@ -69,7 +69,7 @@ DEFAULT_CASES = {
 SLOW_CASES = {
     "mm1_rho0.9": (5.4, 6.0, 1, 12000.0, 12),
     "mm5_rho0.9": (27.0, 6.0, 5, 4000.0, 12),
-    "mm3_rho0.95": (17.1, 6.0, 3, 8000.0, 12),
+    "mm3_rho0.95": (17.1, 6.0, 3, 10000.0, 20),
     "mm50_rho0.9": (270.0, 6.0, 50, 600.0, 10),
 }
 # Largest accepted CI half-width, relative to the theoretical value. Waiting (Wq, Lq) is far
