@@ -22,7 +22,7 @@ import numpy as np
 import simpy
 
 from .demand import EVACUATED, Group, step_profile
-from .ledger import Ledger, Signal
+from .ledger import Ledger
 from .scenario import Scenario
 
 __all__ = ["FlightPlan", "FlightRecord", "Flights", "plan_flights"]
@@ -155,8 +155,9 @@ class Flights:
         self.eligible = eligible  # operator -> categories it may carry
         self.ends_h = ends_h  # operator -> time it stops launching flights
         self.surge_over = scenario.airfield.surge_when_waiting_over
-        self.holding_arrival = Signal(env)
-        holding.watch(self.holding_arrival)
+        # Part-empty aircraft waiting to fill, first come first woken: (event, categories).
+        self._filling: list[tuple[simpy.Event, frozenset[int]]] = []
+        holding.watch(self._someone_to_board)
         self.records: dict[int, FlightRecord] = {}
         self._state: dict[int, dict] = {}
         # People evacuated, keyed by (hour index, category index, operator, destination).
@@ -170,6 +171,14 @@ class Flights:
             if plan.slot_h > env.now:
                 yield env.timeout(plan.slot_h - env.now)
             env.process(self._fly(plan))
+
+    def _someone_to_board(self, category: int) -> None:
+        """A group of ``category`` is waiting: wake the first aircraft filling up that takes it."""
+        for i, (ready, categories) in enumerate(self._filling):
+            if category in categories:
+                del self._filling[i]
+                ready.succeed()
+                return
 
     def _seats(self, aircraft: str) -> int:
         spec = self.scenario.aircraft[aircraft]
@@ -204,7 +213,12 @@ class Flights:
             load = sum(g.size for g in groups)
             leave_by = env.now + plan.max_extra_wait_h
             while load < seats and env.now < leave_by:
-                yield self.holding_arrival.wait() | env.timeout(leave_by - env.now)
+                ready = env.event()
+                entry = (ready, frozenset(eligible))
+                self._filling.append(entry)
+                yield ready | env.timeout(leave_by - env.now)
+                if entry in self._filling:
+                    self._filling.remove(entry)
                 more = self.holding.board(seats - load, eligible, env.now)
                 groups += more
                 load += sum(g.size for g in more)

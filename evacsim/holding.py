@@ -38,12 +38,12 @@ class Holding:
         self.queues: list[deque[Group]] = [deque() for _ in priorities]
         self.waiting = 0  # people waiting for seats
         self.full = Level(horizon_h)  # 1 while the inside (screening + holding) is at capacity
-        self._arrival_signal: Signal | None = None
+        self._on_arrival = None
         self._full = False
 
-    def watch(self, signal: Signal) -> None:
-        """Fire ``signal`` whenever a group starts waiting (aircraft waiting to fill listen)."""
-        self._arrival_signal = signal
+    def watch(self, on_arrival) -> None:
+        """Call ``on_arrival(category)`` whenever a group starts waiting for a seat."""
+        self._on_arrival = on_arrival
 
     def put(self, group: Group, t: float) -> None:
         """A screened group starts waiting for a seat."""
@@ -52,8 +52,8 @@ class Holding:
         self.waiting += group.size
         if (self.ledger.inside_total >= self.capacity) != self._full:
             self._note_fullness(t)
-        if self._arrival_signal is not None:
-            self._arrival_signal.fire()
+        if self._on_arrival is not None:
+            self._on_arrival(group.cat)
 
     def _note_fullness(self, t: float) -> None:
         self._full = self.ledger.inside_total >= self.capacity

@@ -53,7 +53,10 @@ __all__ = [
 
 _DURATION_JSON_SCHEMA: dict[str, Any] = {
     "anyOf": [
-        {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*[a-zA-Z]+\s*$"},
+        {
+                    "type": "string",
+                    "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*[a-zA-Z]+\s*$",
+                },
         {"const": 0},
     ],
     "description": "A duration with a unit: '30s', '45min', '2h', '1.5d', '1w'.",
@@ -280,6 +283,21 @@ def _distinct_times(value: Any) -> Any:
 DistinctTimes = BeforeValidator(_distinct_times)
 """Before-validator for step profiles ``{date-time: value}``: no time given twice."""
 
+# Plausibility bounds: a magnitude far beyond any airlift is a typo (extra zeros), and would
+# make a run grind for minutes or exhaust memory instead of failing at once.
+MAX_ARRIVALS = 20_000_000
+"""Most arrivals a category's rates may generate over the run (before its pool caps them).
+
+A short burst far above the pool is a fine way to say 'everyone at once'; a rate that would
+generate hundreds of millions of arrivals is a typo, and would exhaust memory."""
+MAX_LANES = 10_000
+"""Most screening lanes (Kabul had about 70)."""
+MAX_FLIGHTS = 100_000
+"""Most flights a run may plan, schedules and troop carriers together (Kabul: about 800)."""
+
+ArrivalRate = Annotated[float, Field(ge=0)]
+Lanes = Annotated[int, Field(ge=0, le=MAX_LANES)]
+
 PerDay = Annotated[float, Field(ge=0)] | tuple[NonNegative, NonNegative]
 """A daily count: a number, or ``[low, high]`` for a uniform whole number in that range."""
 
@@ -311,7 +329,7 @@ class Category(_Frozen):
         description="Queue priority at every stage: 0 is served first, then 1, ...",
         json_schema_extra=_unit("rank"),
     )
-    arrivals_per_day: Annotated[float | dict[Timestamp, NonNegative], DistinctTimes] = Field(
+    arrivals_per_day: Annotated[ArrivalRate | dict[Timestamp, ArrivalRate], DistinctTimes] = Field(
         description=(
             "People per day arriving at the perimeter: a constant, or a step profile "
             "{date-time: rate} where each rate holds from its time until the next key "
@@ -414,7 +432,7 @@ class Gate(_Frozen):
 class Screening(_Frozen):
     """Consular screening lanes inside the perimeter."""
 
-    lanes: Annotated[int | dict[Timestamp, Annotated[int, Field(ge=0)]], DistinctTimes] = Field(
+    lanes: Annotated[Lanes | dict[Timestamp, Lanes], DistinctTimes] = Field(
         description="Lanes (consular teams) scheduled: a number or a step profile {time: lanes}.",
         json_schema_extra=_unit("lanes"),
     )
@@ -851,6 +869,7 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
                 f"the run would last {(deadline - start).days} days "
                 f"(expected at most {MAX_RUN_DAYS} days after start)",
             )
+            start = deadline = None
     else:
         start = deadline = None
 
@@ -919,6 +938,13 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
             yield from known_all(f"{path}.operators", cat.operators, operators, "operator")
         rates = cat.arrivals_per_day
         yield from profile_keys(f"{path}.arrivals_per_day", rates, start, deadline)
+        expected = _expected_arrivals(rates, start, deadline)
+        if expected > MAX_ARRIVALS:
+            yield (
+                f"{path}.arrivals_per_day",
+                f"the rates would generate about {expected:,.0f} arrivals over the run "
+                f"(expected at most {MAX_ARRIVALS:,}; is a rate too large?)",
+            )
 
     for key, gate in (gates or {}).items():
         if gate is None:
@@ -961,6 +987,8 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
         window = (fl.start, fl.end)
         if all(isinstance(t, dt.datetime) for t in window) and fl.end > fl.start:
             yield from profile_keys(f"{path}.per_day", fl.per_day, fl.start, fl.end)
+
+    yield from _flight_count(s, start, deadline)
 
     forces = getattr(s, "forces", None)
     nations = set(table("initial", forces) or {})
@@ -1054,3 +1082,48 @@ def scenario_warnings(s: Scenario) -> Iterator[tuple[str, str]]:
                 f"are ever on the ground (expected at most forces.initial.{nation} plus its "
                 "deployments; the model withdraws only those present)",
             )
+
+
+def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]]:
+    """At most :data:`MAX_FLIGHTS` planned flights: more is a typo, and a run that grinds."""
+    if start is None:
+        return
+    planned: list[tuple[float, str]] = []
+    for key, fl in (getattr(s, "flights", None) or {}).items():
+        window = (getattr(fl, "start", None), getattr(fl, "end", None))
+        if fl is None or not all(isinstance(t, dt.datetime) for t in window):
+            continue
+        days = (min(fl.end, deadline) - max(fl.start, start)).total_seconds() / 86400
+        rates = [v[1] if isinstance(v, tuple) else v for v in _profile_values(fl.per_day)]
+        if days > 0 and all(isinstance(r, int | float) for r in rates):
+            planned.append((max(rates, default=0) * days, f"flights.{key}.per_day"))
+    forces = getattr(s, "forces", None)
+    for key, dep in (getattr(forces, "deployments", None) or {}).items():
+        troops, per = getattr(dep, "troops", None), getattr(dep, "per_aircraft", None)
+        if isinstance(troops, int) and isinstance(per, int) and per > 0:
+            planned.append((math.ceil(troops / per), f"forces.deployments.{key}.per_aircraft"))
+    total = sum(n for n, _ in planned)
+    if total > MAX_FLIGHTS:
+        _, path = max(planned)
+        yield (
+            path,
+            f"the run would plan up to {total:,.0f} flights, most of them here "
+            f"(expected at most {MAX_FLIGHTS:,} in all; is a number too large?)",
+        )
+
+
+def _expected_arrivals(rates: Any, start: Any, deadline: Any) -> float:
+    """People a rate profile (per day) generates over start..deadline, before any pool."""
+    if start is None or rates is None:
+        return 0.0
+    if not isinstance(rates, dict):
+        rates = {start: rates}
+    steps = sorted(
+        (max(t, start), r)
+        for t, r in rates.items()
+        if isinstance(t, dt.datetime) and isinstance(r, int | float) and t < deadline
+    )
+    total = 0.0
+    for (t0, rate), (t1, _) in zip(steps, [*steps[1:], (deadline, 0)], strict=True):
+        total += rate * (t1 - t0).total_seconds() / 86400
+    return total

@@ -33,7 +33,7 @@ _DURATION_UNITS_H = {
     "days": 24.0,
     "w": 168.0,
 }
-_DURATION_RE = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)\s*([a-zA-Z]+)\s*$")
+_DURATION_RE = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z]+)\s*$")
 
 
 def parse_duration(value: object) -> float:

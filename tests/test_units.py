@@ -19,7 +19,7 @@ def test_durations_without_a_known_unit_are_refused(bad):
         parse_duration(bad)
 
 
-@pytest.mark.parametrize("hours", [0.75, 2.0, 36.0, 1 / 60, 0.1, 168.0, 1e-3])
+@pytest.mark.parametrize("hours", [0.75, 2.0, 36.0, 1 / 60, 0.1, 168.0, 1e-3, 1e-6, 3.7e-5, 1 / 3])
 def test_format_duration_round_trips(hours):
     assert parse_duration(format_duration(hours)) == hours
 
