@@ -95,8 +95,8 @@ class Ledger:
         self.keep_records = keep_records
         self.records: list[GroupRecord] = []
         self._n = n
-        self._levels = LevelBank(len(BACKLOG_STAGES) * n, horizon_h)
-        self._tallies = TallyBank(len(WAIT_STAGES) * n, horizon_h)
+        self._levels = LevelBank(len(BACKLOG_STAGES) * n, horizon_h, flush=self.flush)
+        self._tallies = TallyBank(len(WAIT_STAGES) * n, horizon_h, flush=self.flush)
         self._moves: list[tuple] = []  # (old, new, cat, t, size, value1, value2)
         # Per stage code (including _NOT_ARRIVED): first backlog series, -1 if none.
         base = np.full(len(Stage) + 1, -1, dtype=np.int64)

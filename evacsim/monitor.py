@@ -139,27 +139,19 @@ class _LevelView:
 class LevelBank:
     """Many :class:`Level` series whose changes are buffered and binned in bulk by numpy.
 
-    The simulation's hottest path (every move of every group) only appends a tuple
-    ``(series, t, delta)`` to :attr:`buffer`; :meth:`flush` folds the buffer into the bins
-    with two ``bincount`` calls whenever it grows past ``limit`` and before any read. Memory
-    stays flat: the buffer is bounded and the bins are fixed.
+    Changes arrive in bulk (:meth:`add_bulk`, two ``bincount`` calls), from a caller that
+    buffers them on its hot path (see :class:`evacsim.ledger.Ledger`); ``flush`` is that
+    caller's hook, run before any read so that nothing buffered is missed. Memory stays flat:
+    the bins are fixed.
     """
 
-    def __init__(self, n_series: int, horizon_h: float, bin_h: float = 1.0, limit: int = 1 << 16):
+    def __init__(self, n_series: int, horizon_h: float, bin_h: float = 1.0, flush=None):
         self.bin_h = bin_h
         self.n_bins = max(1, math.ceil(horizon_h / bin_h - 1e-9))
         self.n_series = n_series
         self.step = np.zeros((n_series, self.n_bins))
         self.area = np.zeros((n_series, self.n_bins))
-        self.buffer: list[tuple[int, float, float]] = []
-        self.limit = limit
-
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        data = np.array(self.buffer, dtype=float)
-        self.buffer.clear()
-        self.add_bulk(data[:, 0].astype(np.int64), data[:, 1], data[:, 2])
+        self.flush = flush or (lambda: None)
 
     def add_bulk(self, k: np.ndarray, t: np.ndarray, delta: np.ndarray) -> None:
         """Series ``k`` moves by ``delta`` at times ``t`` (arrays of equal length)."""
@@ -210,25 +202,15 @@ class _TallyView:
 
 
 class TallyBank:
-    """Many :class:`Tally` histograms filled in bulk from a buffer of ``(tally, value, weight)``."""
+    """Many :class:`Tally` histograms filled in bulk (``flush`` as for :class:`LevelBank`)."""
 
-    def __init__(
-        self, n_tallies: int, max_h: float, bin_h: float = 1.0 / 60.0, limit: int = 1 << 16
-    ):
+    def __init__(self, n_tallies: int, max_h: float, bin_h: float = 1.0 / 60.0, flush=None):
         self.bin_h = bin_h
         self.n_bins = int(max_h / bin_h) + 2
         self.n_tallies = n_tallies
         self.counts = np.zeros((n_tallies, self.n_bins))
         self.totals = np.zeros(n_tallies)
-        self.buffer: list[tuple[int, float, float]] = []
-        self.limit = limit
-
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        data = np.array(self.buffer, dtype=float)
-        self.buffer.clear()
-        self.add_bulk(data[:, 0].astype(np.int64), data[:, 1], data[:, 2])
+        self.flush = flush or (lambda: None)
 
     def add_bulk(self, k: np.ndarray, value: np.ndarray, weight: np.ndarray) -> None:
         """Tally ``k`` observes ``value`` with ``weight`` (arrays of equal length)."""
