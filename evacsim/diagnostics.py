@@ -482,6 +482,21 @@ def _tags_of(spec: Any, field: str) -> list[str]:
     return []
 
 
+_TYPE_ERRORS = set(_NOT_A) | {
+    "literal_error",
+    "missing",
+    "extra_forbidden",
+    "union_tag_invalid",
+    "union_tag_not_found",
+    "string_pattern_mismatch",
+}
+
+
+def _type_fits(err: dict[str, Any]) -> bool:
+    """True if the error is about the value, not about the input being the wrong kind."""
+    return err["type"] not in _TYPE_ERRORS
+
+
 def _collapse(items: list[tuple[dict, _Walk]], level: int = 0) -> list[Finding]:
     """Keep the errors of the union member that fitted the input best; see module doc."""
     findings: list[Finding] = []
@@ -501,7 +516,14 @@ def _collapse(items: list[tuple[dict, _Walk]], level: int = 0) -> list[Finding]:
             return max(len(e["loc"]) - w.unions[level][0] - 1 for e, w in entries)
 
         best = max(by_tag.values(), key=depth)  # first of the deepest, in union order
-        if len(by_tag) > 1 and depth(best) == 0:
+        collapse = len(by_tag) > 1 and depth(best) == 0
+        if collapse:
+            # A member that took the input's type and refused only its value (a bound, a
+            # check) says best what is wrong: -5 is "too small", not "not valid here".
+            fitting = [v for v in by_tag.values() if all(_type_fits(e) for e, _ in v)]
+            if fitting:
+                best, collapse = fitting[0], False
+        if collapse:
             # No member fitted the input's shape: one finding listing what would have.
             err, walk = group[0]
             _, n_parts, union, _ = walk.unions[level]

@@ -1124,6 +1124,6 @@ def _expected_arrivals(rates: Any, start: Any, deadline: Any) -> float:
         if isinstance(t, dt.datetime) and isinstance(r, int | float) and t < deadline
     )
     total = 0.0
-    for (t0, rate), (t1, _) in zip(steps, [*steps[1:], (deadline, 0)], strict=True):
+    for (t0, rate), (t1, _) in zip(steps, [*steps[1:], (deadline, 0)], strict=False):
         total += rate * (t1 - t0).total_seconds() / 86400
     return total
