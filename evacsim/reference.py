@@ -19,7 +19,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticUndefined
 
 from .diagnostics import _before_validators, _field_type, _is_model, _is_union, _unwrap, describe
-from .scenario import Scenario
+from .scenario import MAX_ARRIVALS, MAX_FLIGHTS, MAX_RUN_DAYS, Scenario
 from .units import parse_duration, parse_timestamp
 
 __all__ = ["scenario_json_schema", "scenario_reference"]
@@ -210,17 +210,22 @@ JSON Schema for editors (see the README, "Scenario files"). Conventions:
 * **Names** (keys of named mappings such as `flights`, and references to them) are letters,
   digits, `_` and `-`. Named mappings make every field reachable by a path such as
   `flights.us_c17.per_day`, which `--set` uses.
-* **Step profiles** `{date-time: value}` hold each value from its time until the next key;
+* **Step profiles** `{{date-time: value}}` hold each value from its time until the next key;
   before the first key the value is 0. Being mappings they cannot overlap or leave gaps;
   each key must lie inside the run (`start` <= key < `deadline`; for a flight schedule's
   `per_day`, inside its `from`..`to`), where it takes effect, and no time may be given twice.
 * Every time in the scenario (events, troop windows, gate openings, a schedule's `from`)
   lies within `start`..`deadline`; a schedule's `to`, an operator's `ends` and an event's
   `until` may lie beyond it.
-* A **distribution** of durations is `{dist: NAME, ...}` (see its fields below), or a plain
-  duration, short for `{dist: fixed, value: ...}`.
+* A **distribution** of durations is `{{dist: NAME, ...}}` (see its fields below), or a plain
+  duration, short for `{{dist: fixed, value: ...}}`.
 * Overlays: `extends: FILE.yaml` (relative to the file) and the markers `!remove`,
   `!replace`; see the README.
+* Plausibility limits catch a number with zeros too many before a run grinds: a run lasts
+  at most {max_days} days, the flight schedules and troop carriers plan at most
+  {max_flights:,} flights, and each category's arrival rates generate at most
+  {max_arrivals:,} arrivals over the run (a short burst far above the pool, meaning
+  "everyone at once", is fine).
 
 Each table lists a mapping's fields: the type expected, the unit, the default (`required`
 if there is none) and the meaning.
@@ -229,7 +234,9 @@ if there is none) and the meaning.
 
 def scenario_reference() -> str:
     """Markdown: every field of the scenario with its type, unit, default and meaning."""
-    lines = [_INTRO]
+    lines = [
+        _INTRO.format(max_days=MAX_RUN_DAYS, max_flights=MAX_FLIGHTS, max_arrivals=MAX_ARRIVALS)
+    ]
     for model, places in _sections():
         where = ", ".join(f"`{p}`" for p in places) if model is not Scenario else "top level"
         tag = ""

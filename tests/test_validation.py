@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -558,3 +559,38 @@ def test_problems_from_validation_serves_other_models_too():
     # Without the model: clean paths (no union tags), plain messages.
     paths = [p.path for p in problems_from_validation(err.value, "s.yaml")]
     assert sorted(set(paths)) == ["base", "bse", "mode", "n"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "45min",
+        "2h",
+        "1.5d",
+        ".5h",
+        "1e-06h",
+        "+3h",
+        "-2h",
+        " 2 h ",
+        "2",
+        "h",
+        "2h30",
+        "1.2.3h",
+        "2 hours",
+        "1e400h",
+        "",
+        "1w",
+    ],
+)
+def test_the_schema_duration_pattern_agrees_with_the_parser(text):
+    """An editor must accept exactly the durations evacsim reads (unit names aside)."""
+    from evacsim.scenario import _DURATION_JSON_SCHEMA
+    from evacsim.units import parse_duration
+
+    pattern = _DURATION_JSON_SCHEMA["anyOf"][0]["pattern"]
+    try:
+        parse_duration(text)
+        parsed = True
+    except ValueError as err:
+        parsed = "unknown unit" in str(err) or "finite" in str(err)  # right shape, wrong value
+    assert bool(re.match(pattern, text)) == parsed
