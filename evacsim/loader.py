@@ -230,6 +230,8 @@ def _yaml_problem(file: str, exc: yaml.YAMLError, text: str, line_offset: int = 
             f"unknown tag '{tag}' (expected {expected}; the only tags are !remove and !replace)",
             line,
         )
+    if "another document" in reason:
+        return Problem(file, "", "a second YAML document (expected one scenario per file)", line)
     if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
         return Problem(file, "", "a tab character in the indentation (expected spaces)", line)
     return Problem(file, "", f"not valid YAML: {reason} (expected {expected})", line)
