@@ -50,12 +50,15 @@ __all__ = [
     "deep_merge",
     "dump_scenario",
     "load_scenario",
+    "merge_documents",
     "parse_yaml",
+    "problems_from_validation",
     "read_document",
     "read_yaml",
     "resolve_document",
     "resolve_extends",
     "scenario_from_dict",
+    "validate_document",
 ]
 
 log = logging.getLogger(__name__)
@@ -618,7 +621,11 @@ def resolve_document(
 
 
 def resolve_extends(path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()) -> Any:
-    """Read a scenario file and the chain of files it ``extends``, merged base first."""
+    """Read a scenario file and the chain of files it ``extends``, merged base first.
+
+    Kept for callers that want plain data; ``_chain`` is ignored (cycles are detected by
+    :func:`resolve_document`).
+    """
     return resolve_document(path).data
 
 
