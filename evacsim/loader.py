@@ -233,6 +233,9 @@ def _yaml_problem(file: str, exc: yaml.YAMLError, text: str, line_offset: int = 
             f"unknown tag '{tag}' (expected {expected}; the only tags are !remove and !replace)",
             line,
         )
+    if "nesting depth" in reason:  # libyaml's own limit (PyYAML >= 6.0.4) stops it first
+        deep = f"nested more than {MAX_DEPTH} levels deep (expected a scenario's shape)"
+        return Problem(file, "", deep, line)
     if "another document" in reason:
         return Problem(file, "", "a second YAML document (expected one scenario per file)", line)
     if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
