@@ -216,9 +216,8 @@ def collect(model) -> RunResult:
         ],
     )
     for col in ("slot_h", "t_land", "t_board", "t_depart"):
-        flights[col.removesuffix("_h").replace("t_", "") if col != "slot_h" else "slot"] = [
-            to_time(v) for v in flights[col]
-        ]
+        name = col.removesuffix("_h").replace("t_", "") if col != "slot_h" else "slot"
+        flights[name] = _times(start, flights[col])
     flights = flights.rename(columns={"land": "landed", "board": "boarding", "depart": "departed"})
     flights["load_factor"] = np.where(
         flights["seats"] > 0,
@@ -231,7 +230,7 @@ def collect(model) -> RunResult:
         groups = pd.DataFrame(led.records, columns=list(GroupRecord._fields))
         if not groups.empty:
             for col in ("t_arrive", "t_gate", "t_screened", "t_board", "t_depart"):
-                groups[col.replace("t_", "") + "_time"] = [to_time(v) for v in groups[col]]
+                groups[col.replace("t_", "") + "_time"] = _times(start, groups[col])
 
     utilisation = _utilisation(model, hours)
     left = _left_behind(model)
@@ -291,6 +290,11 @@ def collect(model) -> RunResult:
         events=events,
         provenance=provenance,
     )
+
+
+def _times(start: dt.datetime, hours: pd.Series) -> pd.Series:
+    """Date-times from hours since ``start`` (NaN hours become NaT), vectorised."""
+    return pd.Timestamp(start) + pd.to_timedelta(hours.astype(float), unit="h")
 
 
 def _seed_repr(seed) -> Any:
