@@ -46,8 +46,8 @@ class Screening:
         self.queued = 0  # groups waiting
         self.manned = 0  # lanes that may work
         self.paused_until_h = -math.inf
-        self._idle: list[simpy.Event] = []  # lanes waiting for work
-        self._stood_down = Signal(env)  # lanes waiting to be manned or for a pause to end
+        self._idle: list[tuple[int, simpy.Event]] = []  # manned lanes waiting for work
+        self._parked: dict[int, simpy.Event] = {}  # lanes not manned, waiting to be
         self.busy = Level(horizon_h)  # lanes serving
         self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
         self.screened = 0
@@ -62,7 +62,7 @@ class Screening:
         self.queues[group.cat].append(group)
         self.queued += 1
         if self._idle:
-            self._idle.pop().succeed()
+            self._idle.pop()[1].succeed()
 
     def put_batch(self, groups: list[Group]) -> None:
         """Groups that a gate already booked into screening (at their passage times) arrive."""
@@ -70,23 +70,33 @@ class Screening:
         for group in groups:
             queues[group.cat].append(group)
             if idle:
-                idle.pop().succeed()
+                idle.pop()[1].succeed()
         self.queued += len(groups)
 
     def set_manned(self, lanes: int, t: float) -> None:
-        """Forces or the lane schedule changed the number of lanes that can work."""
-        self.manned = lanes
+        """Forces or the lane schedule changed the number of lanes that can work.
+
+        Only the lanes whose status changes are woken: those newly manned, and idle ones no
+        longer manned (so that every idle lane left is a manned one). Waking them all would
+        cost lanes x changes, which grows as the square of a scenario's size.
+        """
+        old, self.manned = self.manned, lanes
         self.manned_level.set(t, lanes)
-        self._wake_all()
+        for index in range(old, lanes):
+            event = self._parked.pop(index, None)
+            if event is not None:
+                event.succeed()
+        if lanes < old:
+            keep = []
+            for index, event in self._idle:
+                if index >= lanes:
+                    event.succeed()
+                else:
+                    keep.append((index, event))
+            self._idle = keep
 
     def pause(self, until_h: float) -> None:
         self.paused_until_h = max(self.paused_until_h, until_h)
-
-    def _wake_all(self) -> None:
-        self._stood_down.fire()
-        idle, self._idle = self._idle, []
-        for event in idle:
-            event.succeed()
 
     def _next_group(self) -> Group | None:
         for c in self.order:
@@ -101,7 +111,8 @@ class Screening:
         while True:
             now = env.now
             if index >= self.manned:
-                yield self._stood_down.wait()
+                parked = self._parked[index] = env.event()
+                yield parked
                 continue
             if now < self.paused_until_h:
                 yield env.timeout(self.paused_until_h - now)
@@ -109,7 +120,7 @@ class Screening:
             group = self._next_group()
             if group is None:
                 event = env.event()
-                self._idle.append(event)
+                self._idle.append((index, event))
                 yield event
                 continue
             # Serve back to back, each group at its exact times, while no other lane is idle
