@@ -144,10 +144,9 @@ class Exponential(_Frozen):
         return rng.exponential(self.mean, size)
 
 
-class LogNormal(_Frozen):
-    """Log-normal durations given by their mean and coefficient of variation."""
+class _MeanCV(_Frozen):
+    """Durations given by their mean and coefficient of variation."""
 
-    dist: Literal["lognormal"] = Field(description="Distribution family: lognormal.")
     mean: Duration = Field(gt=0, description="Mean duration (h).")
     cv: float = Field(
         gt=0,
@@ -158,6 +157,12 @@ class LogNormal(_Frozen):
     @property
     def mean_h(self) -> float:
         return self.mean
+
+
+class LogNormal(_MeanCV):
+    """Log-normal durations given by their mean and coefficient of variation."""
+
+    dist: Literal["lognormal"] = Field(description="Distribution family: lognormal.")
 
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         sigma2 = math.log1p(self.cv**2)
@@ -165,20 +170,10 @@ class LogNormal(_Frozen):
         return rng.lognormal(mu, math.sqrt(sigma2), size)
 
 
-class Gamma(_Frozen):
+class Gamma(_MeanCV):
     """Gamma durations given by their mean and coefficient of variation (Erlang for cv=1/√k)."""
 
     dist: Literal["gamma"] = Field(description="Distribution family: gamma.")
-    mean: Duration = Field(gt=0, description="Mean duration (h).")
-    cv: float = Field(
-        gt=0,
-        description="Coefficient of variation (standard deviation / mean).",
-        json_schema_extra=_unit("ratio"),
-    )
-
-    @property
-    def mean_h(self) -> float:
-        return self.mean
 
     def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
         shape = 1.0 / self.cv**2
