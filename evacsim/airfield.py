@@ -38,7 +38,6 @@ class Airfield:
         self.runway_capacity = runways
         self.ramp_capacity = ramp_capacity
         self.on_ground = Level(horizon_h)  # aircraft parked
-        self.movements = 0
 
     def open_at(self, t: float) -> float:
         """The earliest time at or after ``t`` when the runway is not closed."""
@@ -58,7 +57,6 @@ class Airfield:
             self.runway_busy.change(env.now, 1)
             yield env.timeout(self.separation_h)
             self.runway_busy.change(env.now, -1)
-        self.movements += 1
 
     def park(self):
         """Wait for and take a parking spot; returns the request to hand back on leaving."""

@@ -44,9 +44,7 @@ class Forces:
         self.lane_times, self.lane_values = lane_schedule
         self.scheduled_lanes = 0
         self.awaiting_airlift: dict[str, int] = defaultdict(int)  # by operator
-        self.flown_out: dict[str, int] = defaultdict(int)
         self.on_ground = Level(horizon_h, initial=sum(initial.values()))
-        self.lanes_manned = Level(horizon_h)
         env.process(self._lane_schedule())
         for nation, troops, start_h, end_h, operator in withdrawals:
             env.process(self._drawdown(nation, troops, start_h, end_h, operator))
@@ -64,7 +62,6 @@ class Forces:
         """Withdrawing troops take up to ``seats`` seats on a departing aircraft."""
         n = min(seats, self.awaiting_airlift[operator])
         self.awaiting_airlift[operator] -= n
-        self.flown_out[operator] += n
         return n
 
     def allocate(self) -> None:
@@ -84,7 +81,6 @@ class Forces:
             lanes = min(lanes, available // self.troops_per_lane)
         if lanes != self.screening.manned:
             self.screening.set_manned(lanes, now)
-            self.lanes_manned.set(now, lanes)
 
     def _lane_schedule(self):
         for t, lanes in zip(self.lane_times, self.lane_values, strict=True):

@@ -107,7 +107,6 @@ class Crowd:
         self._patience = patience
         self._stop_h = stop_h  # from this time on, nobody of the category reaches the gates
         self._uniform = uniform
-        self.waiting = 0  # people in the queues (not counting those who left unnoticed)
 
     # -- keeping the crowd up to date --------------------------------------------------------
 
@@ -155,7 +154,7 @@ class Crowd:
         plan_t, plan_c, plan_s, plan_p = self.plan_t, self.plan_c, self.plan_s, self.plan_p
         plan_v, plan_r = self.plan_v, self.plan_r
         queues, push_give_up, arrive = self.queues, self._give_ups.push, self.ledger.arrive
-        horizon, n_plan, waiting = self.horizon_h, len(plan_t), self.waiting
+        horizon, n_plan = self.horizon_h, len(plan_t)
         while i < n_plan:
             t = plan_t[i]
             if t > bound:
@@ -163,19 +162,16 @@ class Crowd:
             group = Group(i, plan_c[i], plan_s[i], t, t + plan_p[i], plan_v[i], plan_r[i])
             arrive(group, t)
             queues[group.cat].append((0, group))
-            waiting += group.size
             if group.deadline < horizon:
                 push_give_up((group.deadline, i, group, 0))
                 # A give-up inside this run must be replayed before later arrivals.
                 if group.deadline < bound:
                     bound = group.deadline
             i += 1
-        self.waiting = waiting
         return i
 
     def _join(self, group: Group) -> None:
         self.queues[group.cat].append((group.visit, group))
-        self.waiting += group.size
         if group.deadline < self.horizon_h:
             self._give_ups.push((group.deadline, group.gid, group, group.visit))
 
@@ -189,7 +185,6 @@ class Crowd:
 
     def _leave(self, group: Group, t: float, may_return: bool) -> None:
         """``group`` walks away from the crowd at ``t`` (it stays in its deque until popped)."""
-        self.waiting -= group.size
         self.ledger.move(group, AWAY, t)
         c = group.cat
         if may_return and self._uniform.next() < self._return_probability[c]:
@@ -220,7 +215,6 @@ class Crowd:
     def take(self, group: Group) -> None:
         """Remove ``group`` (the current head of its queue) for a gate to admit."""
         self.queues[group.cat].popleft()
-        self.waiting -= group.size
         group.visit += 1  # its pending give-up no longer applies: it is passing the gate
 
     def disperse(self, t: float, share: float) -> int:
@@ -278,7 +272,6 @@ class Gate:
         self.busy = Level(horizon_h)
         self.available = Level(horizon_h)  # 1 while open and manned (time the gate could work)
         self.blocked_full = Level(horizon_h)  # 1 while it has people to admit but no room
-        self.admitted = 0
         self.passing: Group | None = None  # the group walking through right now
         self.delivering: list[Group] = []  # a batch that passed, on its way to screening
         self.batch_h = spec.batch
@@ -363,7 +356,6 @@ class Gate:
             passage_h = group.size * self.hours_per_person
             if passage_h == 0:
                 crowd.take(group)
-                self.admitted += group.size
                 self.to_screening(group, now)
             elif self.batch_h > 0 and now + passage_h <= self.horizon_h:
                 yield from self._admit_batch(group, now)
@@ -384,7 +376,6 @@ class Gate:
         yield self.env.timeout(passage_h)
         self.passing = None
         self.ledger.inside_total -= group.size
-        self.admitted += group.size
         self.to_screening(group, self.env.now)
 
     def _admit_batch(self, group: Group, now: float):
@@ -411,6 +402,4 @@ class Gate:
         self.busy.interval(now, t, 1)
         yield self.env.timeout(t - now)
         self.delivering = []
-        for member in batch:
-            self.admitted += member.size
         self.to_screening_batch(batch)

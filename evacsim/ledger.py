@@ -89,8 +89,6 @@ class Ledger:
         self.horizon_h = horizon_h
         self.people = [[0] * n for _ in Stage]  # people[stage][cat], current head-count
         self.arrived = [0] * n  # first arrivals (people); returns are not new arrivals
-        self.groups_arrived = [0] * n
-        self.returned = [0] * n  # people who came back after giving up
         self.inside_total = 0  # people in SCREENING + INSIDE, for the holding capacity
         self.keep_records = keep_records
         self.records: list[GroupRecord] = []
@@ -133,7 +131,6 @@ class Ledger:
         """A group reaches the perimeter for the first time."""
         c, size = group.cat, group.size
         self.arrived[c] += size
-        self.groups_arrived[c] += 1
         self.people[OUTSIDE][c] += size
         self._moves.append((_NOT_ARRIVED, OUTSIDE, c, t, size, 0.0, 0.0))
 
@@ -166,7 +163,6 @@ class Ledger:
             self._record(group)
         elif stage == OUTSIDE:  # came back after giving up
             group.returns += 1
-            self.returned[c] += size
         moves = self._moves
         moves.append((old, stage, c, t, size, v1, v2))
         if len(moves) > self.FLUSH_AT:

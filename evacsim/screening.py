@@ -50,7 +50,6 @@ class Screening:
         self._parked: dict[int, simpy.Event] = {}  # lanes not manned, waiting to be
         self.busy = Level(horizon_h)  # lanes serving
         self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
-        self.screened = 0
         self.batch_h = batch_h
         self.horizon_h = horizon_h
         self._serving: list = [()] * max_lanes  # per lane: the batch it is screening
@@ -148,7 +147,6 @@ class Screening:
 
     def _finish(self, group: Group, t: float) -> None:
         """``group`` was screened at ``t``: turned away, or on to wait for a seat."""
-        self.screened += group.size
         if group.refused:
             self.ledger.move(group, TURNED_AWAY, t)
             self.space_freed.fire()

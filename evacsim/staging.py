@@ -38,7 +38,6 @@ class StagingBase:
         self.reserved = 0  # room claimed by aircraft still on the ground at the airport
         self.inbound = 0  # people in the air towards it
         self.received = 0  # people landed from the airport
-        self.onward = 0.0  # people flown onward
         self.space_freed = Signal(env)
         self.occupancy = Level(horizon_h, initial=initial)  # people on the base
         self.full = Level(horizon_h)  # 1 while a departure is held for room here
@@ -85,6 +84,5 @@ class StagingBase:
             leaving = min(self.landed, self.onward_per_day / 24.0)
             if leaving > 0:
                 self.landed -= leaving
-                self.onward += leaving
                 self.occupancy.change(env.now, -leaving)
                 self.space_freed.fire()
