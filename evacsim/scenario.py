@@ -580,6 +580,15 @@ class FlightSchedule(_Frozen):
         return self
 
 
+def _check_window(start: dt.datetime, end: dt.datetime) -> None:
+    """A troop movement's window runs forwards (a single instant is allowed)."""
+    if end < start:
+        raise ValueError(
+            f"to: {_format_timestamp(end)} is before from "
+            f"{_format_timestamp(start)} (expected to >= from)"
+        )
+
+
 class Deployment(_Frozen):
     """Troops flown in: spread evenly over a window on aircraft of one operator."""
 
@@ -605,11 +614,7 @@ class Deployment(_Frozen):
 
     @model_validator(mode="after")
     def _span(self) -> Deployment:
-        if self.end < self.start:
-            raise ValueError(
-                f"to: {_format_timestamp(self.end)} is before from "
-                f"{_format_timestamp(self.start)} (expected to >= from)"
-            )
+        _check_window(self.start, self.end)
         if self.evacuates and self.destinations is None:
             raise ValueError(
                 "destinations: missing, but the aircraft evacuates people "
@@ -633,11 +638,7 @@ class Withdrawal(_Frozen):
 
     @model_validator(mode="after")
     def _span(self) -> Withdrawal:
-        if self.end < self.start:
-            raise ValueError(
-                f"to: {_format_timestamp(self.end)} is before from "
-                f"{_format_timestamp(self.start)} (expected to >= from)"
-            )
+        _check_window(self.start, self.end)
         return self
 
 
