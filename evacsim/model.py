@@ -210,11 +210,10 @@ class Model:
                 gc.enable()
         self.crowd.advance(self.horizon_h)  # give-ups and returns due before the deadline
         self.flights.close(self.flight_plans)
-        self.ledger.close(
-            self._outside() + self._screening() + self.holding.present() + self.flights.aboard()
-        )
+        present = self.present()
+        self.ledger.close([g for groups in present.values() for g in groups])
         self.wall_s = time.perf_counter() - started
-        self.check_conservation()
+        self.check_conservation(present)
         log.info("ran %s to its deadline in %.2f s", self.scenario.name, self.wall_s)
         return self
 
@@ -228,7 +227,16 @@ class Model:
         delivering = [m for g in self.gates.values() for m in g.delivering]
         return self.screening.present() + delivering
 
-    def check_conservation(self) -> None:
+    def present(self) -> dict[Stage, list]:
+        """The groups each component holds now, by the stage they are booked in."""
+        return {
+            Stage.OUTSIDE: self._outside(),
+            Stage.SCREENING: self._screening(),
+            Stage.INSIDE: self.holding.present(),
+            Stage.ABOARD: self.flights.aboard(),
+        }
+
+    def check_conservation(self, present: dict[Stage, list] | None = None) -> None:
         """Every person is accounted for, by two independent sets of books.
 
         The ledger's head-counts (kept move by move) must equal what the components hold
@@ -238,12 +246,7 @@ class Model:
         """
         led = self.ledger
         problems = []
-        held = {
-            Stage.OUTSIDE: self._outside(),
-            Stage.SCREENING: self._screening(),
-            Stage.INSIDE: self.holding.present(),
-            Stage.ABOARD: self.flights.aboard(),
-        }
+        held = self.present() if present is None else present
         for stage, groups in held.items():
             counted = sum(g.size for g in groups)
             if counted != led.total(stage):
