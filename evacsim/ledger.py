@@ -1,9 +1,10 @@
-"""The ledger: where every arrived person is, and the statistics of their moves.
+"""The ledger: where every arrived person is, and the statistics of their journeys.
 
 Every change of stage of every group goes through :meth:`Ledger.move`. That one place keeps
-the head-count per stage and category, the time-weighted backlog per stage, the waiting-time
-tallies and (optionally) one record per group, so that conservation can be checked against
-the components' own queues at the end of a run.
+the head-count per stage and category (checked against the components' own queues at the end
+of a run) and stamps each group with the time it reached each stage; from those stamps, once
+per journey, come the time-weighted backlog per stage, the waiting-time tallies and
+(optionally) one record per group.
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ from typing import NamedTuple
 import numpy as np
 import simpy
 
-from .demand import ABOARD, EVACUATED, INSIDE, OUTSIDE, SCREENING, TURNED_AWAY, Group, Stage
+from .demand import (
+    ABOARD,
+    AWAY,
+    EVACUATED,
+    INSIDE,
+    OUTSIDE,
+    SCREENING,
+    TURNED_AWAY,
+    Group,
+    Stage,
+)
 from .monitor import LevelBank, TallyBank
 
 __all__ = ["GroupRecord", "Ledger", "Signal", "WAIT_STAGES"]
@@ -61,27 +72,36 @@ class Signal:
             event.succeed()
 
 
-# Which waiting-time tallies a move into each stage feeds: (first value's, second value's).
-_TALLIES_ON_ENTRY = {
-    SCREENING: (0, -1),  # outside: gate - arrival
-    INSIDE: (1, 2),  # screening_queue: start - gate; screening: screened - gate
-    TURNED_AWAY: (1, 2),
-    ABOARD: (3, -1),  # inside: boarded - screened
-    EVACUATED: (4, -1),  # total: departed - arrival
-}
-_NOT_ARRIVED = len(Stage)  # the "stage" a first arrival comes from
+# One journey, as buffered for the statistics (hours; NaN where the group never got there).
+_JOURNEY = (
+    "cat",
+    "size",
+    "t_arrive",
+    "t_queue",  # the latest time it joined the crowd
+    "t_gate",
+    "t_screen",
+    "t_screened",
+    "t_board",
+    "t_depart",
+    "stage",  # where the journey ended, or where the group was at the deadline
+)
+_NAN = float("nan")
 
 
 class Ledger:
     """Head-counts, backlog levels, waiting-time tallies and group records of one run.
 
-    The hot path, :meth:`move`, keeps the head-counts exact at once and appends one tuple
-    per move to a bounded buffer; :meth:`flush` turns the buffer into backlog levels and
-    waiting-time tallies with a few numpy calls (order-independent bins, see
-    :mod:`evacsim.monitor`).
+    The hot path, :meth:`move`, keeps the head-counts exact at once and stamps the group with
+    the time it reached its new stage. The statistics are made from those stamps: when a
+    group's journey ends (evacuated, turned away, or still on its way at the deadline) or one
+    of its spells in the crowd ends in giving up, one tuple goes into a bounded buffer, and
+    :meth:`flush` bins the buffer into backlog levels and waiting-time tallies with a few
+    numpy calls (order-independent bins, see :mod:`evacsim.monitor`). A journey is therefore
+    booked once, not move by move; the levels and tallies are complete once the run is closed
+    (:meth:`close`).
     """
 
-    FLUSH_AT = 1 << 16  # moves buffered before they are binned
+    FLUSH_AT = 1 << 15  # journeys or spells buffered before they are binned
 
     def __init__(self, categories: list[str], horizon_h: float, keep_records: bool):
         self.categories = categories
@@ -92,20 +112,14 @@ class Ledger:
         self.inside_total = 0  # people in SCREENING + INSIDE, for the holding capacity
         self.keep_records = keep_records
         self.records: list[GroupRecord] = []
+        # People in the journeys the statistics have binned, by the stage each journey was in
+        # when booked: a second set of books, checked against the head-counts at the end.
+        self.booked = np.zeros((len(Stage), n), dtype=np.int64)
         self._n = n
         self._levels = LevelBank(len(BACKLOG_STAGES) * n, horizon_h, flush=self.flush)
         self._tallies = TallyBank(len(WAIT_STAGES) * n, horizon_h, flush=self.flush)
-        self._moves: list[tuple] = []  # (old, new, cat, t, size, value1, value2)
-        # Per stage code (including _NOT_ARRIVED): first backlog series, -1 if none.
-        base = np.full(len(Stage) + 1, -1, dtype=np.int64)
-        for i, stage in enumerate(BACKLOG_STAGES):
-            base[stage] = i * n
-        self._level_base = base
-        first = np.full(len(Stage) + 1, -1, dtype=np.int64)
-        second = np.full(len(Stage) + 1, -1, dtype=np.int64)
-        for stage, (one, two) in _TALLIES_ON_ENTRY.items():
-            first[stage], second[stage] = one, two
-        self._tally_first, self._tally_second = first, second
+        self._journeys: list[tuple] = []  # fields as _JOURNEY
+        self._spells: list[tuple] = []  # (cat, size, joined the crowd, gave up)
 
     @property
     def backlog(self) -> dict[Stage, list]:
@@ -128,63 +142,113 @@ class Ledger:
         }
 
     def arrive(self, group: Group, t: float) -> None:
-        """A group reaches the perimeter for the first time."""
+        """A group reaches the perimeter for the first time (at ``group.t_arrive``)."""
         c, size = group.cat, group.size
         self.arrived[c] += size
         self.people[OUTSIDE][c] += size
-        self._moves.append((_NOT_ARRIVED, OUTSIDE, c, t, size, 0.0, 0.0))
 
     def move(self, group: Group, stage: int, t: float) -> None:
-        """Move ``group`` to ``stage`` at time ``t`` and record what that move means."""
-        c, size, old = group.cat, group.size, group.stage
+        """Move ``group`` to ``stage`` at time ``t``: head-counts, and the time it got there."""
+        c, size = group.cat, group.size
         people = self.people
-        people[old][c] -= size
+        people[group.stage][c] -= size
         people[stage][c] += size
         group.stage = stage
-        v1 = v2 = 0.0
-        if stage == SCREENING:
+        if stage == SCREENING:  # passed a gate: claims room inside
             group.t_gate = t
             self.inside_total += size
-            v1 = t - group.t_arrive
-        elif stage in (INSIDE, TURNED_AWAY):
+        elif stage == INSIDE:
             group.t_screened = t
-            v1 = group.t_screen - group.t_gate
-            v2 = t - group.t_gate
-            if stage == TURNED_AWAY:
-                self.inside_total -= size
-                self._record(group)
         elif stage == ABOARD:
             group.t_board = t
             self.inside_total -= size
-            v1 = t - group.t_screened
         elif stage == EVACUATED:
             group.t_depart = t
-            v1 = t - group.t_arrive
-            self._record(group)
-        elif stage == OUTSIDE:  # came back after giving up
+            self._book(group)
+        elif stage == TURNED_AWAY:
+            group.t_screened = t
+            self.inside_total -= size
+            self._book(group)
+        elif stage == AWAY:  # gave up or was dispersed: one spell in the crowd ends
+            spells = self._spells
+            spells.append((c, size, group.t_queue, t))
+            if len(spells) >= self.FLUSH_AT:
+                self.flush()
+        else:  # OUTSIDE again: came back (the crowd sets its t_queue)
             group.returns += 1
-        moves = self._moves
-        moves.append((old, stage, c, t, size, v1, v2))
-        if len(moves) > self.FLUSH_AT:
+
+    def _book(self, group: Group) -> None:
+        """Buffer ``group``'s journey for the statistics (and its record, if kept)."""
+        journeys = self._journeys
+        journeys.append(
+            (
+                group.cat,
+                group.size,
+                group.t_arrive,
+                group.t_queue,
+                group.t_gate,
+                group.t_screen,
+                group.t_screened,
+                group.t_board,
+                group.t_depart,
+                group.stage,
+            )
+        )
+        if self.keep_records:
+            self._record(group)
+        if len(journeys) >= self.FLUSH_AT:
             self.flush()
 
     def flush(self) -> None:
-        """Bin the buffered moves into backlog levels and waiting-time tallies."""
-        if not self._moves:
-            return
-        data = np.array(self._moves, dtype=float)
-        self._moves.clear()
-        old, new = data[:, 0].astype(np.int64), data[:, 1].astype(np.int64)
-        cat, t, size = data[:, 2].astype(np.int64), data[:, 3], data[:, 4]
-        for stages, sign in ((old, -1.0), (new, 1.0)):
-            base = self._level_base[stages]
-            keep = base >= 0
-            self._levels.add_bulk(base[keep] + cat[keep], t[keep], sign * size[keep])
+        """Bin the buffered journeys and spells into backlog levels and waiting-time tallies.
+
+        A journey puts its people on each backlog stage from the time they reached it until
+        the time they reached the next (or for good, if they were still there when booked),
+        and gives one waiting time per stage passed; a spell in the crowd that ended in giving
+        up is a stretch of the crowd's backlog.
+        """
         n = self._n
-        for table, values in ((self._tally_first, data[:, 5]), (self._tally_second, data[:, 6])):
-            which = table[new]
-            keep = which >= 0
-            self._tallies.add_bulk(which[keep] * n + cat[keep], values[keep], size[keep])
+        levels, tallies = self._levels, self._tallies
+        if self._spells:
+            s = np.array(self._spells, dtype=float)
+            self._spells.clear()
+            cat, size = s[:, 0].astype(np.int64), s[:, 1]
+            base = BACKLOG_STAGES.index(Stage.OUTSIDE) * n
+            levels.add_bulk(cat + base, s[:, 2], size)
+            levels.add_bulk(cat + base, s[:, 3], -size)
+        if not self._journeys:
+            return
+        j = np.array(self._journeys, dtype=float)
+        self._journeys.clear()
+        col = dict(zip(_JOURNEY, j.T, strict=True))
+        cat, size, stage = col["cat"].astype(np.int64), col["size"], col["stage"].astype(np.int64)
+        np.add.at(self.booked, (stage, cat), size.astype(np.int64))
+        inside_from = np.where(stage == TURNED_AWAY, np.nan, col["t_screened"])
+        # (backlog stage, entered at, left at): NaN where not entered or not left.
+        spans = (
+            (Stage.OUTSIDE, col["t_queue"], col["t_gate"]),
+            (Stage.SCREENING, col["t_gate"], col["t_screened"]),
+            (Stage.INSIDE, inside_from, col["t_board"]),
+            (Stage.ABOARD, col["t_board"], col["t_depart"]),
+        )
+        for backlog_stage, entered, left in spans:
+            base = BACKLOG_STAGES.index(backlog_stage) * n
+            for t, sign in ((entered, 1.0), (left, -1.0)):
+                keep = ~np.isnan(t)
+                levels.add_bulk(cat[keep] + base, t[keep], sign * size[keep])
+        # (tally, from, to): a wait counts once its stage is done with (screening: screened).
+        screen_started = np.where(np.isnan(col["t_screened"]), np.nan, col["t_screen"])
+        waits = (
+            ("outside", col["t_arrive"], col["t_gate"]),
+            ("screening_queue", col["t_gate"], screen_started),
+            ("screening", col["t_gate"], col["t_screened"]),
+            ("inside", col["t_screened"], col["t_board"]),
+            ("total", col["t_arrive"], col["t_depart"]),
+        )
+        for name, t0, t1 in waits:
+            keep = ~np.isnan(t1)
+            k = WAIT_STAGES.index(name) * n + cat[keep]
+            tallies.add_bulk(k, t1[keep] - t0[keep], size[keep])
 
     def _record(self, group: Group) -> None:
         if self.keep_records:
@@ -205,9 +269,10 @@ class Ledger:
             )
 
     def close(self, still_present: list[Group]) -> None:
-        """At the deadline: record the groups that never finished (if records are kept)."""
+        """At the deadline: book the journeys of the groups still on their way."""
         for group in still_present:
-            self._record(group)
+            self._book(group)
+        self.flush()
 
     def total(self, stage: Stage) -> int:
         return sum(self.people[stage])

@@ -241,8 +241,9 @@ class Model:
 
         The ledger's head-counts (kept move by move) must equal what the components hold
         (groups in the crowd, in screening, waiting, aboard), departures counted by flights,
-        and people landed or in the air at staging bases; and arrived must equal evacuated +
-        waiting at each stage + turned away + gone away.
+        and people landed or in the air at staging bases; the journeys the statistics were made
+        from must cover the same people (all but those gone away at the end); and arrived must
+        equal evacuated + waiting at each stage + turned away + gone away.
         """
         led = self.ledger
         problems = []
@@ -259,6 +260,12 @@ class Model:
         at_bases = sum(b.received + b.inbound for b in self.bases.values())
         if at_bases != departed:
             problems.append(f"staging bases received {at_bases}, flights departed {departed}")
+        for stage in Stage:
+            if stage != Stage.AWAY and int(led.booked[stage].sum()) != led.total(stage):
+                problems.append(
+                    f"{stage.name}: statistics booked {int(led.booked[stage].sum())}, "
+                    f"ledger {led.total(stage)}"
+                )
         arrived = sum(led.arrived)
         accounted = sum(led.total(s) for s in Stage)
         if arrived != accounted:
