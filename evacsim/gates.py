@@ -33,17 +33,21 @@ class _Calendar:
     """Pending give-ups in hourly buckets: O(1) to add, heap-ordered within the current hour.
 
     One heap over every group outside would cost log(crowd) per operation and keep the
-    entries of groups long gone through a gate; buckets keep each heap to one hour's worth.
-    Items are ``(time, gid, ...)`` tuples and come out in the same order as from one heap.
+    entries of groups long gone through a gate. Here an hour's items wait unordered until
+    the clock reaches that hour; then ``live`` (a function of the bucket's item list) drops
+    those that no longer apply, in one pass, and the rest are ordered in a heap. Items are
+    ``(time, gid, ...)`` tuples and come out in the same order as the live ones would from
+    one heap.
     """
 
-    __slots__ = ("_bucket", "_heap", "_keys", "_later")
+    __slots__ = ("_bucket", "_heap", "_keys", "_later", "_live")
 
-    def __init__(self):
-        self._bucket = 0  # the hour the current heap holds (and any earlier)
+    def __init__(self, live=None):
+        self._bucket = -1  # the hour the current heap holds (and any earlier)
         self._heap: list[tuple] = []
         self._later: dict[int, list[tuple]] = {}  # hour -> items, unordered
         self._keys: list[int] = []  # heap of the hours in _later
+        self._live = live
 
     def push(self, item: tuple) -> None:
         b = int(item[0])
@@ -58,18 +62,30 @@ class _Calendar:
             bucket.append(item)
 
     def first_time(self) -> float:
-        """Time of the earliest item (inf if none)."""
-        while not self._heap:
-            if not self._keys:
-                return math.inf
-            self._bucket = heapq.heappop(self._keys)
-            self._heap = self._later.pop(self._bucket)
-            heapq.heapify(self._heap)
-        return self._heap[0][0]
+        """Time of the earliest item, or the start of the next hour not yet ordered (inf if
+        none): no item comes earlier."""
+        if self._heap:
+            return self._heap[0][0]
+        return self._keys[0] if self._keys else math.inf
 
-    def pop(self) -> tuple:
-        """Remove and return the earliest item (call :meth:`first_time` first)."""
-        return heapq.heappop(self._heap)
+    def pop(self) -> tuple | None:
+        """Remove and return the earliest item; or, if the next hour is not yet ordered, order
+        it and return None (ask :meth:`first_time` again). Call only once the clock has
+        reached :meth:`first_time`."""
+        if self._heap:
+            return heapq.heappop(self._heap)
+        self._bucket = heapq.heappop(self._keys)
+        items = self._later.pop(self._bucket)
+        if self._live is not None:
+            items = self._live(items)
+        heapq.heapify(items)
+        self._heap = items
+        return None
+
+
+def _pending_give_ups(items: list[tuple]) -> list[tuple]:
+    """The give-ups ``(time, gid, group, visit)`` of groups still in the crowd on that visit."""
+    return [it for it in items if it[2].visit == it[3] and it[2].stage == OUTSIDE]
 
 
 class Crowd:
@@ -100,7 +116,7 @@ class Crowd:
         # Category indices grouped by priority level, best first.
         levels = sorted(set(priorities))
         self.by_priority = [[c for c, p in enumerate(priorities) if p == lv] for lv in levels]
-        self._give_ups = _Calendar()  # (time, gid, group, visit) of everyone's patience
+        self._give_ups = _Calendar(_pending_give_ups)  # (time, gid, group, visit)
         self._returns: list[tuple[float, int, Group]] = []  # (time, gid, group)
         self._return_probability = return_probability
         self._return_delay = return_delay
@@ -145,7 +161,10 @@ class Crowd:
             else:
                 if tg > now:
                     return
-                _, _, group, visit = give_ups.pop()
+                item = give_ups.pop()
+                if item is None:  # the hour's give-ups were just put in order
+                    continue
+                _, _, group, visit = item
                 if group.stage == OUTSIDE and group.visit == visit:
                     self._leave(group, tg, may_return=True)
 

@@ -209,5 +209,26 @@ def test_give_up_calendar_pops_in_the_same_order_as_one_heap(ops):
         else:
             now += step
             while cal.first_time() <= now:
-                assert cal.pop() == heapq.heappop(heap)
-            assert cal.first_time() == (heap[0][0] if heap else math.inf)
+                item = cal.pop()  # None: an hour's items were put in order
+                if item is not None:
+                    assert item == heapq.heappop(heap)
+            assert cal.first_time() <= (heap[0][0] if heap else math.inf)
+    while cal.first_time() < math.inf:  # drain: everything comes out, in order
+        item = cal.pop()
+        if item is not None:
+            assert item == heapq.heappop(heap)
+    assert not heap
+
+
+def test_give_up_calendar_drops_what_no_longer_applies_when_its_hour_comes():
+    from evacsim.gates import _Calendar
+
+    cal = _Calendar(live=lambda items: [it for it in items if it[1] % 2 == 0])
+    for i, t in enumerate([5.5, 5.1, 7.2, 5.9, 7.0]):
+        cal.push((t, i))
+    out = []
+    while cal.first_time() < math.inf:
+        item = cal.pop()
+        if item is not None:
+            out.append(item)
+    assert out == [(5.5, 0), (7.0, 4), (7.2, 2)]  # odd gids dropped, the rest in order
