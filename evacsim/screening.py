@@ -1,16 +1,22 @@
 """Consular screening: lanes that check each group and send it on, or turn it away.
 
 Groups that passed a gate queue here by category priority, first come first served within a
-priority. Each lane is one SimPy process; lane ``i`` works while ``i`` is below the number of
-lanes manned (scheduled lanes, limited by troops on duty; see :mod:`evacsim.forces`) and
-screening is not paused. A lane serves one group after another; while no other lane is idle
-it may commit a short batch of back-to-back services (``screening.batch`` hours) in one SimPy
-event, each group screened at its exact times and handed on when the batch ends. Idle lanes
-sleep on their own event and are woken one per arriving group, so a quiet lane costs nothing.
+category. Lane ``i`` works while ``i`` is below the number of lanes manned (scheduled lanes,
+limited by troops on duty; see :mod:`evacsim.forces`) and screening is not paused.
+
+Every group's screening time is drawn when it arrives (:mod:`evacsim.demand`), so the lanes
+are data, not processes: one dispatcher process gives the head of the queue to the lane free
+first, at the time that lane frees up, and books when it will be done. It commits every start
+due within the next ``screening.batch`` hours at once, and hands on the groups screened (to
+wait for a seat, or turned away) at most ``batch`` hours after each is done, at their exact
+times; a group that arrives, or a lane newly manned, during a batch waits for the next one.
+With ``batch: 0`` every start and hand-on happens at its own time (an exact M/M/c queue with
+priorities). Either way the SimPy events are per batch, not per group.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 
@@ -24,7 +30,7 @@ __all__ = ["Screening"]
 
 
 class Screening:
-    """The screening queue and its lanes."""
+    """The screening queue, its lanes and the process that dispatches groups to them."""
 
     def __init__(
         self,
@@ -43,117 +49,124 @@ class Screening:
         self.space_freed = space_freed  # fired when people leave the inside (holding room)
         self.queues: list[deque[Group]] = [deque() for _ in priorities]
         self.order = sorted(range(len(priorities)), key=lambda c: priorities[c])
-        self.queued = 0  # groups waiting
-        self.manned = 0  # lanes that may work
+        self.queued = 0  # groups waiting for a lane
+        self.manned = 0  # lanes that may start work: lanes 0 .. manned-1
         self.paused_until_h = -math.inf
-        self._idle: list[tuple[int, simpy.Event]] = []  # manned lanes waiting for work
-        self._parked: dict[int, simpy.Event] = {}  # lanes not manned, waiting to be
+        self.max_lanes = max_lanes
+        self.free_at = [0.0] * max_lanes  # per lane: when its committed work is done
+        self._lanes: list[tuple[float, int]] = []  # heap (free_at, lane) of the manned lanes
+        self._screened: list[tuple[float, int, Group]] = []  # heap (done, gid, group)
         self.busy = Level(horizon_h)  # lanes serving
         self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
         self.batch_h = batch_h
         self.horizon_h = horizon_h
-        self._serving: list = [()] * max_lanes  # per lane: the batch it is screening
-        self.lanes = [env.process(self._lane(i)) for i in range(max_lanes)]
+        self._wake_at = math.inf  # when the dispatcher is due to look again
+        self._poke: simpy.Event | None = None  # wakes the dispatcher before then
+        self.process = env.process(self._dispatch())
+
+    # -- arrivals and changes from outside -----------------------------------------------------
 
     def put(self, group: Group, t: float) -> None:
         """A group enters screening (from a gate)."""
         self.ledger.move(group, SCREENING, t)
         self.queues[group.cat].append(group)
         self.queued += 1
-        if self._idle:
-            self._idle.pop()[1].succeed()
+        self._wake_if_a_lane_could_start()
 
     def put_batch(self, groups: list[Group]) -> None:
         """Groups that a gate already booked into screening (at their passage times) arrive."""
-        queues, idle = self.queues, self._idle
+        queues = self.queues
         for group in groups:
             queues[group.cat].append(group)
-            if idle:
-                idle.pop()[1].succeed()
         self.queued += len(groups)
+        self._wake_if_a_lane_could_start()
 
     def set_manned(self, lanes: int, t: float) -> None:
-        """Forces or the lane schedule changed the number of lanes that can work.
+        """Forces or the lane schedule changed the number of lanes that can start work.
 
-        Only the lanes whose status changes are woken: those newly manned, and idle ones no
-        longer manned (so that every idle lane left is a manned one). Waking them all would
-        cost lanes x changes, which grows as the square of a scenario's size.
+        A lane no longer manned finishes the group it has; a newly manned lane is free from
+        now (or when it finishes what it had).
         """
-        old, self.manned = self.manned, lanes
+        self.manned = lanes = min(lanes, self.max_lanes)
         self.manned_level.set(t, lanes)
-        for index in range(old, lanes):
-            event = self._parked.pop(index, None)
-            if event is not None:
-                event.succeed()
-        if lanes < old:
-            keep = []
-            for index, event in self._idle:
-                if index >= lanes:
-                    event.succeed()
-                else:
-                    keep.append((index, event))
-            self._idle = keep
+        self._lanes = [(self.free_at[i], i) for i in range(lanes)]
+        heapq.heapify(self._lanes)
+        self._wake_if_a_lane_could_start()
 
     def pause(self, until_h: float) -> None:
+        """No screening starts before ``until_h`` (groups being screened finish)."""
         self.paused_until_h = max(self.paused_until_h, until_h)
 
-    def _next_group(self) -> Group | None:
-        for c in self.order:
-            q = self.queues[c]
-            if q:
-                self.queued -= 1
-                return q.popleft()
-        return None
+    def _wake_if_a_lane_could_start(self) -> None:
+        """Wake the dispatcher now if a lane could take a queued group before it would look."""
+        if not self.queued or not self._lanes or self._poke is None or self._poke.triggered:
+            return
+        start = max(self._lanes[0][0], self.paused_until_h, self.env.now)
+        if start < self._wake_at and start < self.horizon_h:
+            self._poke.succeed()
 
-    def _lane(self, index: int):
+    # -- the dispatcher -----------------------------------------------------------------------
+
+    def _dispatch(self):
         env = self.env
         while True:
             now = env.now
-            if index >= self.manned:
-                parked = self._parked[index] = env.event()
-                yield parked
-                continue
-            if now < self.paused_until_h:
-                yield env.timeout(self.paused_until_h - now)
-                continue
-            group = self._next_group()
-            if group is None:
-                event = env.event()
-                self._idle.append((index, event))
-                yield event
-                continue
-            # Serve back to back, each group at its exact times, while no other lane is idle
-            # and the batch lasts at most ``batch`` hours; hand them on together at the end.
-            batch, t = [], now
-            limit = now + self.batch_h
-            while group is not None:
-                end = t + group.service_h
-                if batch and end > self.horizon_h:
-                    self.queues[group.cat].appendleft(group)  # would end after the deadline
-                    self.queued += 1
-                    break
-                group.t_screen = t
-                t = end
-                batch.append((group, t))
-                if t >= limit or self._idle or not self.queued:
-                    break
-                group = self._next_group()
-            self._serving[index] = batch
-            self.busy.interval(now, t, 1)
-            yield env.timeout(t - now)
-            self._serving[index] = ()
-            for group, done in batch:
-                self._finish(group, done)
+            self._hand_on(now)
+            self._start(now)
+            wake = self._next_look(now)
+            self._wake_at = wake
+            self._poke = env.event()
+            if math.isinf(wake):
+                yield self._poke
+            else:
+                yield self._poke | env.timeout(wake - now)
 
-    def _finish(self, group: Group, t: float) -> None:
-        """``group`` was screened at ``t``: turned away, or on to wait for a seat."""
-        if group.refused:
-            self.ledger.move(group, TURNED_AWAY, t)
-            self.space_freed.fire()
-        else:
-            self.to_holding(group, t)
+    def _start(self, now: float) -> None:
+        """Give queued groups to lanes, for every start due by ``now + batch``."""
+        lanes, screened, queues = self._lanes, self._screened, self.queues
+        limit = min(now + self.batch_h, math.nextafter(self.horizon_h, -math.inf))
+        floor = max(now, self.paused_until_h)
+        free_at = self.free_at
+        while self.queued and lanes:
+            free, lane = lanes[0]
+            start = free if free > floor else floor
+            if start > limit:
+                break
+            for c in self.order:  # the head of the queue: best priority, then first come
+                if queues[c]:
+                    group = queues[c].popleft()
+                    break
+            self.queued -= 1
+            group.t_screen = start
+            done = start + group.service_h
+            free_at[lane] = done
+            heapq.heapreplace(lanes, (done, lane))
+            heapq.heappush(screened, (done, group.gid, group))
+            self.busy.interval(start, done, 1)
+
+    def _next_look(self, now: float) -> float:
+        """When the dispatcher must look again: a group is done, or a lane could start (and,
+        when batching, no sooner than one batch from now)."""
+        t = self._screened[0][0] if self._screened else math.inf
+        if self.queued and self._lanes:
+            t = min(t, max(self._lanes[0][0], self.paused_until_h))
+        if t >= self.horizon_h:
+            return math.inf  # nothing more before the deadline
+        later = now + self.batch_h
+        # The last batch before the deadline is cut short so that what is done is handed on.
+        return later if t < later < self.horizon_h else t
+
+    def _hand_on(self, now: float) -> None:
+        """Send on, in the order they were done, the groups screened by ``now``."""
+        screened = self._screened
+        while screened and screened[0][0] <= now:
+            done, _, group = heapq.heappop(screened)
+            if group.refused:
+                self.ledger.move(group, TURNED_AWAY, done)
+                self.space_freed.fire()
+            else:
+                self.to_holding(group, done)
 
     def present(self) -> list[Group]:
-        """Groups queueing for or in screening."""
-        serving = [g for batch in self._serving for g, _ in batch]
-        return [g for q in self.queues for g in q] + serving
+        """Groups queueing for, in, or just done with screening (not yet handed on)."""
+        return [g for q in self.queues for g in q] + [g for _, _, g in self._screened]
