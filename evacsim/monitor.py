@@ -62,6 +62,19 @@ class Level:
         self.step[b1] -= amount
         self.area[b1] -= amount * ((b1 + 1) * w - t1)
 
+    def intervals(self, t0: np.ndarray, t1: np.ndarray, amount: float) -> None:
+        """The level is ``amount`` higher over each ``[t0[i], t1[i])``, in bulk."""
+        if not len(t0):
+            return
+        w, n = self.bin_h, self.n_bins
+        step, area = np.zeros(n), np.zeros(n)
+        for t, sign in ((np.asarray(t0, dtype=float), 1.0), (np.asarray(t1, dtype=float), -1.0)):
+            b = np.minimum((t / w).astype(np.int64), self._last)
+            step += np.bincount(b, minlength=n) * (sign * amount)
+            area += np.bincount(b, ((b + 1) * w - t) * (sign * amount), minlength=n)
+        self.step = (np.asarray(self.step) + step).tolist()
+        self.area = (np.asarray(self.area) + area).tolist()
+
     def set(self, t: float, value: float) -> None:
         """Set the level to ``value`` at ``t`` (only for changes made in time order)."""
         if value != self.current:

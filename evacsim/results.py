@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import importlib.util
 import math
 import platform
@@ -164,39 +165,39 @@ def collect(model) -> RunResult:
 
     # Evacuated per hour by category, operator, destination.
     rows = [
-        (hours[min(h, n_hours - 1)], names[c], op, dest, people)
+        (min(h, n_hours - 1), names[c], op, dest, people)
         for (h, c, op, dest), people in sorted(model.flights.departures.items())
     ]
     evacuated = pd.DataFrame(
         rows, columns=["time", "category", "operator", "destination", "people"]
     ).astype({"people": "int64"})
-    if evacuated.empty:
-        evacuated["time"] = pd.to_datetime(evacuated["time"])
+    evacuated["time"] = hours.take(evacuated["time"].to_numpy(dtype=np.int64))
 
     # Backlog by stage and category, and staging bases.
-    frames = []
-    for stage, levels in led.backlog.items():
-        for name, level in zip(names, levels, strict=True):
-            frames.append(_level_frame(hours, level, stage=_STAGE_NAMES[stage], category=name))
-    for name, base in model.bases.items():
-        frames.append(_level_frame(hours, base.occupancy, stage=f"staging:{name}", category="all"))
-    backlog = pd.concat(frames, ignore_index=True)
-
-    ground = pd.concat(
+    backlog = _levels_frame(
+        hours,
         [
-            _level_frame(hours, model.forces.on_ground, series="troops_on_ground"),
-            _level_frame(hours, model.airfield.on_ground, series="aircraft_on_ground"),
-            _level_frame(hours, model.screening.manned_level, series="lanes_manned"),
-            *[
-                _level_frame(hours, g.available, series=f"gate_open:{name}")
-                for name, g in model.gates.items()
-            ],
+            ({"category": name, "stage": _STAGE_NAMES[stage]}, level)
+            for stage, levels in led.backlog.items()
+            for name, level in zip(names, levels, strict=True)
+        ]
+        + [
+            ({"category": "all", "stage": f"staging:{name}"}, base.occupancy)
+            for name, base in model.bases.items()
         ],
-        ignore_index=True,
+    )
+    ground = _levels_frame(
+        hours,
+        [
+            ({"series": "troops_on_ground"}, model.forces.on_ground),
+            ({"series": "aircraft_on_ground"}, model.airfield.on_ground),
+            ({"series": "lanes_manned"}, model.screening.manned_level),
+            *[({"series": f"gate_open:{name}"}, g.available) for name, g in model.gates.items()],
+        ],
     )
 
     flights = pd.DataFrame(
-        [r._asdict() for r in sorted(model.flights.records.values())],
+        sorted(model.flights.records.values()),  # FlightRecord tuples
         columns=[
             "fid",
             "schedule",
@@ -271,7 +272,7 @@ def collect(model) -> RunResult:
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "packages": _package_versions(),
+        "packages": dict(_package_versions()),
         "keep_records": led.keep_records,
         "resolved_scenario": s.model_dump(mode="json", by_alias=True),
     }
@@ -303,6 +304,7 @@ def _seed_repr(seed) -> Any:
     return int(seed) if isinstance(seed, int | np.integer) else seed
 
 
+@functools.cache
 def _package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -315,14 +317,15 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
-def _level_frame(hours: pd.DatetimeIndex, level, **labels) -> pd.DataFrame:
+def _levels_frame(hours: pd.DatetimeIndex, series: list[tuple[dict, Any]]) -> pd.DataFrame:
+    """One long table of hourly levels: time, the labels, mean and end of each hour."""
     n = len(hours)
-    frame = pd.DataFrame(
-        {"time": hours, "mean": level.mean_per_bin()[:n], "end": level.at_bin_end()[:n]}
-    )
-    for key, value in labels.items():
-        frame.insert(1, key, value)
-    return frame
+    columns: dict[str, Any] = {"time": np.tile(hours.to_numpy(), len(series))}
+    for key in series[0][0]:
+        columns[key] = np.repeat([labels[key] for labels, _ in series], n)
+    columns["mean"] = np.concatenate([level.mean_per_bin()[:n] for _, level in series])
+    columns["end"] = np.concatenate([level.at_bin_end()[:n] for _, level in series])
+    return pd.DataFrame(columns)
 
 
 def _daily(values: np.ndarray, n_hours: int) -> np.ndarray:

@@ -20,6 +20,7 @@ import heapq
 import math
 from collections import deque
 
+import numpy as np
 import simpy
 
 from .demand import SCREENING, TURNED_AWAY, Group
@@ -56,7 +57,8 @@ class Screening:
         self.free_at = [0.0] * max_lanes  # per lane: when its committed work is done
         self._lanes: list[tuple[float, int]] = []  # heap (free_at, lane) of the manned lanes
         self._screened: list[tuple[float, int, Group]] = []  # heap (done, gid, group)
-        self.busy = Level(horizon_h)  # lanes serving
+        self._busy = Level(horizon_h)  # lanes serving (read as ``busy``)
+        self._busy_spans: list[tuple[float, float]] = []  # (start, done), not yet in _busy
         self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
         self.batch_h = batch_h
         self.horizon_h = horizon_h
@@ -126,7 +128,7 @@ class Screening:
         lanes, screened, queues = self._lanes, self._screened, self.queues
         limit = min(now + self.batch_h, math.nextafter(self.horizon_h, -math.inf))
         floor = max(now, self.paused_until_h)
-        free_at = self.free_at
+        free_at, busy_spans = self.free_at, self._busy_spans
         while self.queued and lanes:
             free, lane = lanes[0]
             start = free if free > floor else floor
@@ -142,7 +144,7 @@ class Screening:
             free_at[lane] = done
             heapq.heapreplace(lanes, (done, lane))
             heapq.heappush(screened, (done, group.gid, group))
-            self.busy.interval(start, done, 1)
+            busy_spans.append((start, done))
 
     def _next_look(self, now: float) -> float:
         """When the dispatcher must look again: a group is done, or a lane could start (and,
@@ -166,6 +168,15 @@ class Screening:
                 self.space_freed.fire()
             else:
                 self.to_holding(group, done)
+
+    @property
+    def busy(self) -> Level:
+        """Lanes serving, over time."""
+        if self._busy_spans:
+            spans = np.array(self._busy_spans, dtype=float)
+            self._busy_spans.clear()
+            self._busy.intervals(spans[:, 0], spans[:, 1], 1)
+        return self._busy
 
     def present(self) -> list[Group]:
         """Groups queueing for, in, or just done with screening (not yet handed on)."""
