@@ -64,12 +64,23 @@ class FlightRecord(NamedTuple):
     status: str  # departed | on_ground | waiting_to_land | cancelled
 
 
-def _choose(destinations, rng: np.random.Generator) -> str:
-    if isinstance(destinations, str):
-        return destinations
-    names = list(destinations)
-    weights = np.array([destinations[n] for n in names], dtype=float)
-    return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+class _Chooser:
+    """Draws destinations by weight: the same draw as ``rng.choice(n, p=weights)`` (one
+    uniform, searched in the cumulative weights), without re-checking the weights each time."""
+
+    def __init__(self, destinations):
+        if not isinstance(destinations, dict):  # one base (or none: carries no one out)
+            self.names, self.cdf = [destinations], None
+            return
+        self.names = list(destinations)
+        weights = np.array([destinations[n] for n in self.names], dtype=float)
+        cdf = np.cumsum(weights / weights.sum())
+        self.cdf = cdf / cdf[-1]
+
+    def __call__(self, rng: np.random.Generator) -> str:
+        if self.cdf is None:
+            return self.names[0]
+        return self.names[int(np.searchsorted(self.cdf, rng.random(), side="right"))]
 
 
 def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
@@ -79,6 +90,7 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
     plans: list[FlightPlan] = []
     for key, sched in scenario.flights.items():
         rng = streams[f"flights/{key}"]
+        choose = _Chooser(sched.destinations)
         times, values = step_profile(sched.per_day, start, horizon)
         s_h, e_h = max(hours(sched.start), 0.0), min(hours(sched.end), horizon)
         t = s_h
@@ -101,13 +113,14 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
                         operator=sched.operator,
                         aircraft=sched.aircraft,
                         slot_h=t + offset * window,
-                        destination=_choose(sched.destinations, rng),
+                        destination=choose(rng),
                         max_extra_wait_h=sched.max_extra_wait,
                     )
                 )
             t += 24.0
     for key, dep in scenario.forces.deployments.items():
         rng = streams[f"deployments/{key}"]
+        choose = _Chooser(dep.destinations)
         n = math.ceil(dep.troops / dep.per_aircraft) if dep.troops else 0
         s_h, e_h = hours(dep.start), hours(dep.end)
         for k in range(n):
@@ -119,7 +132,7 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
                     operator=dep.operator,
                     aircraft=dep.aircraft,
                     slot_h=slot,
-                    destination=_choose(dep.destinations, rng) if dep.evacuates else None,
+                    destination=choose(rng) if dep.evacuates else None,
                     troops=min(dep.per_aircraft, dep.troops - k * dep.per_aircraft),
                     nation=dep.nation,
                     evacuates=dep.evacuates,
