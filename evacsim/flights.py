@@ -24,6 +24,7 @@ import simpy
 from .demand import EVACUATED, Group, step_profile
 from .ledger import Ledger
 from .scenario import Scenario
+from .wakeups import event_or_timeout
 
 __all__ = ["FlightPlan", "FlightRecord", "Flights", "plan_flights"]
 
@@ -229,7 +230,7 @@ class Flights:
                 ready = env.event()
                 entry = (ready, frozenset(eligible))
                 self._filling.append(entry)
-                yield ready | env.timeout(leave_by - env.now)
+                yield event_or_timeout(env, ready, leave_by - env.now)
                 if entry in self._filling:
                     self._filling.remove(entry)
                 more = self.holding.board(seats - load, eligible, env.now)

@@ -19,10 +19,11 @@ from collections import deque
 import simpy
 
 from .demand import AWAY, OUTSIDE, SCREENING, ArrivalPlan, Group
-from .ledger import Ledger, Signal
+from .ledger import Ledger
 from .monitor import Level
 from .scenario import Gate as GateSpec
 from .streams import BufferedDraws
+from .wakeups import Signal
 
 __all__ = ["Crowd", "Gate"]
 
@@ -355,7 +356,7 @@ class Gate:
                 if math.isinf(reopen):
                     yield self.wake.wait()
                 else:
-                    yield self.wake.wait() | env.timeout(reopen - now)
+                    yield self.wake.wait(reopen - now)
                 continue
             self.available.set(now, 1)
             crowd.advance(now)
@@ -365,7 +366,7 @@ class Gate:
                 if math.isinf(wait_h):
                     yield self.wake.wait()
                 else:
-                    yield self.wake.wait() | env.timeout(max(wait_h, 0.0))
+                    yield self.wake.wait(max(wait_h, 0.0))
                 continue
             if not self._has_room(group):
                 self.blocked_full.set(now, 1)

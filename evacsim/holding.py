@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import deque
 
 from .demand import ABOARD, INSIDE, Group
-from .ledger import Ledger, Signal
+from .ledger import Ledger
 from .monitor import Level
+from .wakeups import Signal
 
 __all__ = ["Holding"]
 

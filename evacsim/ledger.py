@@ -13,7 +13,6 @@ import itertools
 from typing import NamedTuple
 
 import numpy as np
-import simpy
 
 from .demand import (
     ABOARD,
@@ -28,7 +27,7 @@ from .demand import (
 )
 from .monitor import LevelBank, TallyBank
 
-__all__ = ["GroupRecord", "Ledger", "Signal", "WAIT_STAGES"]
+__all__ = ["GroupRecord", "Ledger", "WAIT_STAGES"]
 
 # Stages whose head-count is a backlog level over time.
 BACKLOG_STAGES = (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE, Stage.ABOARD)
@@ -50,27 +49,6 @@ class GroupRecord(NamedTuple):
     returns: int
     final_stage: str
     flight: int
-
-
-class Signal:
-    """A broadcast wake-up: processes ``yield signal.wait()``; ``fire()`` wakes them all."""
-
-    __slots__ = ("_env", "_event")
-
-    def __init__(self, env: simpy.Environment):
-        self._env = env
-        self._event: simpy.Event | None = None
-
-    def wait(self) -> simpy.Event:
-        if self._event is None:
-            self._event = self._env.event()
-        return self._event
-
-    def fire(self) -> None:
-        event = self._event
-        if event is not None:
-            self._event = None
-            event.succeed()
 
 
 # One journey, as buffered for the statistics (hours; NaN where the group never got there).

@@ -28,12 +28,13 @@ from .flights import Flights, plan_flights
 from .forces import Forces
 from .gates import Crowd, Gate
 from .holding import Holding
-from .ledger import Ledger, Signal
+from .ledger import Ledger
 from .scenario import ArrivalsStopped, OperatorEnds, RunwayClosed, Scenario
 from .screening import Screening
 from .staging import StagingBase
 from .streams import BufferedDraws, Streams
 from .timeline import Timeline
+from .wakeups import Signal
 
 __all__ = ["ConservationError", "Model", "build"]
 

@@ -24,8 +24,9 @@ import numpy as np
 import simpy
 
 from .demand import SCREENING, TURNED_AWAY, Group
-from .ledger import Ledger, Signal
+from .ledger import Ledger
 from .monitor import Level
+from .wakeups import Signal, event_or_timeout
 
 __all__ = ["Screening"]
 
@@ -118,10 +119,7 @@ class Screening:
             wake = self._next_look(now)
             self._wake_at = wake
             self._poke = env.event()
-            if math.isinf(wake):
-                yield self._poke
-            else:
-                yield self._poke | env.timeout(wake - now)
+            yield event_or_timeout(env, self._poke, wake - now)
 
     def _start(self, now: float) -> None:
         """Give queued groups to lanes, for every start due by ``now + batch``."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import simpy
 
-from .ledger import Signal
 from .monitor import Level
+from .wakeups import Signal
 
 __all__ = ["StagingBase"]
 

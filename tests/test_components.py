@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from evacsim.airfield import Airfield
 from evacsim.demand import Group, Stage, plan_arrivals, step_profile
 from evacsim.holding import Holding
-from evacsim.ledger import Ledger, Signal
+from evacsim.ledger import Ledger
 from evacsim.monitor import Level, Tally
 from evacsim.scenario import Category
 from evacsim.staging import StagingBase
 from evacsim.streams import BufferedDraws, Streams
+from evacsim.wakeups import Signal
 
 
 def test_level_means_and_ends_are_independent_of_change_order():
