@@ -35,6 +35,9 @@ class Stage(enum.IntEnum):
 OUTSIDE, SCREENING, INSIDE, ABOARD, EVACUATED, TURNED_AWAY, AWAY = range(7)
 
 
+_NAN = float("nan")  # not reached yet
+
+
 class Group:
     """A family or party that moves together. Times in hours since the scenario start."""
 
@@ -79,7 +82,7 @@ class Group:
         self.visit = 0  # how many times it has (re)joined the crowd, for stale give-ups
         self.returns = 0
         self.stage = OUTSIDE
-        self.t_gate = self.t_screen = self.t_screened = self.t_board = self.t_depart = np.nan
+        self.t_gate = self.t_screen = self.t_screened = self.t_board = self.t_depart = _NAN
         self.flight = -1
 
 

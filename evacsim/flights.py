@@ -246,12 +246,13 @@ class Flights:
         airfield.leave(spot)
         now = state["t_depart"] = env.now
         state["status"] = "departed"
-        hour = int(now)
+        hour, fid, operator, destination = int(now), plan.fid, plan.operator, plan.destination
+        move, departures = self.ledger.move, self.departures
         for group in state["groups"]:
-            group.flight = plan.fid
-            self.ledger.move(group, EVACUATED, now)
-            key = (hour, group.cat, plan.operator, plan.destination)
-            self.departures[key] = self.departures.get(key, 0) + group.size
+            group.flight = fid
+            move(group, EVACUATED, now)
+            key = (hour, group.cat, operator, destination)
+            departures[key] = departures.get(key, 0) + group.size
         if load:
             env.process(self.bases[plan.destination].fly_in(load))
         self._finish(plan, state)

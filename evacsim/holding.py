@@ -41,6 +41,7 @@ class Holding:
         self.full = Level(horizon_h)  # 1 while the inside (screening + holding) is at capacity
         self._on_arrival = None
         self._full = False
+        self._levels_cache: dict[tuple[int, ...], list[list[int]]] = {}
 
     def watch(self, on_arrival) -> None:
         """Call ``on_arrival(category)`` whenever a group starts waiting for a seat."""
@@ -63,19 +64,18 @@ class Holding:
     def board(self, seats: int, eligible: list[int], t: float) -> list[Group]:
         """Take groups for ``seats`` seats from the ``eligible`` categories; move them aboard."""
         taken: list[Group] = []
-        move = self.ledger.move
+        move, queues = self.ledger.move, self.queues
         # Categories in priority order; within a priority, whoever was screened first.
-        levels: dict[int, list[int]] = {}
-        for c in eligible:
-            levels.setdefault(self.priorities[c], []).append(c)
-        for priority in sorted(levels):
-            cats = [c for c in levels[priority] if self.queues[c]]
+        for level in self._levels(eligible):
+            cats = [c for c in level if queues[c]]
             while seats > 0 and cats:
-                if len(cats) == 1:
-                    c = cats[0]
-                else:
-                    c = min(cats, key=lambda k: self.queues[k][0].t_screened)
-                q = self.queues[c]
+                c = cats[0]
+                if len(cats) > 1:
+                    first = queues[c][0].t_screened
+                    for k in cats:
+                        if queues[k][0].t_screened < first:
+                            c, first = k, queues[k][0].t_screened
+                q = queues[c]
                 group = q[0]
                 if group.size <= seats:
                     q.popleft()
@@ -94,6 +94,17 @@ class Holding:
             self._note_fullness(t)
             self.space_freed.fire()
         return taken
+
+    def _levels(self, eligible: list[int]) -> list[list[int]]:
+        """``eligible`` categories grouped by priority, best first (worked out once per list)."""
+        key = tuple(eligible)
+        levels = self._levels_cache.get(key)
+        if levels is None:
+            by_priority: dict[int, list[int]] = {}
+            for c in eligible:
+                by_priority.setdefault(self.priorities[c], []).append(c)
+            levels = self._levels_cache[key] = [by_priority[p] for p in sorted(by_priority)]
+        return levels
 
     def _smaller(self, q: deque[Group], seats: int) -> Group | None:
         """Remove and return the first group within ``lookahead`` that fits in ``seats``."""
