@@ -264,7 +264,7 @@ class Gate:
         crowd: Crowd,
         ledger: Ledger,
         holding_capacity: float,
-        wake: Signal,
+        room: Signal,
         to_screening,
         to_screening_batch,
         horizon_h: float,
@@ -278,7 +278,8 @@ class Gate:
         self.crowd = crowd
         self.ledger = ledger
         self.holding_capacity = holding_capacity
-        self.wake = wake
+        self.room = room  # fired when people leave the inside
+        self.wake = Signal(env)  # fired when this gate's state changes (see below)
         self.to_screening = to_screening  # callable(group, t): hands a group to screening
         self.to_screening_batch = to_screening_batch  # callable(groups): already booked in
         rate = spec.throughput_per_h
@@ -370,7 +371,7 @@ class Gate:
                 continue
             if not self._has_room(group):
                 self.blocked_full.set(now, 1)
-                yield self.wake.wait()
+                yield self.room.also_wakes(self.wake.wait())
                 self.blocked_full.set(env.now, 0)
                 continue
             passage_h = group.size * self.hours_per_person

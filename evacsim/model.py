@@ -99,8 +99,8 @@ class Model:
         )
         capacity = scenario.holding.capacity
         self.holding_capacity = math.inf if capacity is None else capacity
-        self.gate_wake = Signal(env)  # anything that may let a waiting gate work again
-        self.holding = Holding(priorities, self.holding_capacity, ledger, self.gate_wake, horizon)
+        self.room_freed = Signal(env)  # people left the inside: a gate waiting for room may admit
+        self.holding = Holding(priorities, self.holding_capacity, ledger, self.room_freed, horizon)
         lane_times, lane_values = step_profile(spec.lanes, start, horizon)
         self.screening = Screening(
             env,
@@ -108,7 +108,7 @@ class Model:
             priorities=priorities,
             ledger=ledger,
             to_holding=self.holding.put,
-            space_freed=self.gate_wake,
+            space_freed=self.room_freed,
             horizon_h=horizon,
             batch_h=spec.batch,
         )
@@ -121,7 +121,7 @@ class Model:
                 self.crowd,
                 ledger,
                 self.holding_capacity,
-                self.gate_wake,
+                self.room_freed,
                 self.screening.put,
                 self.screening.put_batch,
                 horizon,

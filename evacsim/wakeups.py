@@ -40,6 +40,11 @@ class Signal:
         self._waiting.append(event)
         return event_or_timeout(self._env, event, timeout)
 
+    def also_wakes(self, event: simpy.Event) -> simpy.Event:
+        """Let ``fire()`` trigger ``event`` too (an event that waits on more than one signal)."""
+        self._waiting.append(event)
+        return event
+
     def fire(self) -> None:
         waiting, self._waiting = self._waiting, []
         for event in waiting:

@@ -233,3 +233,32 @@ def test_give_up_calendar_drops_what_no_longer_applies_when_its_hour_comes():
         if item is not None:
             out.append(item)
     assert out == [(5.5, 0), (7.0, 4), (7.2, 2)]  # odd gids dropped, the rest in order
+
+
+def test_event_or_timeout_and_signals_wake_at_the_first_of_their_causes():
+    from evacsim.wakeups import event_or_timeout
+
+    env = simpy.Environment()
+    room, changed = Signal(env), Signal(env)
+    woke = {}
+
+    def waiter(name, make):
+        yield make()
+        woke[name] = env.now
+
+    early = env.event()
+    env.process(waiter("timeout", lambda: event_or_timeout(env, env.event(), 2.0)))
+    env.process(waiter("event", lambda: event_or_timeout(env, early, 5.0)))
+    env.process(waiter("signal", lambda: changed.wait(4.0)))
+    env.process(waiter("either", lambda: room.also_wakes(changed.wait())))
+    env.process(waiter("forever", lambda: changed.wait()))
+
+    def poke():
+        yield env.timeout(1.0)
+        early.succeed()  # its pending timeout at 5 h must not trigger it again
+        yield env.timeout(2.0)
+        room.fire()  # wakes only the waiter that also listens to room
+
+    env.process(poke())
+    env.run(until=10.0)
+    assert woke == {"event": 1.0, "timeout": 2.0, "either": 3.0, "signal": 4.0}
