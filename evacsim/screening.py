@@ -74,7 +74,7 @@ class Screening:
         self.ledger.move(group, SCREENING, t)
         self.queues[group.cat].append(group)
         self.queued += 1
-        self._wake_if_a_lane_could_start()
+        self._queue_or_lanes_changed()
 
     def put_batch(self, groups: list[Group]) -> None:
         """Groups that a gate already booked into screening (at their passage times) arrive."""
@@ -82,7 +82,7 @@ class Screening:
         for group in groups:
             queues[group.cat].append(group)
         self.queued += len(groups)
-        self._wake_if_a_lane_could_start()
+        self._queue_or_lanes_changed()
 
     def set_manned(self, lanes: int, t: float) -> None:
         """Forces or the lane schedule changed the number of lanes that can start work.
@@ -94,18 +94,20 @@ class Screening:
         self.manned_level.set(t, lanes)
         self._lanes = [(self.free_at[i], i) for i in range(lanes)]
         heapq.heapify(self._lanes)
-        self._wake_if_a_lane_could_start()
+        self._queue_or_lanes_changed()
 
     def pause(self, until_h: float) -> None:
         """No screening starts before ``until_h`` (groups being screened finish)."""
         self.paused_until_h = max(self.paused_until_h, until_h)
 
-    def _wake_if_a_lane_could_start(self) -> None:
-        """Wake the dispatcher now if a lane could take a queued group before it would look."""
-        if not self.queued or not self._lanes or self._poke is None or self._poke.triggered:
-            return
-        start = max(self._lanes[0][0], self.paused_until_h, self.env.now)
-        if start < self._wake_at and start < self.horizon_h:
+    def _queue_or_lanes_changed(self) -> None:
+        """Start at once what a lane can take now, and see that the dispatcher looks again in
+        time to hand it on (waking it only if it would look too late)."""
+        if self._poke is None or self._poke.triggered:
+            return  # the dispatcher has not started yet, or is about to look anyway
+        now = self.env.now
+        self._start(now)
+        if self._next_look(now) < self._wake_at:
             self._poke.succeed()
 
     # -- the dispatcher -----------------------------------------------------------------------
