@@ -189,7 +189,8 @@ class Flights:
     def _someone_to_board(self, category: int) -> None:
         """A group of ``category`` is waiting: wake the first aircraft filling up that takes it."""
         for i, (ready, categories) in enumerate(self._filling):
-            if category in categories:
+            # An aircraft whose wait just ran out is awake already (it leaves the list itself).
+            if category in categories and not ready.triggered:
                 del self._filling[i]
                 ready.succeed()
                 return
