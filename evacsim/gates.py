@@ -294,7 +294,7 @@ class Gate:
         self.available = Level(horizon_h)  # 1 while open and manned (time the gate could work)
         self.blocked_full = Level(horizon_h)  # 1 while it has people to admit but no room
         self.passing: Group | None = None  # the group walking through right now
-        self.delivering: list[Group] = []  # a batch that passed, on its way to screening
+        self.free_from_h = -math.inf  # the end of the batch it is passing
         self.batch_h = spec.batch
         self.horizon_h = horizon_h
         self.process = env.process(self._serve())
@@ -351,6 +351,9 @@ class Gate:
         env, crowd = self.env, self.crowd
         while True:
             now = env.now
+            if now < self.free_from_h:  # woken while still passing a batch
+                yield env.timeout(self.free_from_h - now)
+                continue
             reopen = self._reopens_at(now) if self.manned else math.inf
             if reopen > now:
                 self.available.set(now, 0)
@@ -379,7 +382,14 @@ class Gate:
                 crowd.take(group)
                 self.to_screening(group, now)
             elif self.batch_h > 0 and now + passage_h <= self.horizon_h:
-                yield from self._admit_batch(group, now)
+                free_h = self._admit_batch(group, now)
+                if crowd.head(self.admits) is None:
+                    # Nobody else is waiting: sleep until the gate is free and someone comes.
+                    self.free_from_h = free_h
+                    wait_h = max(free_h, min(crowd.next_arrival_h(), self._shut_at(now))) - now
+                    yield self.wake.wait(wait_h)
+                else:
+                    yield env.timeout(free_h - now)
             else:
                 yield from self._admit_one(group, now, passage_h)
 
@@ -399,18 +409,18 @@ class Gate:
         self.ledger.inside_total -= group.size
         self.to_screening(group, self.env.now)
 
-    def _admit_batch(self, group: Group, now: float):
-        """Commit up to ``batch`` hours of back-to-back passages at once (one SimPy event).
+    def _admit_batch(self, group: Group, now: float) -> float:
+        """Commit up to ``batch`` hours of back-to-back passages at once; return their end.
 
-        Each group passes at its exact time (``t_gate``), but reaches the screening queue with
-        the whole batch at its end, and the batch takes only those already waiting at its
-        start: a later or higher-priority arrival, a closure or a pause waits at most
-        ``batch`` hours longer than it would group by group.
+        Each group passes at its exact time and reaches screening as its passage ends
+        (``t_gate``), but the batch takes only those already waiting at its start: a later or
+        higher-priority arrival, a closure or a pause waits at most ``batch`` hours longer
+        than it would group by group.
         """
         crowd, ledger = self.crowd, self.ledger
         limit = min(now + self.batch_h, self._shut_at(now), self.horizon_h)
         t = now
-        batch = self.delivering
+        batch = []
         while group is not None:
             end = t + group.size * self.hours_per_person
             if (batch and end > limit) or not self._has_room(group):
@@ -421,6 +431,5 @@ class Gate:
             t = end
             group = crowd.head(self.admits)
         self.busy.interval(now, t, 1)
-        yield self.env.timeout(t - now)
-        self.delivering = []
         self.to_screening_batch(batch)
+        return t

@@ -223,16 +223,12 @@ class Model:
         passing = [g.passing for g in self.gates.values() if g.passing is not None]
         return self.crowd.present() + passing
 
-    def _screening(self) -> list:
-        """Groups in screening, and batches that passed a gate on their way to it."""
-        delivering = [m for g in self.gates.values() for m in g.delivering]
-        return self.screening.present() + delivering
 
     def present(self) -> dict[Stage, list]:
         """The groups each component holds now, by the stage they are booked in."""
         return {
             Stage.OUTSIDE: self._outside(),
-            Stage.SCREENING: self._screening(),
+            Stage.SCREENING: self.screening.present(),
             Stage.INSIDE: self.holding.present(),
             Stage.ABOARD: self.flights.aboard(),
         }

@@ -6,11 +6,12 @@ limited by troops on duty; see :mod:`evacsim.forces`) and screening is not pause
 
 Every group's screening time is drawn when it arrives (:mod:`evacsim.demand`), so the lanes
 are data, not processes: one dispatcher process gives the head of the queue to the lane free
-first, at the time that lane frees up, and books when it will be done. It commits every start
-due within the next ``screening.batch`` hours at once, and hands on the groups screened (to
-wait for a seat, or turned away) at most ``batch`` hours after each is done, at their exact
-times; a group that arrives, or a lane newly manned, during a batch waits for the next one.
-With ``batch: 0`` every start and hand-on happens at its own time (an exact M/M/c queue with
+first, at the time that lane frees up (or the group reaches the queue, if later), and books
+when it will be done. It commits every start due within the next ``screening.batch`` hours at
+once, so a group that arrives later, even of a better priority, waits at most ``batch`` hours
+longer than it would group by group; and it hands on the groups screened (to wait for a seat,
+or turned away) at most ``batch`` hours after each is done, at their exact times. With
+``batch: 0`` every start and hand-on happens at its own time (an exact M/M/c queue with
 priorities). Either way the SimPy events are per batch, not per group.
 """
 
@@ -77,7 +78,8 @@ class Screening:
         self._queue_or_lanes_changed()
 
     def put_batch(self, groups: list[Group]) -> None:
-        """Groups that a gate already booked into screening (at their passage times) arrive."""
+        """Groups that a gate booked into screening, each from the end of its passage
+        (``t_gate``, now or within the gate's batch), join the queue in that order."""
         queues = self.queues
         for group in groups:
             queues[group.cat].append(group)
@@ -123,21 +125,30 @@ class Screening:
             self._poke = env.event()
             yield event_or_timeout(env, self._poke, wake - now)
 
+    def _head(self) -> Group:
+        """The next group to screen: best priority, then first come (call only if queued)."""
+        for c in self.order:
+            if self.queues[c]:
+                return self.queues[c][0]
+        raise AssertionError("no group queued")  # pragma: no cover - callers check queued
+
     def _start(self, now: float) -> None:
-        """Give queued groups to lanes, for every start due by ``now + batch``."""
+        """Give queued groups to lanes, for every start due by ``now + batch``.
+
+        A group starts when a lane is free and it has reached the queue (a gate hands on a
+        batch as it starts, each group reaching screening at the end of its own passage).
+        """
         lanes, screened, queues = self._lanes, self._screened, self.queues
         limit = min(now + self.batch_h, math.nextafter(self.horizon_h, -math.inf))
         floor = max(now, self.paused_until_h)
         free_at, busy_spans = self.free_at, self._busy_spans
         while self.queued and lanes:
             free, lane = lanes[0]
-            start = free if free > floor else floor
+            group = self._head()
+            start = max(free, floor, group.t_gate)
             if start > limit:
                 break
-            for c in self.order:  # the head of the queue: best priority, then first come
-                if queues[c]:
-                    group = queues[c].popleft()
-                    break
+            queues[group.cat].popleft()
             self.queued -= 1
             group.t_screen = start
             done = start + group.service_h
@@ -147,11 +158,11 @@ class Screening:
             busy_spans.append((start, done))
 
     def _next_look(self, now: float) -> float:
-        """When the dispatcher must look again: a group is done, or a lane could start (and,
+        """When the dispatcher must look again: a group is done, or one could start (and,
         when batching, no sooner than one batch from now)."""
         t = self._screened[0][0] if self._screened else math.inf
         if self.queued and self._lanes:
-            t = min(t, max(self._lanes[0][0], self.paused_until_h))
+            t = min(t, max(self._lanes[0][0], self.paused_until_h, self._head().t_gate))
         if t >= self.horizon_h:
             return math.inf  # nothing more before the deadline
         later = now + self.batch_h
