@@ -10,6 +10,7 @@ per journey, come the time-weighted backlog per stage, the waiting-time tallies 
 from __future__ import annotations
 
 import itertools
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -51,7 +52,7 @@ class GroupRecord(NamedTuple):
     flight: int
 
 
-# One journey, as buffered for the statistics (hours; NaN where the group never got there).
+# What the statistics read of a journey (hours; NaN where the group never got there).
 _JOURNEY = (
     "cat",
     "size",
@@ -103,7 +104,7 @@ class Ledger:
         self._n = n
         self._levels = LevelBank(len(BACKLOG_STAGES) * n, horizon_h, flush=self.flush)
         self._tallies = TallyBank(len(WAIT_STAGES) * n, horizon_h, flush=self.flush)
-        self._journeys: list[tuple] = []  # fields as _JOURNEY
+        self._journeys: list[Group] = []  # journeys over, read as _JOURNEY
         self._spells: list[tuple] = []  # (cat, size, joined the crowd, gave up)
 
     @property
@@ -163,22 +164,13 @@ class Ledger:
             group.returns += 1
 
     def _book(self, group: Group) -> None:
-        """Buffer ``group``'s journey for the statistics (and its record, if kept)."""
+        """Buffer ``group``'s journey for the statistics (and its record, if kept).
+
+        The group itself is buffered: a journey is booked when it is over (or at the
+        deadline), so its stamps no longer change; :meth:`flush` reads them column by column.
+        """
         journeys = self._journeys
-        journeys.append(
-            (
-                group.cat,
-                group.size,
-                group.t_arrive,
-                group.t_queue,
-                group.t_gate,
-                group.t_screen,
-                group.t_screened,
-                group.t_board,
-                group.t_depart,
-                group.stage,
-            )
-        )
+        journeys.append(group)
         if self.keep_records:
             self._record(group)
         if len(journeys) >= self.FLUSH_AT:
@@ -202,9 +194,12 @@ class Ledger:
             level_t += [s[:, 2], s[:, 3]]
             level_delta += [s[:, 1], -s[:, 1]]
         if self._journeys:
-            j = _as_array(self._journeys, len(_JOURNEY))
-            self._journeys.clear()
-            col = dict(zip(_JOURNEY, j.T, strict=True))
+            groups, self._journeys = self._journeys, []
+            col = {
+                name: np.fromiter(map(attrgetter(name), groups), dtype=float, count=len(groups))
+                for name in _JOURNEY
+            }
+            del groups
             cat, size = col["cat"].astype(np.int64), col["size"]
             stage = col["stage"].astype(np.int64)
             np.add.at(self.booked, (stage, cat), size.astype(np.int64))
