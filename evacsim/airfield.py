@@ -1,7 +1,8 @@
 """The airfield: runways shared by every movement, and a ramp with a maximum on the ground.
 
 Every landing and take-off, evacuation flight or troop carrier, holds a runway for the
-scenario's separation time, so runway capacity is ``runways / separation`` movements per hour.
+scenario's separation time, first come first served, so runway capacity is
+``runways / separation`` movements per hour.
 Closures (the 16 Aug overrun) are known in advance and simply defer a movement to the end of
 the closure. The ramp is a counted resource: an aircraft takes a parking spot before it lands
 and frees it when it takes off, so a full staging base that keeps aircraft on the ground
@@ -9,6 +10,8 @@ blocks the next arrivals (maximum on ground, MOG).
 """
 
 from __future__ import annotations
+
+import heapq
 
 import simpy
 
@@ -31,7 +34,7 @@ class Airfield:
     ):
         self.env = env
         self.separation_h = separation_h
-        self.runway = simpy.Resource(env, capacity=runways)
+        self._runways = [(0.0, i) for i in range(runways)]  # heap of (free from, runway)
         self.ramp = simpy.Resource(env, capacity=ramp_capacity)
         self.closures_h = sorted(closures_h)
         self.runway_busy = Level(horizon_h)  # runways in use
@@ -47,16 +50,19 @@ class Airfield:
         return t
 
     def movement(self):
-        """One landing or take-off (a SimPy sub-process: ``yield from airfield.movement()``)."""
-        env = self.env
-        with self.runway.request() as req:
-            yield req
-            reopen = self.open_at(env.now)
-            if reopen > env.now:
-                yield env.timeout(reopen - env.now)
-            self.runway_busy.change(env.now, 1)
-            yield env.timeout(self.separation_h)
-            self.runway_busy.change(env.now, -1)
+        """One landing or take-off (a SimPy sub-process: ``yield from airfield.movement()``).
+
+        Runways are taken first come, first served: the movement starts when the runway that
+        frees up first is free and open, and holds it for the separation time. Every movement
+        books its runway as it asks, so the wait is known at once: one SimPy event.
+        """
+        now = self.env.now
+        free, runway = self._runways[0]
+        start = self.open_at(max(now, free))
+        end = start + self.separation_h
+        heapq.heapreplace(self._runways, (end, runway))
+        self.runway_busy.interval(start, end, 1)
+        yield self.env.timeout(end - now)
 
     def park(self):
         """Wait for and take a parking spot; returns the request to hand back on leaving."""

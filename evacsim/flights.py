@@ -171,7 +171,6 @@ class Flights:
         self.surge_over = scenario.airfield.surge_when_waiting_over
         # Part-empty aircraft waiting to fill, first come first woken: (event, categories).
         self._filling: list[tuple[simpy.Event, frozenset[int]]] = []
-        holding.watch(self._someone_to_board)
         self.records: dict[int, FlightRecord] = {}
         self._state: dict[int, dict] = {}
         # People evacuated, keyed by (hour index, category index, operator, destination).
@@ -191,9 +190,19 @@ class Flights:
         for i, (ready, categories) in enumerate(self._filling):
             # An aircraft whose wait just ran out is awake already (it leaves the list itself).
             if category in categories and not ready.triggered:
-                del self._filling[i]
+                self._stop_filling(i)
                 ready.succeed()
                 return
+
+    def _start_filling(self, entry: tuple[simpy.Event, frozenset[int]]) -> None:
+        """An aircraft waits for more people; holding tells of every arrival while any does."""
+        self._filling.append(entry)
+        self.holding.watch(self._someone_to_board)
+
+    def _stop_filling(self, index: int) -> None:
+        del self._filling[index]
+        if not self._filling:
+            self.holding.watch(None)
 
     def _seats(self, aircraft: str) -> int:
         spec = self.scenario.aircraft[aircraft]
@@ -230,10 +239,10 @@ class Flights:
             while load < seats and env.now < leave_by:
                 ready = env.event()
                 entry = (ready, frozenset(eligible))
-                self._filling.append(entry)
+                self._start_filling(entry)
                 yield event_or_timeout(env, ready, leave_by - env.now)
                 if entry in self._filling:
-                    self._filling.remove(entry)
+                    self._stop_filling(self._filling.index(entry))
                 more = self.holding.board(seats - load, eligible, env.now)
                 groups += more
                 load += sum(g.size for g in more)

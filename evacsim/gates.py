@@ -417,13 +417,16 @@ class Gate:
         higher-priority arrival, a closure or a pause waits at most ``batch`` hours longer
         than it would group by group.
         """
-        crowd, ledger = self.crowd, self.ledger
+        crowd, ledger, room = self.crowd, self.ledger, self.holding_capacity
         limit = min(now + self.batch_h, self._shut_at(now), self.horizon_h)
         t = now
         batch = []
         while group is not None:
             end = t + group.size * self.hours_per_person
-            if (batch and end > limit) or not self._has_room(group):
+            if batch and end > limit:
+                break
+            inside = ledger.inside_total  # room: as _has_room
+            if inside + group.size > room and inside != 0:
                 break
             crowd.take(group)
             ledger.move(group, SCREENING, end)  # claims its room inside at once

@@ -142,13 +142,17 @@ class Screening:
         limit = min(now + self.batch_h, math.nextafter(self.horizon_h, -math.inf))
         floor = max(now, self.paused_until_h)
         free_at, busy_spans = self.free_at, self._busy_spans
+        order = self.order
         while self.queued and lanes:
             free, lane = lanes[0]
-            group = self._head()
+            for c in order:  # the head of the queue, as _head
+                if queues[c]:
+                    group = queues[c][0]
+                    break
             start = max(free, floor, group.t_gate)
             if start > limit:
                 break
-            queues[group.cat].popleft()
+            queues[c].popleft()
             self.queued -= 1
             group.t_screen = start
             done = start + group.service_h
