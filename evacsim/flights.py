@@ -14,6 +14,7 @@ Each flight is one SimPy process (hundreds per run, not one per evacuee):
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from typing import NamedTuple
@@ -76,19 +77,19 @@ class _Chooser:
         self.names = list(destinations)
         weights = np.array([destinations[n] for n in self.names], dtype=float)
         cdf = np.cumsum(weights / weights.sum())
-        self.cdf = cdf / cdf[-1]
+        self.cdf = (cdf / cdf[-1]).tolist()
 
     def __call__(self, rng: np.random.Generator) -> str:
         if self.cdf is None:
             return self.names[0]
-        return self.names[int(np.searchsorted(self.cdf, rng.random(), side="right"))]
+        return self.names[bisect.bisect_right(self.cdf, rng.random())]
 
 
 def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
     """Every planned flight of the run: scheduled evacuation flights and troop carriers."""
     start, horizon = scenario.start, scenario.horizon_h
     hours = lambda when: (when - start).total_seconds() / 3600.0  # noqa: E731
-    plans: list[FlightPlan] = []
+    plans: list[dict] = []  # FlightPlan fields but the id, given once they are in order
     for key, sched in scenario.flights.items():
         rng = streams[f"flights/{key}"]
         choose = _Chooser(sched.destinations)
@@ -108,8 +109,7 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
             offsets = (np.arange(n) + 0.5 + jitter) / max(n, 1)
             for offset in offsets:
                 plans.append(
-                    FlightPlan(
-                        fid=-1,
+                    dict(
                         schedule=key,
                         operator=sched.operator,
                         aircraft=sched.aircraft,
@@ -127,8 +127,7 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
         for k in range(n):
             slot = s_h + (e_h - s_h) * (k + 0.5) / n if e_h > s_h else s_h
             plans.append(
-                FlightPlan(
-                    fid=-1,
+                dict(
                     schedule=f"deployment:{key}",
                     operator=dep.operator,
                     aircraft=dep.aircraft,
@@ -139,8 +138,8 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
                     evacuates=dep.evacuates,
                 )
             )
-    plans.sort(key=lambda p: (p.slot_h, p.schedule))
-    return [dataclasses.replace(p, fid=i) for i, p in enumerate(plans)]
+    plans.sort(key=lambda p: (p["slot_h"], p["schedule"]))
+    return [FlightPlan(fid=i, **p) for i, p in enumerate(plans)]
 
 
 class Flights:

@@ -8,6 +8,8 @@ held on 20 Aug when Al Udeid filled. People leave a base for onward flights at
 
 from __future__ import annotations
 
+import math
+
 import simpy
 
 from .monitor import Level
@@ -39,6 +41,7 @@ class StagingBase:
         self.inbound = 0  # people in the air towards it
         self.received = 0  # people landed from the airport
         self.space_freed = Signal(env)
+        self._landing = Signal(env)  # people landed
         self.occupancy = Level(horizon_h, initial=initial)  # people on the base
         self.full = Level(horizon_h)  # 1 while a departure is held for room here
         self._held = 0
@@ -70,6 +73,7 @@ class StagingBase:
         self.landed += people
         self.received += people
         self.occupancy.change(self.env.now, people)
+        self._landing.fire()
 
     def set_capacity(self, capacity: int, onward_per_day: float | None) -> None:
         self.capacity = capacity
@@ -78,9 +82,12 @@ class StagingBase:
         self.space_freed.fire()
 
     def _outflow(self):
+        """Onward flights take people away at the end of every hour (while anyone is here)."""
         env = self.env
         while True:
-            yield env.timeout(1.0)
+            if self.landed <= 0:
+                yield self._landing.wait()  # an empty base has no onward flights to run
+            yield env.timeout(math.floor(env.now) + 1.0 - env.now)
             leaving = min(self.landed, self.onward_per_day / 24.0)
             if leaving > 0:
                 self.landed -= leaving
