@@ -117,6 +117,7 @@ class Crowd:
         # Category indices grouped by priority level, best first.
         levels = sorted(set(priorities))
         self.by_priority = [[c for c, p in enumerate(priorities) if p == lv] for lv in levels]
+        self._levels_of: dict[frozenset[int] | None, list[list[int]]] = {}
         self._give_ups = _Calendar(_pending_give_ups)  # (time, gid, group, visit)
         self._returns: list[tuple[float, int, Group]] = []  # (time, gid, group)
         self._return_probability = return_probability
@@ -217,11 +218,9 @@ class Crowd:
     def head(self, admits: frozenset[int] | None) -> Group | None:
         """The group a gate admitting ``admits`` (None: all) would take next, or None."""
         queues = self.queues
-        for level in self.by_priority:
+        for level in self._levels(admits):
             best = None
             for c in level:
-                if admits is not None and c not in admits:
-                    continue
                 q = queues[c]
                 # Entries of groups that left (or left and came back later) are stale.
                 while q and (q[0][1].stage != OUTSIDE or q[0][1].visit != q[0][0]):
@@ -231,6 +230,14 @@ class Crowd:
             if best is not None:
                 return best
         return None
+
+    def _levels(self, admits: frozenset[int] | None) -> list[list[int]]:
+        """The categories in ``admits`` grouped by priority, best first (worked out once)."""
+        levels = self._levels_of.get(admits)
+        if levels is None:
+            admitted = [[c for c in lv if admits is None or c in admits] for lv in self.by_priority]
+            levels = self._levels_of[admits] = [level for level in admitted if level]
+        return levels
 
     def take(self, group: Group) -> None:
         """Remove ``group`` (the current head of its queue) for a gate to admit."""

@@ -35,6 +35,8 @@ __all__ = ["Screening"]
 class Screening:
     """The screening queue, its lanes and the process that dispatches groups to them."""
 
+    FOLD_AT = 1 << 15  # service spans buffered before they are binned into ``busy``
+
     def __init__(
         self,
         env: simpy.Environment,
@@ -149,7 +151,9 @@ class Screening:
                 if queues[c]:
                     group = queues[c][0]
                     break
-            start = max(free, floor, group.t_gate)
+            start = free if free > floor else floor
+            if group.t_gate > start:
+                start = group.t_gate
             if start > limit:
                 break
             queues[c].popleft()
@@ -160,6 +164,8 @@ class Screening:
             heapq.heapreplace(lanes, (done, lane))
             heapq.heappush(screened, (done, group.gid, group))
             busy_spans.append((start, done))
+        if len(busy_spans) >= self.FOLD_AT:
+            self._fold_busy_spans()
 
     def _next_look(self, now: float) -> float:
         """When the dispatcher must look again: a group is done, or one could start (and,
@@ -187,11 +193,15 @@ class Screening:
     @property
     def busy(self) -> Level:
         """Lanes serving, over time."""
+        self._fold_busy_spans()
+        return self._busy
+
+    def _fold_busy_spans(self) -> None:
+        """Bin the buffered service spans into the busy level (bounded memory)."""
         if self._busy_spans:
             spans = np.array(self._busy_spans, dtype=float)
             self._busy_spans.clear()
             self._busy.intervals(spans[:, 0], spans[:, 1], 1)
-        return self._busy
 
     def present(self) -> list[Group]:
         """Groups queueing for, in, or just done with screening (not yet handed on)."""
