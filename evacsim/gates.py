@@ -6,8 +6,10 @@ runs out leaves the crowd at that moment; the crowd learns of it lazily, wheneve
 looked at, by replaying the arrival, give-up and return times in time order (exact for the
 statistics, which take changes in any order; see :mod:`evacsim.monitor`).
 
-Each :class:`Gate` is one SimPy process that admits one group at a time at its throughput,
-while it is open, manned and not paused, and while the holding area has room (back-pressure).
+Each :class:`Gate` is one SimPy process that admits groups one after another at its
+throughput, while it is open, manned and not paused, and while the holding area has room
+(back-pressure). It works in waves of up to ``batch`` hours, one SimPy event each (see
+:meth:`Gate._admit_batch`); ``batch: 0`` admits group by group, exactly.
 """
 
 from __future__ import annotations
@@ -274,6 +276,7 @@ class Gate:
         room: Signal,
         to_screening,
         to_screening_batch,
+        screening_room,
         horizon_h: float,
         open_from_h: float,
         closed_from_h: float,
@@ -289,6 +292,8 @@ class Gate:
         self.wake = Signal(env)  # fired when this gate's state changes (see below)
         self.to_screening = to_screening  # callable(group, t): hands a group to screening
         self.to_screening_batch = to_screening_batch  # callable(groups): already booked in
+        # (turn_away(now), next_turned_away_h()): room inside freed by screening as it comes
+        self.turn_away_done, self.next_room_h = screening_room
         rate = spec.throughput_per_h
         self.hours_per_person = 0.0 if rate is None else 1.0 / rate
         self.open_from_h = open_from_h
@@ -302,6 +307,7 @@ class Gate:
         self.blocked_full = Level(horizon_h)  # 1 while it has people to admit but no room
         self.passing: Group | None = None  # the group walking through right now
         self.free_from_h = -math.inf  # the end of the batch it is passing
+        self.wave_h = -math.inf  # when its last wave (batch) began
         self.batch_h = spec.batch
         self.horizon_h = horizon_h
         self.process = env.process(self._serve())
@@ -372,16 +378,17 @@ class Gate:
             self.available.set(now, 1)
             crowd.advance(now)
             group = crowd.head(self.admits)
-            if group is None:
-                wait_h = min(crowd.next_arrival_h(), self._shut_at(now)) - now
+            if group is None:  # nobody to admit: the next wave when someone comes
+                wait_h = min(self._next_wave_h(crowd.next_arrival_h()), self._shut_at(now)) - now
                 if math.isinf(wait_h):
                     yield self.wake.wait()
                 else:
                     yield self.wake.wait(max(wait_h, 0.0))
                 continue
+            self.turn_away_done(now)  # room freed by those turned away by now
             if not self._has_room(group):
                 self.blocked_full.set(now, 1)
-                yield self.room.also_wakes(self.wake.wait())
+                yield self.room.also_wakes(self.wake.wait(self.next_room_h() - now))
                 self.blocked_full.set(env.now, 0)
                 continue
             passage_h = group.size * self.hours_per_person
@@ -393,12 +400,18 @@ class Gate:
                 if crowd.head(self.admits) is None:
                     # Nobody else is waiting: sleep until the gate is free and someone comes.
                     self.free_from_h = free_h
-                    wait_h = max(free_h, min(crowd.next_arrival_h(), self._shut_at(now))) - now
+                    next_h = min(self._next_wave_h(crowd.next_arrival_h()), self._shut_at(now))
+                    wait_h = max(free_h, next_h) - now
                     yield self.wake.wait(wait_h)
                 else:
                     yield env.timeout(free_h - now)
             else:
                 yield from self._admit_one(group, now, passage_h)
+
+    def _next_wave_h(self, arrival_h: float) -> float:
+        """When a gate with nobody waiting opens its next wave: when someone comes, but no
+        sooner than one batch after its last wave began (at once when batching is off)."""
+        return max(arrival_h, self.wave_h + self.batch_h)
 
     def _has_room(self, group: Group) -> bool:
         inside = self.ledger.inside_total
@@ -417,14 +430,16 @@ class Gate:
         self.to_screening(group, self.env.now)
 
     def _admit_batch(self, group: Group, now: float) -> float:
-        """Commit up to ``batch`` hours of back-to-back passages at once; return their end.
+        """Admit a wave: up to ``batch`` hours of back-to-back passages; return their end.
 
-        Each group passes at its exact time and reaches screening as its passage ends
-        (``t_gate``), but the batch takes only those already waiting at its start: a later or
-        higher-priority arrival, a closure or a pause waits at most ``batch`` hours longer
-        than it would group by group.
+        The wave takes, in order, the groups waiting when it starts; each passes at its exact
+        time and reaches screening as its passage ends (``t_gate``). The next wave starts
+        when this one is done, or, if nobody was waiting, when someone comes but no sooner
+        than ``batch`` hours after this one began: a later or higher-priority arrival, a
+        closure or a pause waits at most ``batch`` hours longer than group by group.
         """
         crowd, ledger, room = self.crowd, self.ledger, self.holding_capacity
+        self.wave_h = now
         limit = min(now + self.batch_h, self._shut_at(now), self.horizon_h)
         t = now
         batch = []

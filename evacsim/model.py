@@ -124,6 +124,7 @@ class Model:
                 self.room_freed,
                 self.screening.put,
                 self.screening.put_batch,
+                (self.screening.turn_away, self.screening.next_turned_away_h),
                 horizon,
                 open_from_h=hours(g.open_from) if g.open_from else 0.0,
                 closed_from_h=hours(g.closed_from) if g.closed_from else math.inf,

@@ -404,10 +404,11 @@ class Gate(_Frozen):
         0.25,
         ge=0,
         description=(
-            "Model resolution: the gate commits up to this long of back-to-back admissions "
-            "at once (each group still passes at its exact time; the batch reaches screening "
-            "together at its end, and a later arrival, closure or pause waits at most this "
-            "much longer). 0 = group by group (exact, slower)."
+            "Model resolution: the gate admits in waves of up to this long. A wave takes the "
+            "groups waiting when it starts, each passing at its exact time; the next starts "
+            "when it is done or, if nobody was waiting, when someone comes but no sooner than "
+            "this long after it began. A later arrival, closure or pause waits at most this "
+            "much longer. 0 = group by group (exact, slower)."
         ),
     )
 
@@ -448,9 +449,10 @@ class Screening(_Frozen):
         0.25,
         ge=0,
         description=(
-            "Model resolution: while no other lane is idle, a lane may commit up to this long "
-            "of back-to-back screenings at once; each group is screened at its exact times "
-            "and handed on when the batch ends (at most this much later). 0 = one by one "
+            "Model resolution: the lanes commit every start due within this long at once (a "
+            "group reaching a free lane starts then; one arriving after a start was "
+            "committed, even of a better priority, waits at most this much longer), and hand "
+            "on screened groups at most this much later, at their exact times. 0 = one by one "
             "(exact queueing, slower)."
         ),
         json_schema_extra=_unit("h"),

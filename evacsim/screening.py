@@ -9,8 +9,9 @@ are data, not processes: one dispatcher process gives the head of the queue to t
 first, at the time that lane frees up (or the group reaches the queue, if later), and books
 when it will be done. It commits every start due within the next ``screening.batch`` hours at
 once, so a group that arrives later, even of a better priority, waits at most ``batch`` hours
-longer than it would group by group; and it hands on the groups screened (to wait for a seat,
-or turned away) at most ``batch`` hours after each is done, at their exact times. With
+longer than it would group by group; and it hands on the groups screened to wait for a seat
+at most ``batch`` hours after each is done, at their exact times. Those turned away free
+their room inside as they are done: a gate checking or waiting for room sees it then. With
 ``batch: 0`` every start and hand-on happens at its own time (an exact M/M/c queue with
 priorities). Either way the SimPy events are per batch, not per group.
 """
@@ -61,6 +62,7 @@ class Screening:
         self.free_at = [0.0] * max_lanes  # per lane: when its committed work is done
         self._lanes: list[tuple[float, int]] = []  # heap (free_at, lane) of the manned lanes
         self._screened: list[tuple[float, int, Group]] = []  # heap (done, gid, group)
+        self._refused: list[tuple[float, int, Group]] = []  # the same, of those turned away
         self._busy = Level(horizon_h)  # lanes serving (read as ``busy``)
         self._busy_spans: list[tuple[float, float]] = []  # (start, done), not yet in _busy
         self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
@@ -140,7 +142,7 @@ class Screening:
         A group starts when a lane is free and it has reached the queue (a gate hands on a
         batch as it starts, each group reaching screening at the end of its own passage).
         """
-        lanes, screened, queues = self._lanes, self._screened, self.queues
+        lanes, screened, refused, queues = self._lanes, self._screened, self._refused, self.queues
         limit = min(now + self.batch_h, math.nextafter(self.horizon_h, -math.inf))
         floor = max(now, self.paused_until_h)
         free_at, busy_spans = self.free_at, self._busy_spans
@@ -162,7 +164,7 @@ class Screening:
             done = start + group.service_h
             free_at[lane] = done
             heapq.heapreplace(lanes, (done, lane))
-            heapq.heappush(screened, (done, group.gid, group))
+            heapq.heappush(refused if group.refused else screened, (done, group.gid, group))
             busy_spans.append((start, done))
         if len(busy_spans) >= self.FOLD_AT:
             self._fold_busy_spans()
@@ -170,7 +172,7 @@ class Screening:
     def _next_look(self, now: float) -> float:
         """When the dispatcher must look again: a group is done, or one could start (and,
         when batching, no sooner than one batch from now)."""
-        t = self._screened[0][0] if self._screened else math.inf
+        t = min(self._screened[0][0] if self._screened else math.inf, self.next_turned_away_h())
         if self.queued and self._lanes:
             t = min(t, max(self._lanes[0][0], self.paused_until_h, self._head().t_gate))
         if t >= self.horizon_h:
@@ -181,14 +183,28 @@ class Screening:
 
     def _hand_on(self, now: float) -> None:
         """Send on, in the order they were done, the groups screened by ``now``."""
+        self.turn_away(now)
         screened = self._screened
         while screened and screened[0][0] <= now:
             done, _, group = heapq.heappop(screened)
-            if group.refused:
-                self.ledger.move(group, TURNED_AWAY, done)
-                self.space_freed.fire()
-            else:
-                self.to_holding(group, done)
+            self.to_holding(group, done)
+
+    def turn_away(self, now: float) -> None:
+        """Turn away, at the times they were done, those screened by ``now`` and refused.
+
+        Their room inside is free from then: a gate checking for room calls this first, and
+        a gate waiting for room also waits for :meth:`next_turned_away_h`, so the room comes
+        back at its exact time, not a batch later.
+        """
+        refused = self._refused
+        while refused and refused[0][0] <= now:
+            done, _, group = heapq.heappop(refused)
+            self.ledger.move(group, TURNED_AWAY, done)
+            self.space_freed.fire()
+
+    def next_turned_away_h(self) -> float:
+        """When the next group to be turned away is done (inf if none is being screened)."""
+        return self._refused[0][0] if self._refused else math.inf
 
     @property
     def busy(self) -> Level:
@@ -205,4 +221,5 @@ class Screening:
 
     def present(self) -> list[Group]:
         """Groups queueing for, in, or just done with screening (not yet handed on)."""
-        return [g for q in self.queues for g in q] + [g for _, _, g in self._screened]
+        done = [g for _, _, g in self._screened] + [g for _, _, g in self._refused]
+        return [g for q in self.queues for g in q] + done

@@ -64,12 +64,14 @@ def queue_scenario(
     *,
     capacity: int | None = None,
     name: str = "mmc",
+    batch: str | None = None,
 ) -> evacsim.Scenario:
     """The whole model reduced to one M/M/c (or M/M/c/K) queue, as ``scenarios/mmc.yaml``.
 
     Poisson arrivals of single people at ``arrival_rate`` per hour, a gate with no limit,
     ``servers`` screening lanes with exponential service at ``service_rate`` per hour per
-    lane, no flights; exact resolution (``batch: 0``, see :func:`exact`).
+    lane, no flights; exact resolution (``batch: 0``, see :func:`exact`) unless ``batch`` is
+    given.
 
     With ``capacity`` K, the holding area holds K people at most (in screening queue and
     service), and the system is made a *loss* system with two settings the model has:
@@ -99,7 +101,10 @@ def queue_scenario(
         category["turned_away"] = 1.0
         category["patience"] = {"dist": "fixed", "value": "0.5s"}
         data["holding"] = {"capacity": capacity}
-    return evacsim.scenario_from_dict(exact(data), file=f"<{name}>")
+    exact(data)
+    if batch is not None:  # a model resolution other than exact (see the README)
+        data["gates"]["open"]["batch"] = data["screening"]["batch"] = batch
+    return evacsim.scenario_from_dict(data, file=f"<{name}>")
 
 
 def seeds(root: int, replications: int) -> list[np.random.SeedSequence]:
