@@ -66,6 +66,7 @@ _JOURNEY = (
     "stage",  # where the journey ended, or where the group was at the deadline
 )
 _NAN = float("nan")
+_read_journey = attrgetter(*_JOURNEY)  # group -> its journey as a tuple, in one C call
 
 
 def _as_array(rows: list[tuple], width: int) -> np.ndarray:
@@ -104,7 +105,7 @@ class Ledger:
         self._n = n
         self._levels = LevelBank(len(BACKLOG_STAGES) * n, horizon_h, flush=self.flush)
         self._tallies = TallyBank(len(WAIT_STAGES) * n, horizon_h, flush=self.flush)
-        self._journeys: list[Group] = []  # journeys over, read as _JOURNEY
+        self._journeys: list[tuple] = []  # journeys over, as _JOURNEY
         self._spells: list[tuple] = []  # (cat, size, joined the crowd, gave up)
 
     @property
@@ -164,13 +165,9 @@ class Ledger:
             group.returns += 1
 
     def _book(self, group: Group) -> None:
-        """Buffer ``group``'s journey for the statistics (and its record, if kept).
-
-        The group itself is buffered: a journey is booked when it is over (or at the
-        deadline), so its stamps no longer change; :meth:`flush` reads them column by column.
-        """
+        """Buffer ``group``'s journey for the statistics (and its record, if kept)."""
         journeys = self._journeys
-        journeys.append(group)
+        journeys.append(_read_journey(group))
         if self.keep_records:
             self._record(group)
         if len(journeys) >= self.FLUSH_AT:
@@ -194,12 +191,8 @@ class Ledger:
             level_t += [s[:, 2], s[:, 3]]
             level_delta += [s[:, 1], -s[:, 1]]
         if self._journeys:
-            groups, self._journeys = self._journeys, []
-            col = {
-                name: np.fromiter(map(attrgetter(name), groups), dtype=float, count=len(groups))
-                for name in _JOURNEY
-            }
-            del groups
+            col = dict(zip(_JOURNEY, _as_array(self._journeys, len(_JOURNEY)).T, strict=True))
+            self._journeys.clear()
             cat, size = col["cat"].astype(np.int64), col["size"]
             stage = col["stage"].astype(np.int64)
             np.add.at(self.booked, (stage, cat), size.astype(np.int64))
