@@ -206,12 +206,16 @@ class _TallyView:
         return self.total / n if n else math.nan
 
     def quantile(self, q: float) -> float:
+        return self.quantiles([q])[0]
+
+    def quantiles(self, qs: list[float]) -> list[float]:
+        """Several quantiles at once (one pass over the bins)."""
         counts = self.counts
         n = counts.sum()
         if not n:
-            return math.nan
-        idx = int(np.searchsorted(np.cumsum(counts), q * n, side="left"))
-        return (idx + 0.5) * self.bin_h
+            return [math.nan] * len(qs)
+        idx = np.searchsorted(np.cumsum(counts), np.asarray(qs) * n, side="left")
+        return [(int(i) + 0.5) * self.bin_h for i in idx]
 
 
 class TallyBank:

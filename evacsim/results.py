@@ -237,18 +237,11 @@ def collect(model) -> RunResult:
     left = _left_behind(model)
     waits = pd.DataFrame(
         [
-            {
-                "category": name,
-                "stage": stage,
-                "people": t.n,
-                "mean_h": t.mean,
-                "p50_h": t.quantile(0.5),
-                "p90_h": t.quantile(0.9),
-                "p95_h": t.quantile(0.95),
-            }
+            (name, stage, t.n, t.mean, *t.quantiles([0.5, 0.9, 0.95]))
             for stage in WAIT_STAGES
             for name, t in zip(names, led.waits[stage], strict=True)
-        ]
+        ],
+        columns=["category", "stage", "people", "mean_h", "p50_h", "p90_h", "p95_h"],
     )
     events = pd.DataFrame(
         [
@@ -416,15 +409,19 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Where people left behind at the deadline were, and the stage that holds them.
+_LEFT_BEHIND_AT = {
+    "outside": Stage.OUTSIDE,
+    "screening": Stage.SCREENING,
+    "inside_waiting": Stage.INSIDE,
+    "aboard": Stage.ABOARD,
+    "away": Stage.AWAY,
+}
+
+
 def _left_behind(model) -> pd.DataFrame:
     led = model.ledger
-    where = {
-        "outside": Stage.OUTSIDE,
-        "screening": Stage.SCREENING,
-        "inside_waiting": Stage.INSIDE,
-        "aboard": Stage.ABOARD,
-        "away": Stage.AWAY,
-    }
+    where = _LEFT_BEHIND_AT
     rows = []
     for c, name in enumerate(model.categories):
         pool = model.scenario.demand[name].pool
@@ -441,12 +438,13 @@ def _kpis(model, backlog, flights, left, n_hours) -> dict[str, float]:
     k: dict[str, float] = {}
     k["arrived"] = float(sum(led.arrived))
     k["evacuated"] = float(led.total(Stage.EVACUATED))
-    behind = left[left["location"] != "never_arrived"]
-    k["left_behind"] = float(behind["people"].sum())
-    for location, people in behind.groupby("location")["people"].sum().items():
-        k[f"left_behind.{location}"] = float(people)
+    people = left["people"].to_numpy()
+    never = (left["location"] == "never_arrived").to_numpy()
+    k["left_behind"] = float(people[~never].sum())
+    for location, stage in sorted(_LEFT_BEHIND_AT.items()):
+        k[f"left_behind.{location}"] = float(led.total(stage))
     k["turned_away"] = float(led.total(Stage.TURNED_AWAY))
-    k["never_arrived"] = float(left.loc[left["location"] == "never_arrived", "people"].sum())
+    k["never_arrived"] = float(people[never].sum())
     for c, name in enumerate(model.categories):
         k[f"evacuated.{name}"] = float(led.people[Stage.EVACUATED][c])
     for c, name in enumerate(model.categories):
@@ -463,9 +461,10 @@ def _kpis(model, backlog, flights, left, n_hours) -> dict[str, float]:
     k["peak_24h_evacuated"] = float(rolling.max()) if len(rolling) else 0.0
     daily = _daily(hourly, n_hours)
     k["peak_day_evacuated"] = float(daily.max()) if len(daily) else 0.0
-    totals = backlog.groupby(["stage", "time"])["end"].sum()
-    for stage in ("outside", "screening", "inside_waiting"):
-        k[f"peak_backlog.{stage}"] = float(totals.loc[stage].max()) if stage in totals else 0.0
+    levels = led.backlog
+    for stage in (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE):
+        at_ends = sum(level.at_bin_end()[:n_hours] for level in levels[stage])
+        k[f"peak_backlog.{_STAGE_NAMES[stage]}"] = float(np.max(at_ends)) if n_hours else 0.0
     departed = flights[flights["status"] == "departed"]
     k["flights_departed"] = float(len(departed))
     evac_flights = departed[departed["seats"] > 0]
