@@ -79,9 +79,9 @@ def main() -> None:
           f"{best['wall_s']:.3f} s for {best['evacuated']:,.0f} evacuated, "
           f"{best['arrived']:,.0f} arrived (run {best['run_s']:.3f} s)")
     print(f"  {best['us_per_evacuee']:.2f} us/evacuee, {best['us_per_arrival']:.2f} us/arrival")
-    print(f"ratio pipeline per evacuee / yardstick per customer: {ratio:.2f} "
+    print(f"ratio pipeline per evacuee / yardstick per customer: {ratio:.3f} "
           f"(goal <= 1.0; stretch <= 0.5)")
-    print(f"ratio per arrival: {best['us_per_arrival'] / y:.2f}")
+    print(f"ratio per arrival: {best['us_per_arrival'] / y:.3f}")
 
 
 if __name__ == "__main__":

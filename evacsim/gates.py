@@ -220,7 +220,7 @@ class Crowd:
     def head(self, admits: frozenset[int] | None) -> Group | None:
         """The group a gate admitting ``admits`` (None: all) would take next, or None."""
         queues = self.queues
-        for level in self._levels(admits):
+        for level in self._levels_of.get(admits) or self._levels(admits):
             best = None
             for c in level:
                 q = queues[c]
