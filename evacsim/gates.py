@@ -33,27 +33,29 @@ EPS_H = 1e-9  # hours: times closer than this to a boundary are at the boundary
 
 
 class _Calendar:
-    """Pending give-ups in hourly buckets: O(1) to add, heap-ordered within the current hour.
+    """Pending give-ups in time buckets: O(1) to add, heap-ordered within the current bucket.
 
     One heap over every group outside would cost log(crowd) per operation and keep the
-    entries of groups long gone through a gate. Here an hour's items wait unordered until
-    the clock reaches that hour; then ``live`` (a function of the bucket's item list) drops
-    those that no longer apply, in one pass, and the rest are ordered in a heap. Items are
-    ``(time, gid, ...)`` tuples and come out in the same order as the live ones would from
-    one heap.
+    entries of groups long gone through a gate. Here a bucket's items (``width`` hours of
+    them) wait unordered until the clock reaches the bucket; then ``live`` (a function of the
+    bucket's item list) drops those that no longer apply, in one pass, and the rest are
+    ordered in a heap. Items are ``(time, gid, ...)`` tuples and come out in the same order
+    as the live ones would from one heap, whatever the width; a width that holds about the
+    same number of items however large the scenario keeps the cost per item flat.
     """
 
-    __slots__ = ("_bucket", "_heap", "_keys", "_later", "_live")
+    __slots__ = ("_bucket", "_heap", "_keys", "_later", "_live", "_per_h")
 
-    def __init__(self, live=None):
-        self._bucket = -1  # the hour the current heap holds (and any earlier)
+    def __init__(self, live=None, width: float = 1.0):
+        self._per_h = 1.0 / width
+        self._bucket = -1  # the bucket the current heap holds (and any earlier)
         self._heap: list[tuple] = []
-        self._later: dict[int, list[tuple]] = {}  # hour -> items, unordered
-        self._keys: list[int] = []  # heap of the hours in _later
+        self._later: dict[int, list[tuple]] = {}  # bucket -> items, unordered
+        self._keys: list[int] = []  # heap of the buckets in _later
         self._live = live
 
     def push(self, item: tuple) -> None:
-        b = int(item[0])
+        b = int(item[0] * self._per_h)
         if b <= self._bucket:
             heapq.heappush(self._heap, item)
             return
@@ -65,14 +67,14 @@ class _Calendar:
             bucket.append(item)
 
     def first_time(self) -> float:
-        """Time of the earliest item, or the start of the next hour not yet ordered (inf if
+        """Time of the earliest item, or the start of the next bucket not yet ordered (inf if
         none): no item comes earlier."""
         if self._heap:
             return self._heap[0][0]
-        return self._keys[0] if self._keys else math.inf
+        return self._keys[0] / self._per_h if self._keys else math.inf
 
     def pop(self) -> tuple | None:
-        """Remove and return the earliest item; or, if the next hour is not yet ordered, order
+        """Remove and return the earliest item; or, if the next bucket is not yet ordered, order
         it and return None (ask :meth:`first_time` again). Call only once the clock has
         reached :meth:`first_time`."""
         if self._heap:
@@ -120,7 +122,10 @@ class Crowd:
         levels = sorted(set(priorities))
         self.by_priority = [[c for c, p in enumerate(priorities) if p == lv] for lv in levels]
         self._levels_of: dict[frozenset[int] | None, list[list[int]]] = {}
-        self._give_ups = _Calendar(_pending_give_ups)  # (time, gid, group, visit)
+        # About 100 groups arrive per bucket of give-ups, whatever the scenario's size.
+        per_h = len(self.plan_t) / max(horizon_h, 1e-9)
+        width = min(1.0, max(1.0 / 64, 100.0 / max(per_h, 1e-9)))
+        self._give_ups = _Calendar(_pending_give_ups, width)  # (time, gid, group, visit)
         self._returns: list[tuple[float, int, Group]] = []  # (time, gid, group)
         self._return_probability = return_probability
         self._return_delay = return_delay
@@ -166,7 +171,7 @@ class Crowd:
                 if tg > now:
                     return
                 item = give_ups.pop()
-                if item is None:  # the hour's give-ups were just put in order
+                if item is None:  # a bucket of give-ups was just put in order
                     continue
                 _, _, group, visit = item
                 if group.stage == OUTSIDE and group.visit == visit:

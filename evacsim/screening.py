@@ -61,7 +61,10 @@ class Screening:
         self.max_lanes = max_lanes
         self.free_at = [0.0] * max_lanes  # per lane: when its committed work is done
         self._lanes: list[tuple[float, int]] = []  # heap (free_at, lane) of the manned lanes
-        self._screened: list[tuple[float, int, Group]] = []  # heap (done, gid, group)
+        # (done, gid, group) of those being or just screened, unordered: they are handed on
+        # in batches, sorted then (cheaper than a heap, whose cost grows with the lanes).
+        self._screened: list[tuple[float, int, Group]] = []
+        self._first_done = math.inf  # the earliest done in _screened
         self._refused: list[tuple[float, int, Group]] = []  # the same, of those turned away
         self._busy = Level(horizon_h)  # lanes serving (read as ``busy``)
         self._busy_spans: list[tuple[float, float]] = []  # (start, done), not yet in _busy
@@ -164,7 +167,12 @@ class Screening:
             done = start + group.service_h
             free_at[lane] = done
             heapq.heapreplace(lanes, (done, lane))
-            heapq.heappush(refused if group.refused else screened, (done, group.gid, group))
+            if group.refused:
+                heapq.heappush(refused, (done, group.gid, group))
+            else:
+                screened.append((done, group.gid, group))
+                if done < self._first_done:
+                    self._first_done = done
             busy_spans.append((start, done))
         if len(busy_spans) >= self.FOLD_AT:
             self._fold_busy_spans()
@@ -172,7 +180,7 @@ class Screening:
     def _next_look(self, now: float) -> float:
         """When the dispatcher must look again: a group is done, or one could start (and,
         when batching, no sooner than one batch from now)."""
-        t = min(self._screened[0][0] if self._screened else math.inf, self.next_turned_away_h())
+        t = min(self._first_done, self.next_turned_away_h())
         if self.queued and self._lanes:
             t = min(t, max(self._lanes[0][0], self.paused_until_h, self._head().t_gate))
         if t >= self.horizon_h:
@@ -184,10 +192,14 @@ class Screening:
     def _hand_on(self, now: float) -> None:
         """Send on, in the order they were done, the groups screened by ``now``."""
         self.turn_away(now)
-        screened = self._screened
-        while screened and screened[0][0] <= now:
-            done, _, group = heapq.heappop(screened)
-            self.to_holding(group, done)
+        if self._first_done > now:
+            return
+        done = [item for item in self._screened if item[0] <= now]
+        self._screened = rest = [item for item in self._screened if item[0] > now]
+        self._first_done = min(rest)[0] if rest else math.inf
+        done.sort()
+        for t, _, group in done:
+            self.to_holding(group, t)
 
     def turn_away(self, now: float) -> None:
         """Turn away, at the times they were done, those screened by ``now`` and refused.

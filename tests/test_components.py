@@ -195,14 +195,15 @@ def test_full_staging_base_holds_a_flight_until_onward_flights_make_room():
     st.lists(
         st.tuples(st.booleans(), st.floats(0, 100, allow_nan=False), st.floats(0, 5)),
         max_size=200,
-    )
+    ),
+    st.sampled_from([1.0, 0.25, 1 / 64, 3.0]),
 )
-def test_give_up_calendar_pops_in_the_same_order_as_one_heap(ops):
+def test_give_up_calendar_pops_in_the_same_order_as_one_heap(ops, width):
     import heapq
 
     from evacsim.gates import _Calendar
 
-    cal, heap, now = _Calendar(), [], 0.0
+    cal, heap, now = _Calendar(width=width), [], 0.0
     for i, (is_push, delay, step) in enumerate(ops):
         if is_push:
             cal.push((now + delay, i))
