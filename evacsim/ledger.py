@@ -67,6 +67,12 @@ _JOURNEY = (
 )
 _NAN = float("nan")
 _read_journey = attrgetter(*_JOURNEY)  # group -> its journey as a tuple, in one C call
+_STAGE_NAMES = [stage.name.lower() for stage in Stage]  # by stage code, for records
+# A group's record as kept: GroupRecord's fields, with category index and stage code.
+_read_record = attrgetter(
+    "gid", "cat", "size", "t_arrive", "t_gate", "t_screened", "t_board", "t_depart", "returns",
+    "stage", "flight",
+)  # fmt: skip
 
 
 def _as_array(rows: list[tuple], width: int) -> np.ndarray:
@@ -98,7 +104,7 @@ class Ledger:
         self.arrived = [0] * n  # first arrivals (people); returns are not new arrivals
         self.inside_total = 0  # people in SCREENING + INSIDE, for the holding capacity
         self.keep_records = keep_records
-        self.records: list[GroupRecord] = []
+        self.records: list[tuple] = []  # see _record
         # People in the journeys the statistics have binned, by the stage each journey was in
         # when booked: a second set of books, checked against the head-counts at the end.
         self.booked = np.zeros((len(Stage), n), dtype=np.int64)
@@ -235,22 +241,20 @@ class Ledger:
             )
 
     def _record(self, group: Group) -> None:
-        if self.keep_records:
-            self.records.append(
-                GroupRecord(
-                    group.gid,
-                    self.categories[group.cat],
-                    group.size,
-                    group.t_arrive,
-                    group.t_gate,
-                    group.t_screened,
-                    group.t_board,
-                    group.t_depart,
-                    group.returns,
-                    Stage(group.stage).name.lower(),
-                    group.flight,
-                )
-            )
+        """Keep ``group``'s record: a GroupRecord's fields, with the category index and the
+        stage code (named in :meth:`record_columns`), read by one C call."""
+        self.records.append(_read_record(group))
+
+    def record_columns(self) -> dict[str, list]:
+        """The records kept, column by column, named and valued as :class:`GroupRecord`."""
+        fields = GroupRecord._fields
+        rows = self.records
+        values = zip(*rows, strict=True) if rows else ([] for _ in fields)
+        columns = dict(zip(fields, values, strict=True))
+        names = self.categories
+        columns["category"] = [names[c] for c in columns["category"]]
+        columns["final_stage"] = [_STAGE_NAMES[s] for s in columns["final_stage"]]
+        return columns
 
     def close(self, still_present: list[Group]) -> None:
         """At the deadline: book the journeys of the groups still on their way."""
