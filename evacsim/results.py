@@ -228,7 +228,8 @@ def collect(model) -> RunResult:
 
     groups = None
     if led.keep_records:
-        groups = pd.DataFrame(led.record_columns(), columns=list(GroupRecord._fields))
+        columns = list(GroupRecord._fields)
+        groups = pd.DataFrame(led.record_columns() if led.records else [], columns=columns)
         if not groups.empty:
             for col in ("t_arrive", "t_gate", "t_screened", "t_board", "t_depart"):
                 groups[col.replace("t_", "") + "_time"] = _times(start, groups[col])
