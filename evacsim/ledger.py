@@ -94,7 +94,7 @@ class Ledger:
     (:meth:`close`).
     """
 
-    FLUSH_AT = 1 << 15  # journeys or spells buffered before they are binned
+    FLUSH_AT = 1 << 13  # journeys or spells buffered before they are binned (while hot)
 
     def __init__(self, categories: list[str], horizon_h: float, keep_records: bool):
         self.categories = categories

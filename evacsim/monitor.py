@@ -232,8 +232,8 @@ class TallyBank:
     def add_bulk(self, k: np.ndarray, value: np.ndarray, weight: np.ndarray) -> None:
         """Tally ``k`` observes ``value`` with ``weight`` (arrays of equal length)."""
         b = np.clip((value / self.bin_h).astype(np.int64), 0, self.n_bins - 1)
-        size = self.n_tallies * self.n_bins
-        self.counts += np.bincount(k * self.n_bins + b, weight, size).reshape(self.counts.shape)
+        # In place: the cost follows the observations, not the (many) bins.
+        np.add.at(self.counts.reshape(-1), k * self.n_bins + b, weight)
         self.totals += np.bincount(k, value * weight, self.n_tallies)
 
     def tally(self, k: int) -> _TallyView:

@@ -36,7 +36,7 @@ __all__ = ["Screening"]
 class Screening:
     """The screening queue, its lanes and the process that dispatches groups to them."""
 
-    FOLD_AT = 1 << 15  # service spans buffered before they are binned into ``busy``
+    FOLD_AT = 1 << 13  # service spans buffered before they are binned into ``busy``
 
     def __init__(
         self,
