@@ -375,20 +375,14 @@ class Gate:
             reopen = self._reopens_at(now) if self.manned else math.inf
             if reopen > now:
                 self.available.set(now, 0)
-                if math.isinf(reopen):
-                    yield self.wake.wait()
-                else:
-                    yield self.wake.wait(reopen - now)
+                yield self.wake.wait(reopen - now)  # inf: until the gate's state changes
                 continue
             self.available.set(now, 1)
             crowd.advance(now)
             group = crowd.head(self.admits)
             if group is None:  # nobody to admit: the next wave when someone comes
                 wait_h = min(self._next_wave_h(crowd.next_arrival_h()), self._shut_at(now)) - now
-                if math.isinf(wait_h):
-                    yield self.wake.wait()
-                else:
-                    yield self.wake.wait(max(wait_h, 0.0))
+                yield self.wake.wait(max(wait_h, 0.0))  # inf: until the gate's state changes
                 continue
             self.turn_away_done(now)  # room freed by those turned away by now
             if not self._has_room(group):
