@@ -16,7 +16,8 @@ import numpy as np
 
 from .scenario import Category
 
-__all__ = ["ArrivalPlan", "Group", "Stage", "plan_arrivals", "step_profile"]  # and stage ints
+# and the stage ints
+__all__ = ["ArrivalPlan", "Group", "Stage", "plan_arrivals", "priority_levels", "step_profile"]
 
 
 class Stage(enum.IntEnum):
@@ -84,6 +85,15 @@ class Group:
         self.stage = OUTSIDE
         self.t_gate = self.t_screen = self.t_screened = self.t_board = self.t_depart = _NAN
         self.flight = -1
+
+
+def priority_levels(priorities: list[int], categories) -> list[list[int]]:
+    """``categories`` (indices) grouped by their priority, best (lowest) first, each group in
+    the order given; a level with none of them is left out."""
+    levels: dict[int, list[int]] = {}
+    for c in categories:
+        levels.setdefault(priorities[c], []).append(c)
+    return [levels[p] for p in sorted(levels)]
 
 
 def step_profile(

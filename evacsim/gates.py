@@ -20,7 +20,7 @@ from collections import deque
 
 import simpy
 
-from .demand import AWAY, OUTSIDE, SCREENING, ArrivalPlan, Group
+from .demand import AWAY, OUTSIDE, SCREENING, ArrivalPlan, Group, priority_levels
 from .ledger import Ledger
 from .monitor import Level
 from .scenario import Gate as GateSpec
@@ -119,8 +119,7 @@ class Crowd:
         self.horizon_h = horizon_h
         self.queues: list[deque[tuple[int, Group]]] = [deque() for _ in priorities]
         # Category indices grouped by priority level, best first.
-        levels = sorted(set(priorities))
-        self.by_priority = [[c for c, p in enumerate(priorities) if p == lv] for lv in levels]
+        self.priorities = priorities
         self._levels_of: dict[frozenset[int] | None, list[list[int]]] = {}
         # About 100 groups arrive per bucket of give-ups, whatever the scenario's size.
         per_h = len(self.plan_t) / max(horizon_h, 1e-9)
@@ -242,8 +241,8 @@ class Crowd:
         """The categories in ``admits`` grouped by priority, best first (worked out once)."""
         levels = self._levels_of.get(admits)
         if levels is None:
-            admitted = [[c for c in lv if admits is None or c in admits] for lv in self.by_priority]
-            levels = self._levels_of[admits] = [level for level in admitted if level]
+            admitted = [c for c in range(len(self.queues)) if admits is None or c in admits]
+            levels = self._levels_of[admits] = priority_levels(self.priorities, admitted)
         return levels
 
     def take(self, group: Group) -> None:

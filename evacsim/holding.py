@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .demand import ABOARD, INSIDE, Group
+from .demand import ABOARD, INSIDE, Group, priority_levels
 from .ledger import Ledger
 from .monitor import Level
 from .wakeups import Signal
@@ -100,10 +100,7 @@ class Holding:
         key = tuple(eligible)
         levels = self._levels_cache.get(key)
         if levels is None:
-            by_priority: dict[int, list[int]] = {}
-            for c in eligible:
-                by_priority.setdefault(self.priorities[c], []).append(c)
-            levels = self._levels_cache[key] = [by_priority[p] for p in sorted(by_priority)]
+            levels = self._levels_cache[key] = priority_levels(self.priorities, eligible)
         return levels
 
     def _smaller(self, q: deque[Group], seats: int) -> Group | None:

@@ -14,6 +14,7 @@ One evacuee's path, component by component: :mod:`~evacsim.demand` (arrives in a
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import math
@@ -39,6 +40,23 @@ from .wakeups import Signal
 __all__ = ["ConservationError", "Model", "build"]
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector (as it was, after).
+
+    A run and its results tables make no reference cycles worth collecting, while each full
+    collection walks every live group and record: with the collector on, a 16-times larger
+    run spent 46% of its time in it (benchmarks/RESULTS.md). It collects afterwards instead.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class ConservationError(RuntimeError):
@@ -200,16 +218,8 @@ class Model:
             raise RuntimeError("a Model runs once; build another for another replication")
         self._ran = True
         started = time.perf_counter()
-        # The run makes no reference cycles worth collecting, while each full collection
-        # walks every live group: with the collector on, a 16-times larger run spent 46% of
-        # its time in it (benchmarks/RESULTS.md). Collect once afterwards instead.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             self.env.run(until=self.horizon_h)
-        finally:
-            if collecting:
-                gc.enable()
         self.crowd.advance(self.horizon_h)  # give-ups and returns due before the deadline
         self.flights.close(self.flight_plans)
         present = self.present()
@@ -280,15 +290,8 @@ class Model:
 
         if not self._ran:
             raise RuntimeError("run the model before asking for its results")
-        # As in run(): the tables make no reference cycles, while every collection would walk
-        # each group record kept (47,000 in a Kabul run with records on).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with _collector_paused():
             return collect(self)
-        finally:
-            if collecting:
-                gc.enable()
 
 
 def build(

@@ -18,6 +18,17 @@ import numpy as np
 __all__ = ["Level", "LevelBank", "Tally", "TallyBank"]
 
 
+def _binned(t, delta, bin_h: float, n_bins: int, series=None, n_series: int = 1):
+    """Changes ``delta`` at times ``t`` (of ``series``, if several) as the (step, area) sums
+    of :class:`Level`, per bin (series-major), in bulk."""
+    b = np.clip((t / bin_h).astype(np.int64), 0, n_bins - 1)
+    index = b if series is None else series * n_bins + b
+    size = n_series * n_bins
+    step = np.bincount(index, delta, size)
+    area = np.bincount(index, delta * ((b + 1) * bin_h - t), size)
+    return step, area
+
+
 class Level:
     """A time-weighted level over ``[0, horizon_h]`` in bins of ``bin_h`` hours.
 
@@ -66,12 +77,9 @@ class Level:
         """The level is ``amount`` higher over each ``[t0[i], t1[i])``, in bulk."""
         if not len(t0):
             return
-        w, n = self.bin_h, self.n_bins
-        step, area = np.zeros(n), np.zeros(n)
-        for t, sign in ((np.asarray(t0, dtype=float), 1.0), (np.asarray(t1, dtype=float), -1.0)):
-            b = np.minimum((t / w).astype(np.int64), self._last)
-            step += np.bincount(b, minlength=n) * (sign * amount)
-            area += np.bincount(b, ((b + 1) * w - t) * (sign * amount), minlength=n)
+        t = np.concatenate((np.asarray(t0, dtype=float), np.asarray(t1, dtype=float)))
+        delta = np.repeat([amount, -amount], len(t0))
+        step, area = _binned(t, delta, self.bin_h, self.n_bins)
         self.step = (np.asarray(self.step) + step).tolist()
         self.area = (np.asarray(self.area) + area).tolist()
 
@@ -168,12 +176,9 @@ class LevelBank:
 
     def add_bulk(self, k: np.ndarray, t: np.ndarray, delta: np.ndarray) -> None:
         """Series ``k`` moves by ``delta`` at times ``t`` (arrays of equal length)."""
-        b = np.clip((t / self.bin_h).astype(np.int64), 0, self.n_bins - 1)
-        index = k * self.n_bins + b
-        size = self.n_series * self.n_bins
-        self.step += np.bincount(index, delta, size).reshape(self.step.shape)
-        rest = (b + 1) * self.bin_h - t
-        self.area += np.bincount(index, delta * rest, size).reshape(self.area.shape)
+        step, area = _binned(t, delta, self.bin_h, self.n_bins, k, self.n_series)
+        self.step += step.reshape(self.step.shape)
+        self.area += area.reshape(self.area.shape)
 
     def series(self, k: int) -> _LevelView:
         return _LevelView(self, k)
