@@ -48,7 +48,7 @@ def time_pipeline(keep_records: bool, seed: int = 0) -> dict:
     start = time.process_time()
     model = evacsim.build(scenario, seed, keep_records=keep_records)
     model.run()
-    result = model.results()
+    result = evacsim.collect(model)
     wall = time.process_time() - start
     k = result.kpis
     return {

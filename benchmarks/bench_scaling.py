@@ -90,8 +90,8 @@ def measure_one(k: float, seed: int, gc_off: bool = False) -> dict:
 
     With ``gc_off`` Python's cyclic garbage collector is disabled for the run (a diagnostic:
     how much of the time, and of its growth with k, the collector takes)."""
-    from evacsim import build
-    from evacsim.demand import Stage
+    from evacsim import build, collect
+    from evacsim.model.demand import Stage
 
     scenario = scaled_scenario(k)
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -101,7 +101,7 @@ def measure_one(k: float, seed: int, gc_off: bool = False) -> dict:
     model.run()
     gc.enable()
     cpu1, wall1 = time.process_time(), time.perf_counter()
-    result = model.results()
+    result = collect(model)
     cpu2, wall2 = time.process_time(), time.perf_counter()
     arrived = int(result.kpis["arrived"])
     return {
@@ -141,7 +141,7 @@ def loglog_slope(x: list[float], y: list[float]) -> float:
 def memory_profile(k: float, seed: int, samples: int) -> dict:
     """Allocated memory (tracemalloc) against people evacuated and present, step by step."""
     from evacsim import build
-    from evacsim.demand import Stage
+    from evacsim.model.demand import Stage
 
     scenario = scaled_scenario(k)
     tracemalloc.start()

@@ -6,7 +6,7 @@ process spawns one process per customer, each customer requests a shared
 Random variates are drawn one at a time from a ``numpy.random.Generator`` inside
 the processes, as the plain idiom does. It is the baseline against which the
 simulator's own per-entity cost is compared, and its mean wait is checked
-against :func:`evacsim.theory.mmc_metrics` in ``tests/test_theory.py``.
+against :func:`evacsim.validation.theory.mmc_metrics` in ``tests/test_theory.py``.
 
 Units: rates per hour, times in hours (simulation clock = hours).
 
@@ -84,7 +84,7 @@ if __name__ == "__main__":
 
     # Allow `python benchmarks/yardstick.py` from a source checkout without installing.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from evacsim.theory import mmc_metrics
+    from evacsim.validation.theory import mmc_metrics
 
     result = run_plain_mmc()
     theory = mmc_metrics(2.7, 1.0, 3)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .loader import Problem, ScenarioError, load_scenario, scenario_from_dict
-from .model import ConservationError, Model, build
-from .results import RunResult
-from .scenario import Scenario
+from evacsim.model.model import ConservationError, Model, build
+from evacsim.results.result import RunResult, collect
+from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
+from evacsim.scenario.schema import Scenario
 
 __version__ = "0.1.0"
 
@@ -31,7 +31,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "backtest",
     "build",
+    "calibrate",
+    "collect",
     "compare",
     "goal_seek",
     "load_scenario",
@@ -43,12 +46,12 @@ __all__ = [
 
 # Experiments (evacsim.experiments) load SciPy, PyArrow and Dask pieces: imported on first use
 # so that `import evacsim` stays quick in every worker process.
-_EXPERIMENTS = ("compare", "goal_seek", "replicate", "sweep")
+_EXPERIMENTS = ("backtest", "calibrate", "compare", "goal_seek", "replicate", "sweep")
 
 
 def __getattr__(name: str):
     if name in _EXPERIMENTS:
-        from . import experiments
+        from evacsim import experiments
 
         return getattr(experiments, name)
     raise AttributeError(f"module 'evacsim' has no attribute '{name}'")
@@ -63,4 +66,4 @@ def simulate(
     """Build, run and collect one replication of ``scenario`` (a Scenario or a file path)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    return build(scenario, seed, keep_records=keep_records).run().results()
+    return collect(build(scenario, seed, keep_records=keep_records).run())

@@ -1,4 +1,4 @@
-"""Backtest and calibration (evacsim.backtest) and their commands.
+"""Backtest and calibration (evacsim.experiments.backtest) and their commands.
 
 Oracles: the model's own daily series as observations (a replication compared with itself
 fits exactly; other seeds fit within the model's own spread; a changed scenario does not),
@@ -17,7 +17,8 @@ import yaml
 from matplotlib.figure import Figure
 
 import evacsim
-from evacsim.backtest import (
+from evacsim.cli.main import main
+from evacsim.experiments.backtest import (
     ObservedDataError,
     Parameter,
     backtest,
@@ -31,7 +32,6 @@ from evacsim.backtest import (
     resolve_parameters,
     with_parameters,
 )
-from evacsim.cli import main
 
 TRUE_LANES = 6
 KABUL = Path(__file__).resolve().parent.parent / "scenarios" / "kabul_2021.yaml"

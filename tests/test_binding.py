@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import evacsim
-from evacsim.binding import (
+from evacsim.results.binding import (
     CONSTRAINTS,
     LEVEL_THRESHOLD,
     NONE,

@@ -19,8 +19,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 import evacsim
-from evacsim import charts
-from evacsim.binding import NONE, binding_constraints
+from evacsim.results import charts
+from evacsim.results.binding import NONE, binding_constraints
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from evacsim.cli import main
+from evacsim.cli.main import main
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

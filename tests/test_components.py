@@ -8,15 +8,15 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evacsim.airfield import Airfield
-from evacsim.demand import Group, Stage, plan_arrivals, step_profile
-from evacsim.holding import Holding
-from evacsim.ledger import Ledger
-from evacsim.monitor import Level, Tally
-from evacsim.scenario import Category
-from evacsim.staging import StagingBase
-from evacsim.streams import BufferedDraws, Streams
-from evacsim.wakeups import Signal
+from evacsim.model.airfield import Airfield
+from evacsim.model.demand import Group, Stage, plan_arrivals, step_profile
+from evacsim.model.holding import Holding
+from evacsim.model.ledger import Ledger
+from evacsim.model.monitor import Level, Tally
+from evacsim.model.staging import StagingBase
+from evacsim.model.streams import BufferedDraws, Streams
+from evacsim.model.wakeups import Signal
+from evacsim.scenario.schema import Category
 
 
 def test_level_means_and_ends_are_independent_of_change_order():
@@ -201,7 +201,7 @@ def test_full_staging_base_holds_a_flight_until_onward_flights_make_room():
 def test_give_up_calendar_pops_in_the_same_order_as_one_heap(ops, width):
     import heapq
 
-    from evacsim.gates import _Calendar
+    from evacsim.model.gates import _Calendar
 
     cal, heap, now = _Calendar(width=width), [], 0.0
     for i, (is_push, delay, step) in enumerate(ops):
@@ -223,7 +223,7 @@ def test_give_up_calendar_pops_in_the_same_order_as_one_heap(ops, width):
 
 
 def test_give_up_calendar_drops_what_no_longer_applies_when_its_hour_comes():
-    from evacsim.gates import _Calendar
+    from evacsim.model.gates import _Calendar
 
     cal = _Calendar(live=lambda items: [it for it in items if it[1] % 2 == 0])
     for i, t in enumerate([5.5, 5.1, 7.2, 5.9, 7.0]):
@@ -237,7 +237,7 @@ def test_give_up_calendar_drops_what_no_longer_applies_when_its_hour_comes():
 
 
 def test_event_or_timeout_and_signals_wake_at_the_first_of_their_causes():
-    from evacsim.wakeups import event_or_timeout
+    from evacsim.model.wakeups import event_or_timeout
 
     env = simpy.Environment()
     room, changed = Signal(env), Signal(env)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from test_experiments_support import MINI, write_mini
 
-from evacsim.cli import main
+from evacsim.cli.main import main
 from evacsim.experiments.progress import Progress, progress_enabled
 
 

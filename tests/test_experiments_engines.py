@@ -168,7 +168,7 @@ def test_make_engine_defaults():
 def test_cli_dask_without_address_starts_and_stops_its_own_cluster(tmp_path, capsys):
     from test_experiments_support import write_mini
 
-    from evacsim.cli import main
+    from evacsim.cli.main import main
 
     scenario = write_mini(tmp_path)
     assert main(["run", str(scenario), "-n", "3", "--engine", "sequential"]) == 0

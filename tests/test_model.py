@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import evacsim
-from evacsim.theory import mmc_metrics
+from evacsim.validation.theory import mmc_metrics
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

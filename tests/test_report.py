@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import evacsim
-from evacsim import cli
-from evacsim.report import SECTIONS, ResultsError, read_results, render_report, write_report
+import evacsim.cli.main as cli
+from evacsim.results.report import SECTIONS, ResultsError, read_results, render_report, write_report
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

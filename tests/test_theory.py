@@ -1,4 +1,4 @@
-"""Tests for evacsim.theory, checked against independent computations.
+"""Tests for evacsim.validation.theory, checked against independent computations.
 
 Reference values are produced in this file by methods that do not share code
 with the module under test: exact rational arithmetic (``fractions.Fraction``)
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evacsim.theory import (
+from evacsim.validation.theory import (
     MMcKMetrics,
     MMcMetrics,
     erlang_b,

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from evacsim.units import format_duration, parse_duration, parse_timestamp
+from evacsim.scenario.units import format_duration, parse_duration, parse_timestamp
 
 
 @pytest.mark.parametrize(

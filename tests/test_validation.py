@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 import evacsim
-from evacsim.cli import main
-from evacsim.loader import (
+from evacsim.cli.main import main
+from evacsim.scenario.loader import (
     MAX_FILE_BYTES,
     Problem,
     ScenarioError,
@@ -32,8 +32,8 @@ from evacsim.loader import (
     resolve_extends,
     scenario_from_dict,
 )
-from evacsim.reference import scenario_json_schema, scenario_reference
-from evacsim.scenario import Scenario
+from evacsim.scenario.reference import scenario_json_schema, scenario_reference
+from evacsim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -520,7 +520,7 @@ def test_the_committed_reference_is_what_the_generator_writes():
 
 
 def _models():
-    from evacsim.reference import _sections
+    from evacsim.scenario.reference import _sections
 
     return [model for model, _ in _sections()]
 
@@ -540,7 +540,7 @@ def test_problems_from_validation_serves_other_models_too():
 
     from pydantic import BaseModel, ConfigDict, ValidationError
 
-    from evacsim.loader import problems_from_validation
+    from evacsim.scenario.loader import problems_from_validation
 
     class Spec(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -584,8 +584,8 @@ def test_problems_from_validation_serves_other_models_too():
 )
 def test_the_schema_duration_pattern_agrees_with_the_parser(text):
     """An editor must accept exactly the durations evacsim reads (unit names aside)."""
-    from evacsim.scenario import _DURATION_JSON_SCHEMA
-    from evacsim.units import parse_duration
+    from evacsim.scenario.schema import _DURATION_JSON_SCHEMA
+    from evacsim.scenario.units import parse_duration
 
     pattern = _DURATION_JSON_SCHEMA["anyOf"][0]["pattern"]
     try:

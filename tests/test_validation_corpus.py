@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from evacsim.cli import main
+from evacsim.cli.main import main
 
 BROKEN = Path(__file__).parent / "broken"
 CASES = sorted(p for p in BROKEN.glob("*.yaml") if not p.name.startswith("_"))

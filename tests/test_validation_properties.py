@@ -16,7 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evacsim.loader import (
+from evacsim.scenario.loader import (
     Problem,
     ScenarioError,
     check_scenario,

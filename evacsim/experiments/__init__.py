@@ -9,13 +9,15 @@ deadline, and the smallest lever value that meets a goal with a given chance.
 
 Modules, one role each: :mod:`.worker` (one replication), :mod:`.engines` (where they run),
 :mod:`.store` (where they go), :mod:`.replications`, :mod:`.compare`, :mod:`.sweep`,
-:mod:`.goalseek` (the experiments), :mod:`.deadline` and :mod:`.statistics` (the
-answers), :mod:`.levers` (changing a scenario by path), :mod:`.progress` (the bar) and
-:mod:`.commands` (their part of the command line).
+:mod:`.goalseek`, :mod:`.backtest` (the experiments, backtest and calibration included),
+:mod:`.deadline` and :mod:`.statistics` (the answers), :mod:`.levers` (changing a scenario
+by path) and :mod:`.progress` (the bar). Their part of the command line is
+:mod:`evacsim.cli.experiments`.
 """
 
 from __future__ import annotations
 
+from .backtest import backtest, calibrate
 from .compare import Comparison, compare
 from .engines import DaskEngine, Engine, LocalEngine, SequentialEngine, make_engine
 from .goalseek import GoalSeekResult, goal_seek
@@ -39,6 +41,8 @@ __all__ = [
     "SweepResult",
     "SweepSpec",
     "apply_levers",
+    "backtest",
+    "calibrate",
     "compare",
     "goal_seek",
     "load_sweep",

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..scenario import Scenario
+from evacsim.scenario.schema import Scenario
+
 from . import statistics
 from .engines import Engine, make_engine
 from .progress import Progress

@@ -20,7 +20,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..scenario import Scenario
+from evacsim.scenario.schema import Scenario
+
 from .deadline import prob_at_most
 from .engines import Engine, make_engine
 from .levers import Lever, Mode, apply_levers

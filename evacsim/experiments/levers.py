@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 import yaml
 
-from ..loader import Problem, ScenarioError, scenario_from_dict
-from ..scenario import Scenario
-from ..units import format_duration, parse_duration
+from evacsim.scenario.loader import Problem, ScenarioError, scenario_from_dict
+from evacsim.scenario.schema import Scenario
+from evacsim.scenario.units import format_duration, parse_duration
 
 __all__ = ["Lever", "Mode", "apply_levers", "get_path", "parse_value", "set_path"]
 

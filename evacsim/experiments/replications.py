@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..loader import load_scenario
-from ..scenario import Scenario
+from evacsim.scenario.loader import load_scenario
+from evacsim.scenario.schema import Scenario
+
 from . import deadline, statistics
 from .engines import Engine, make_engine
 from .progress import Progress

@@ -30,7 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..scenario import Scenario
+from evacsim.scenario.schema import Scenario
+
 from .worker import Outcome, ReplicationKey
 
 __all__ = ["ResultStore"]

@@ -38,8 +38,15 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from ..loader import Problem, ScenarioError, load_scenario, problems_from_validation, read_yaml
-from ..scenario import Scenario
+from evacsim.scenario.loader import (
+    Problem,
+    ScenarioError,
+    load_scenario,
+    problems_from_validation,
+    read_yaml,
+)
+from evacsim.scenario.schema import Scenario
+
 from . import statistics
 from .engines import Engine, make_engine
 from .levers import Lever, get_path, parse_value

@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import build
-from ..results import RunResult
-from ..scenario import Scenario
+from evacsim.model.model import build
+from evacsim.results.result import RunResult, collect
+from evacsim.scenario.schema import Scenario
 
 __all__ = ["Outcome", "ReplicationKey", "Task", "daily_series", "run_replication", "scenario_hash"]
 
@@ -92,7 +92,7 @@ def code_fingerprint() -> str:
 
 
 def _provenance(task: Task) -> dict[str, Any]:
-    from .. import __version__
+    from evacsim import __version__
 
     key = task.key
     return {
@@ -164,7 +164,7 @@ def run_replication(task: Task) -> Outcome:
     provenance = _provenance(task)
     started, cpu = time.perf_counter(), time.process_time()
     try:
-        result = build(task.scenario, task.key.seed_sequence(), keep_records=False).run().results()
+        result = collect(build(task.scenario, task.key.seed_sequence(), keep_records=False).run())
         kpis = replication_kpis(result)
         series = daily_series(result, list(task.scenario.demand))
     except Exception as exc:  # recorded by the driver; the experiment goes on

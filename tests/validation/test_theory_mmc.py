@@ -27,7 +27,7 @@ import math
 import pytest
 from _validation import check_against, interval, queue_scenario, replicate
 
-from evacsim.theory import mmc_metrics
+from evacsim.validation.theory import mmc_metrics
 
 
 def measure_mmc(warmup_h: float, horizon_h: float):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 from _validation import check_against, interval, queue_scenario, replicate
 
-from evacsim.theory import mmck_metrics
+from evacsim.validation.theory import mmck_metrics
 
 
 def measure_mmck(result) -> dict[str, float]:

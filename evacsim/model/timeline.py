@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import simpy
 
-from .scenario import (
+from evacsim.scenario.schema import (
     ArrivalsStopped,
     GateClosed,
     GatePolicy,

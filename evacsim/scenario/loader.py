@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .diagnostics import Finding, findings_from_validation, norm_key, salvage
-from .scenario import Scenario, reference_problems, scenario_warnings
+from .schema import Scenario, reference_problems, scenario_warnings
 
 __all__ = [
     "MAX_DEPTH",

@@ -2,7 +2,8 @@
 
 ``build(scenario, seed)`` wires the components together (nothing runs), ``Model.run()``
 advances the clock to the deadline and checks that every person is accounted for, and
-``Model.results()`` turns what the components recorded into a :class:`RunResult`.
+``evacsim.results.collect(model)`` turns what the components recorded into a
+:class:`~evacsim.results.RunResult`.
 
 One evacuee's path, component by component: :mod:`~evacsim.demand` (arrives in a group) →
 :mod:`~evacsim.gates` (waits in the crowd, may give up and return, passes a gate) →
@@ -23,6 +24,8 @@ import time
 import numpy as np
 import simpy
 
+from evacsim.scenario.schema import ArrivalsStopped, OperatorEnds, RunwayClosed, Scenario
+
 from .airfield import Airfield
 from .demand import Stage, plan_arrivals, step_profile
 from .flights import Flights, plan_flights
@@ -30,7 +33,6 @@ from .forces import Forces
 from .gates import Crowd, Gate
 from .holding import Holding
 from .ledger import Ledger
-from .scenario import ArrivalsStopped, OperatorEnds, RunwayClosed, Scenario
 from .screening import Screening
 from .staging import StagingBase
 from .streams import BufferedDraws, Streams
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def _collector_paused():
+def collector_paused():
     """Pause Python's cyclic garbage collector (as it was, after).
 
     A run and its results tables make no reference cycles worth collecting, while each full
@@ -79,7 +81,7 @@ class Model:
         cats = [scenario.demand[n] for n in names]
         priorities = [c.priority for c in cats]
         hours = lambda when: (when - start).total_seconds() / 3600.0  # noqa: E731
-        self._ran = False
+        self.ran = False
         self.wall_s = math.nan
 
         # Demand: every first arrival is drawn now, per category, from its own streams.
@@ -214,11 +216,11 @@ class Model:
 
     def run(self) -> Model:
         """Run to the deadline, close the books and check conservation."""
-        if self._ran:
+        if self.ran:
             raise RuntimeError("a Model runs once; build another for another replication")
-        self._ran = True
+        self.ran = True
         started = time.perf_counter()
-        with _collector_paused():
+        with collector_paused():
             self.env.run(until=self.horizon_h)
         self.crowd.advance(self.horizon_h)  # give-ups and returns due before the deadline
         self.flights.close(self.flight_plans)
@@ -283,15 +285,6 @@ class Model:
             problems.append(f"arrived {arrived} != planned first arrivals {plan_people}")
         if problems:
             raise ConservationError("; ".join(problems))
-
-    def results(self):
-        """The run's results as tidy DataFrames (see :class:`evacsim.results.RunResult`)."""
-        from .results import collect
-
-        if not self._ran:
-            raise RuntimeError("run the model before asking for its results")
-        with _collector_paused():
-            return collect(self)
 
 
 def build(

@@ -27,7 +27,7 @@ import yaml
 
 from . import charts
 from .binding import CONSTRAINTS, LEVEL_THRESHOLD, NONE, TIME_THRESHOLD, binding_constraints
-from .results import RunResult
+from .result import RunResult
 
 __all__ = ["SECTIONS", "ResultsError", "read_results", "render_report", "write_report"]
 

@@ -20,10 +20,11 @@ from collections import deque
 
 import simpy
 
+from evacsim.scenario.schema import Gate as GateSpec
+
 from .demand import AWAY, OUTSIDE, SCREENING, ArrivalPlan, Group, priority_levels
 from .ledger import Ledger
 from .monitor import Level
-from .scenario import Gate as GateSpec
 from .streams import BufferedDraws
 from .wakeups import Signal
 

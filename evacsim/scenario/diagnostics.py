@@ -33,7 +33,7 @@ import annotated_types
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from .scenario import Scenario, _shorthand_fixed
+from .schema import Scenario, _shorthand_fixed
 from .units import format_duration, parse_duration, parse_timestamp
 
 __all__ = ["Finding", "describe", "findings_from_validation", "norm_key", "salvage"]

@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..loader import read_yaml
-from .engines import ENGINES, default_workers
+from evacsim.experiments.engines import ENGINES, default_workers
+from evacsim.scenario.loader import read_yaml
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so --help stays quick
     import pandas as pd
 
-    from ..scenario import Scenario
-    from .replications import Replications
+    from evacsim.experiments.replications import Replications
+    from evacsim.scenario.schema import Scenario
 
 __all__ = ["add_commands", "add_engine_options", "add_run_options", "run_replications"]
 
@@ -243,7 +243,7 @@ def present_replications(reps: Replications, all_kpis: bool = False) -> str:
 @_user_errors
 def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
     """``evacsim run SCENARIO -n N``: replications with CIs, bands and deadline answers."""
-    from .replications import replicate
+    from evacsim.experiments.replications import replicate
 
     if args.replications < 1:
         raise ValueError(f"-n must be 1 or more replications, got {args.replications}")
@@ -264,7 +264,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """``evacsim compare BASE ALT... -n N``: paired differences and a ranking."""
     import pandas as pd
 
-    from .compare import compare, lower_is_better
+    from evacsim.experiments.compare import compare, lower_is_better
 
     labels: list[str] = []
     for path in args.scenarios:  # file stems, made distinct: base, alt, alt_2 ...
@@ -310,7 +310,7 @@ def _is_sweep_file(path: Path) -> bool:
 @_user_errors
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``evacsim sweep FILE [--vary PATH=V1,V2]``: a grid × hypercube of points."""
-    from .sweep import SweepSpec, load_sweep, parse_vary, sweep
+    from evacsim.experiments.sweep import SweepSpec, load_sweep, parse_vary, sweep
 
     factors = parse_vary(args.vary)
     if _is_sweep_file(args.file):
@@ -356,7 +356,7 @@ def cmd_goalseek(args: argparse.Namespace) -> int:
     """``evacsim goalseek SCENARIO --lever PATH --low A --high B --at-most N --prob p``."""
     import pandas as pd
 
-    from .goalseek import goal_seek
+    from evacsim.experiments.goalseek import goal_seek
 
     low, high = args.low, args.high
     if low.is_integer() and high.is_integer() and (args.step is None or args.step.is_integer()):

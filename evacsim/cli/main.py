@@ -11,8 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
-from . import __version__
-from .loader import ScenarioError, check_scenario, dump_scenario, load_scenario
+from evacsim import __version__
+from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario, load_scenario
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -80,7 +80,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     import json
 
-    from .reference import scenario_json_schema, scenario_reference
+    from evacsim.scenario.reference import scenario_json_schema, scenario_reference
 
     if args.format == "markdown":
         print(scenario_reference(), end="")
@@ -90,21 +90,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .model import build
+    from evacsim.model.model import build
+    from evacsim.results.result import collect
 
     scenario = _checked_scenario(args)
     if args.replications is not None:
-        from .experiments.commands import run_replications
+        from .experiments import run_replications
 
         return run_replications(args, scenario)
     model = build(scenario, args.seed, keep_records=not args.no_group_records)
-    result = model.run().results()
+    result = collect(model.run())
     print(result.summary())
     if args.out:
         out = result.write(args.out)
         print(f"\nResults written to {out}/")
     if args.report:
-        from .report import write_report
+        from evacsim.results.report import write_report
 
         target = args.out / "report.html" if args.out else Path(f"{scenario.name}-report.html")
         print(f"Report written to {write_report(result, target)}")
@@ -112,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import ResultsError, write_report
+    from evacsim.results.report import ResultsError, write_report
 
     try:
         path = write_report(args.results_dir, args.out)
@@ -124,8 +125,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_charts(args: argparse.Namespace) -> int:
-    from .charts import save_charts
-    from .report import ResultsError, read_results
+    from evacsim.results.charts import save_charts
+    from evacsim.results.report import ResultsError, read_results
 
     try:
         result = read_results(args.results_dir)
@@ -139,13 +140,13 @@ def cmd_charts(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace):
-    from .experiments.engines import make_engine
+    from evacsim.experiments.engines import make_engine
 
     return make_engine(args.engine, args.workers, args.scheduler)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from .backtest import ObservedDataError, backtest
+    from evacsim.experiments.backtest import ObservedDataError, backtest
 
     scenario = load_scenario(args.scenario)
     try:
@@ -168,7 +169,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .backtest import ObservedDataError, calibrate, parse_parameter
+    from evacsim.experiments.backtest import ObservedDataError, calibrate, parse_parameter
 
     scenario = load_scenario(args.scenario)
     try:
@@ -198,7 +199,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"evacsim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
-    from .experiments.commands import add_commands, add_run_options
+    from .experiments import add_commands, add_run_options
 
     run = sub.add_parser("run", help="run a scenario and report throughput and backlog")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -246,7 +247,7 @@ def make_parser() -> argparse.ArgumentParser:
     chart.add_argument("--out", type=Path, help="folder (default RESULTS_DIR/charts)")
     chart.set_defaults(func=cmd_charts)
     add_commands(sub)  # compare, sweep, goalseek (evacsim.experiments.commands)
-    from .experiments.commands import add_engine_options
+    from .experiments import add_engine_options
 
     bt = sub.add_parser("backtest", help="compare a scenario's daily evacuated with an "
                                          "observed series (CSV: date,evacuated[,flights])")

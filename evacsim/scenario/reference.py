@@ -19,7 +19,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticUndefined
 
 from .diagnostics import _before_validators, _field_type, _is_model, _is_union, _unwrap, describe
-from .scenario import MAX_ARRIVALS, MAX_FLIGHTS, MAX_RUN_DAYS, Scenario
+from .schema import MAX_ARRIVALS, MAX_FLIGHTS, MAX_RUN_DAYS, Scenario
 from .units import parse_duration, parse_timestamp
 
 __all__ = ["scenario_json_schema", "scenario_reference"]
@@ -197,7 +197,7 @@ def _title(model: type[BaseModel]) -> str:
 _INTRO = """\
 # Scenario reference
 
-<!-- Generated from evacsim/scenario.py by `evacsim schema --format markdown`;
+<!-- Generated from evacsim/scenario/schema.py by `evacsim schema --format markdown`;
      tests/test_validation_reference.py fails if this file differs. Do not edit by hand. -->
 
 A scenario is a YAML file; `evacsim validate FILE` checks it and `evacsim schema` writes a

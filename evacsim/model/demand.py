@@ -14,7 +14,7 @@ import enum
 
 import numpy as np
 
-from .scenario import Category
+from evacsim.scenario.schema import Category
 
 # and the stage ints
 __all__ = ["ArrivalPlan", "Group", "Stage", "plan_arrivals", "priority_levels", "step_profile"]

@@ -62,9 +62,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
-from .loader import Problem, ScenarioError, load_scenario, scenario_from_dict
-from .scenario import Scenario
-from .units import format_duration, parse_duration, parse_timestamp
+from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
+from evacsim.scenario.schema import Scenario
+from evacsim.scenario.units import format_duration, parse_duration, parse_timestamp
 
 __all__ = [
     "Backtest",
@@ -225,10 +225,11 @@ def replication_seed(seed: int, rep: int) -> np.random.SeedSequence:
 def _run_task(task: tuple[Any, Scenario, int, int]) -> tuple[Any, int, np.ndarray, np.ndarray]:
     """One replication (picklable, for engines): ``(tag, scenario, seed, rep)`` in,
     ``(tag, rep, daily evacuated, daily flights)`` out."""
-    from .model import build
+    from evacsim.model.model import build
+    from evacsim.results.result import collect
 
     tag, scenario, seed, rep = task
-    result = build(scenario, replication_seed(seed, rep), keep_records=False).run().results()
+    result = collect(build(scenario, replication_seed(seed, rep), keep_records=False).run())
     people, flights = _daily_counts(result, model_days(scenario))
     return tag, rep, people, flights
 
@@ -236,8 +237,8 @@ def _run_task(task: tuple[Any, Scenario, int, int]) -> tuple[Any, int, np.ndarra
 def _run_tasks(tasks: list[tuple[Any, Scenario, int, int]], engine=None,
                progress: bool | None = False, desc: str = "replications"):
     """Run tasks on an engine; yield their outputs. A failed replication is an error."""
-    from .experiments.engines import make_engine
-    from .experiments.progress import Progress
+    from .engines import make_engine
+    from .progress import Progress
 
     own = engine is None or isinstance(engine, str)
     eng = make_engine(engine or "sequential")
@@ -605,7 +606,7 @@ def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
                        source: str = "--param") -> list[Parameter]:
     """Check each parameter's path against the scenario and note how its values are written
     (whole numbers, durations). Raises :class:`ScenarioError` listing every problem."""
-    from .experiments.levers import get_path
+    from .levers import get_path
 
     data = scenario.model_dump(mode="json", by_alias=True)
     problems: list[Problem] = []
@@ -649,7 +650,7 @@ def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
 def with_parameters(scenario: Scenario, parameters: Sequence[Parameter],
                     values: Sequence[float]) -> Scenario:
     """The scenario with each parameter set to (or scaled by) its value, validated again."""
-    from .experiments.levers import Lever, apply_levers
+    from .levers import Lever, apply_levers
 
     levers = []
     for param, value in zip(parameters, values, strict=True):
@@ -805,7 +806,7 @@ def calibrate(
     evaluated: dict[tuple[float, ...], dict[str, Any]] = {}
     box = [(param.low, param.high) for param in params]
     steps = [0.0] * p
-    from .experiments.engines import make_engine
+    from .engines import make_engine
 
     own = engine is None or isinstance(engine, str)
     eng = make_engine(engine or "sequential")

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .demand import Stage
-from .ledger import WAIT_STAGES, GroupRecord
+from evacsim.model.demand import Stage
+from evacsim.model.ledger import WAIT_STAGES, GroupRecord
+from evacsim.model.model import Model, collector_paused
 
 __all__ = ["RunResult", "collect"]
 
@@ -35,7 +36,7 @@ _STAGE_NAMES = {
 
 
 def _version() -> str:
-    from . import __version__
+    from evacsim import __version__
 
     return __version__
 
@@ -153,8 +154,19 @@ def _hour_index(start: dt.datetime, n: int) -> pd.DatetimeIndex:
     return pd.date_range(start, periods=n, freq="h")
 
 
-def collect(model) -> RunResult:
-    """Turn a finished model's records into a :class:`RunResult`."""
+def collect(model: Model) -> RunResult:
+    """Turn a finished model's records into a :class:`RunResult`.
+
+    Built with the garbage collector paused, as the run is (see
+    :func:`evacsim.model.model.collector_paused`).
+    """
+    if not model.ran:
+        raise RuntimeError("run the model before asking for its results")
+    with collector_paused():
+        return _collect(model)
+
+
+def _collect(model: Model) -> RunResult:
     s = model.scenario
     led = model.ledger
     names = model.categories

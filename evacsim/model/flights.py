@@ -22,9 +22,10 @@ from typing import NamedTuple
 import numpy as np
 import simpy
 
+from evacsim.scenario.schema import Scenario
+
 from .demand import EVACUATED, Group, step_profile
 from .ledger import Ledger
-from .scenario import Scenario
 from .wakeups import event_or_timeout
 
 __all__ = ["FlightPlan", "FlightRecord", "Flights", "plan_flights"]

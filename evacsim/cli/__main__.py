@@ -1,0 +1,7 @@
+"""``python -m evacsim.cli``: the same as the ``evacsim`` command."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Oracles the model is checked against: queueing theory (:mod:`.theory`)."""
