@@ -5,9 +5,10 @@ Each flight is one SimPy process (hundreds per run, not one per evacuee):
 1. it reaches the airfield at its slot, unless its operator has stopped flying;
 2. it waits for a parking spot on the ramp, then for the runway, and lands;
 3. troops aboard (if any) join the forces on the ground;
-4. after its turnaround it boards withdrawing troops of its operator first, then evacuees
-   (see :meth:`evacsim.holding.Holding.board`), to its surge seats when the inside is crowded;
-   a part-empty aircraft may wait a little longer to fill;
+4. after its turnaround it boards withdrawing troops of its operator first, then evacuees by
+   its operator's seat rule (:mod:`~evacsim.model.seats`), to its surge seats when the inside
+   is crowded; a part-empty aircraft may wait a little longer to fill; seats still empty then
+   are spare and go by the rule's spare-seat step;
 5. it claims room at its staging base, waiting on the ramp while the base is full;
 6. it takes off: its evacuees are evacuated, and land at the base after the flight time.
 """
@@ -26,6 +27,7 @@ from evacsim.scenario.schema import Scenario
 
 from .demand import EVACUATED, Group, step_profile
 from .ledger import Ledger
+from .seats import SeatRule
 from .wakeups import event_or_timeout
 
 __all__ = ["FlightPlan", "FlightRecord", "Flights", "plan_flights"]
@@ -63,6 +65,7 @@ class FlightRecord(NamedTuple):
     troops_in: int
     troops_out: int
     boarded: int
+    may_not_board: int  # people waiting inside at departure who may not take its empty seats
     held_for_staging_h: float
     status: str  # departed | on_ground | waiting_to_land | cancelled
 
@@ -156,7 +159,7 @@ class Flights:
         forces,
         bases: dict,
         ledger: Ledger,
-        eligible: dict[str, list[int]],
+        rules: dict[str, SeatRule],
         ends_h: dict[str, float],
     ):
         self.env = env
@@ -166,7 +169,7 @@ class Flights:
         self.forces = forces
         self.bases = bases
         self.ledger = ledger
-        self.eligible = eligible  # operator -> categories it may carry
+        self.rules = rules  # operator -> its seat allocation rule
         self.ends_h = ends_h  # operator -> time it stops launching flights
         self.surge_over = scenario.airfield.surge_when_waiting_over
         # Part-empty aircraft waiting to fill, first come first woken: (event, categories).
@@ -231,21 +234,28 @@ class Flights:
             state["t_board"] = env.now
             troops_out = state["troops_out"] = self.forces.board(plan.operator, seats)
             seats -= troops_out
-            eligible = self.eligible[plan.operator]
+            rule, holding = self.rules[plan.operator], self.holding
+            room = rule.quota_room(seats)
             groups = state["groups"]
-            groups += self.holding.board(seats, eligible, env.now)
+            groups += rule.board_first(holding, seats, env.now, room)
             load = sum(g.size for g in groups)
             leave_by = env.now + plan.max_extra_wait_h
             while load < seats and env.now < leave_by:
                 ready = env.event()
-                entry = (ready, frozenset(eligible))
+                entry = (ready, rule.wakers(room))
                 self._start_filling(entry)
                 yield event_or_timeout(env, ready, leave_by - env.now)
                 if entry in self._filling:
                     self._stop_filling(self._filling.index(entry))
-                more = self.holding.board(seats - load, eligible, env.now)
+                more = rule.board_first(holding, seats - load, env.now, room)
                 groups += more
                 load += sum(g.size for g in more)
+            if load < seats:
+                more = rule.board_spare(holding, seats - load, env.now)
+                groups += more
+                load += sum(g.size for g in more)
+                if load < seats and holding.waiting:
+                    state["may_not_board"] = rule.may_not_board(holding, room)
             if load:
                 base = self.bases[plan.destination]
                 state["t_hold"] = env.now
@@ -284,6 +294,7 @@ class Flights:
             troops_in=plan.troops,
             troops_out=state.get("troops_out", 0),
             boarded=sum(g.size for g in groups),
+            may_not_board=state.get("may_not_board", 0),
             held_for_staging_h=state.get("held", self.env.now - state.get("t_hold", self.env.now)),
             status=state["status"],
         )

@@ -3,9 +3,10 @@
 Each scenario event becomes one SimPy process that sleeps until its time and then changes
 the component it names: a gate closes, a gate admits other categories, a staging base
 changes size, an incident shuts gates, pauses processing and scatters the crowd, an
-operator stops flying. Events known before the run starts (runway closures, arrivals
-stopped, operators' end dates) are handed to their components when the model is built;
-they are still listed here so every event appears in the results' event table.
+operator stops flying or its flights may carry other categories. Events known before the run
+starts (runway closures, arrivals stopped, operators' end dates) are handed to their
+components when the model is built; they are still listed here so every event appears in the
+results' event table.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import simpy
 
 from evacsim.scenario.schema import (
     ArrivalsStopped,
+    EligibilityChanged,
     GateClosed,
     GatePolicy,
     Incident,
@@ -82,6 +84,16 @@ class Timeline:
                 m.screening.pause(until_h)
             dispersed = m.crowd.disperse(now, event.crowd_dispersed) if event.crowd_dispersed else 0
             detail = f"gates shut: {', '.join(event.gates_closed) or 'none'}; dispersed {dispersed}"
+        elif isinstance(event, EligibilityChanged):
+            index = {n: i for i, n in enumerate(m.categories)}
+            m.flights.rules[event.operator].change(
+                [index[c] for c in event.adds], [index[c] for c in event.removes]
+            )
+            detail = f"{event.operator}: " + "; ".join(
+                f"{verb} {', '.join(cats)}"
+                for verb, cats in (("adds", event.adds), ("removes", event.removes))
+                if cats
+            )
         elif isinstance(event, OperatorEnds):
             detail = event.operator  # applied when flights are launched (see Model)
         elif isinstance(event, RunwayClosed):
