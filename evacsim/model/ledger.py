@@ -89,7 +89,7 @@ class Ledger:
     group's journey ends (evacuated, turned away, or still on its way at the deadline) or one
     of its spells in the crowd ends in giving up, one tuple goes into a bounded buffer, and
     :meth:`flush` bins the buffer into backlog levels and waiting-time tallies with a few
-    numpy calls (order-independent bins, see :mod:`evacsim.monitor`). A journey is therefore
+    numpy calls (order-independent bins, see :mod:`evacsim.model.monitor`). A journey is therefore
     booked once, not move by move; the levels and tallies are complete once the run is closed
     (:meth:`close`).
     """

@@ -23,7 +23,6 @@ import pytest
 import evacsim
 from evacsim.model.demand import Stage
 
-
 # backlog stage -> (its Stage, column entering it, column leaving it) in the group records
 STAGES = {
     "screening": (Stage.SCREENING, "t_gate", "t_screened"),
