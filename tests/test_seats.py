@@ -17,7 +17,6 @@ from evacsim.model.demand import Group, Stage
 from evacsim.model.holding import Holding
 from evacsim.model.ledger import Ledger
 from evacsim.model.seats import SeatRule
-from evacsim.model.wakeups import Signal
 from evacsim.results.binding import binding_constraints
 from evacsim.scenario.loader import ScenarioError, load_scenario
 from evacsim.scenario.schema import Boarding
@@ -27,8 +26,9 @@ NAMES = ["nat", "eu", "tcn"]
 
 def _holding(n: int = 3):
     env = simpy.Environment()
-    ledger = Ledger([f"c{i}" for i in range(n)], 10.0, keep_records=False)
-    return Holding([1] * n, math.inf, ledger, Signal(env), 10.0), ledger
+    ledger = Ledger([f"c{i}" for i in range(n)], horizon_h=10.0, keep_records=False)
+    holding = Holding(env, priorities=[1] * n, capacity=math.inf, ledger=ledger, horizon_h=10.0)
+    return holding, ledger
 
 
 def _wait(holding, ledger, cat, size, t):
@@ -37,6 +37,7 @@ def _wait(holding, ledger, cat, size, t):
     ledger.move(g, Stage.SCREENING, 0.0)
     g.t_screen = 0.0
     g.t_screened = t
+    holding.room.claim(size)
     holding.put(g, t)
     return g
 
