@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .diagnostics import Finding, findings_from_validation, norm_key, salvage
+from .horizon import drop_past_deadline
 from .schema import Scenario, reference_problems, scenario_warnings
 
 __all__ = [
@@ -659,6 +660,9 @@ def validate_document(doc: Document) -> tuple[Scenario | None, list[Problem]]:
                 file, "", f"the scenario is {what} (expected a mapping of scenario fields)", line
             )
         ]
+    # What lies past the deadline is dropped with a warning, not refused (see .horizon).
+    data, dropped = drop_past_deadline(data)
+    dropped_warnings = [_problem(doc, f, "warning") for f in dropped]
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -671,9 +675,9 @@ def validate_document(doc: Document) -> tuple[Scenario | None, list[Problem]]:
                 for path, message in reference_problems(salvage(data))
             ]
         unique = {(f.parts, f.message): f for f in findings}
-        problems = [_problem(doc, f) for f in unique.values()]
+        problems = [_problem(doc, f) for f in unique.values()] + dropped_warnings
         return None, sorted(problems, key=_sort_key)
-    warnings = [
+    warnings = dropped_warnings + [
         _problem(doc, Finding(tuple(path.split(".")), message), "warning")
         for path, message in scenario_warnings(scenario)
     ]
