@@ -11,8 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
-from evacsim import __version__
 from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario
+from evacsim.version import __version__
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
 

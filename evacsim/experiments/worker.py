@@ -93,7 +93,7 @@ def code_fingerprint() -> str:
 
 
 def _provenance(task: Task) -> dict[str, Any]:
-    from evacsim import __version__
+    from evacsim.version import __version__
 
     key = task.key
     return {
