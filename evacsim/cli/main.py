@@ -53,7 +53,7 @@ def _checked_scenario(args: argparse.Namespace):
     )
     errors = [p for p in problems if p.severity == "error"]
     if scenario is None or errors:
-        raise ScenarioError(errors)
+        raise ScenarioError(problems)  # warnings too, as validate prints them
     for problem in problems:
         print(str(problem), file=sys.stderr)
     return scenario
