@@ -4,7 +4,9 @@ destinations without a staging base. Small scenarios where the answer is arithme
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import evacsim
@@ -137,3 +139,39 @@ def test_fleet_fields_work_with_set_overrides(tmp_path):
     assert s.flights["raf"].fleet.aircraft == 2 and s.flights["raf"].fleet.block_time == 2.0
     f = departed(evacsim.simulate(s, seed=0, keep_records=False))
     assert len(f) > 9  # two aircraft on a shorter cycle fly more
+
+
+def test_the_example_scenario_round_trips_and_takes_levers():
+    from evacsim.experiments.levers import Lever, apply_levers
+
+    s = evacsim.load_scenario(Path(__file__).parent.parent / "scenarios/airlift_rules_example.yaml")
+    assert evacsim.scenario_from_dict(s.model_dump(mode="json", by_alias=True)) == s
+    changed = apply_levers(
+        s,
+        [
+            Lever("flights.raf_atlas.fleet.aircraft", 5),
+            Lever("operators.germany.boarding.quotas.europeans", 0.6),
+            Lever("flights.raf_atlas.fleet.block_time", 2.0, mode="scale"),
+        ],
+    )
+    assert changed.flights["raf_atlas"].fleet.aircraft == 5
+    assert changed.flights["raf_atlas"].fleet.block_time == 7.0
+    assert changed.operators["germany"].boarding.quotas["europeans"] == 0.6
+
+
+def test_the_example_scenario_shows_each_rule():
+    r = evacsim.simulate(Path(__file__).parent.parent / "scenarios/airlift_rules_example.yaml",
+                         seed=0, keep_records=False)
+    ev = r.evacuated[r.evacuated["people"] > 0]
+    residents = ev[ev["category"] == "uk_residents"]
+    # UK residents fly only on UK aircraft, and only after the 28 Apr U-turn (12:00)
+    assert len(residents) and set(residents["operator"]) == {"uk"}
+    assert residents["time"].min() >= pd.Timestamp("2023-04-28T12:00")
+    # German flights carry no more partners than their shares before spare seats ...
+    german = ev[ev["operator"] == "germany"]
+    assert set(german["category"]) <= {"germans", "europeans", "british", "third_country"}
+    # ... Canada's timetable flies direct, the UK fleet cycles through Larnaca
+    f = r.flights[r.flights["status"] == "departed"]
+    assert set(f.loc[f["schedule"] == "rcaf", "destination"]) == {DIRECT}
+    assert len(f[f["schedule"] == "rcaf"]) == 4
+    assert sorted(f.loc[f["schedule"] == "raf_atlas", "tail"].unique()) == [0, 1, 2]
