@@ -175,3 +175,24 @@ def test_the_example_scenario_shows_each_rule():
     assert set(f.loc[f["schedule"] == "rcaf", "destination"]) == {DIRECT}
     assert len(f[f["schedule"] == "rcaf"]) == 4
     assert sorted(f.loc[f["schedule"] == "raf_atlas", "tail"].unique()) == [0, 1, 2]
+
+
+def test_an_earlier_deadline_drops_timetabled_flights_after_it(tmp_path):
+    import yaml
+
+    from evacsim.scenario.loader import check_scenario
+
+    data = copy.deepcopy(BASE)
+    data["flights"]["raf"] = {
+        "operator": "uk",
+        "aircraft": "a400m",
+        "timetable": ["2023-04-23T16:00", "2023-04-25T22:00"],
+        "destinations": "larnaca",
+    }
+    data["flights"]["late"] = dict(data["flights"]["raf"], timetable=["2023-04-25T23:00"])
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    scenario, problems = check_scenario(path, overrides=["deadline=2023-04-25T00:00"])
+    assert scenario is not None and [p.severity for p in problems] == ["warning"] * 2
+    assert scenario.flights["raf"].timetable == [pd.Timestamp("2023-04-23T16:00")]
+    assert "late" not in scenario.flights
