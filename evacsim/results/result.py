@@ -36,7 +36,7 @@ _STAGE_NAMES = {
 
 
 def _version() -> str:
-    from evacsim import __version__
+    from evacsim.version import __version__
 
     return __version__
 
@@ -386,7 +386,7 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
         for stage in (Stage.SCREENING, Stage.INSIDE)
         for lv in model.ledger.backlog[stage]
     )
-    cap = model.holding_capacity
+    cap = model.holding.room.capacity
     add(
         "holding",
         "holding",
