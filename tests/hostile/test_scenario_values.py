@@ -152,7 +152,8 @@ def test_runways_cost_nothing_until_used():
 
     env = simpy.Environment()
     t = time.perf_counter()
-    field = Airfield(env, 10**9, 0.1, 1, [], 48.0)
+    field = Airfield(env, runways=10**9, separation_h=0.1, ramp_capacity=1, closures_h=[],
+                    horizon_h=48.0)
     assert time.perf_counter() - t < 1.0  # no list of a billion runways
 
     def move():
@@ -162,4 +163,3 @@ def test_runways_cost_nothing_until_used():
         env.process(move())
     env.run()
     assert env.now == pytest.approx(0.1)  # five runways used at once, each for 0.1 h
-    assert len(field._runways) == 5
