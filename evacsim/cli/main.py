@@ -58,10 +58,10 @@ def _checked_scenario(args: argparse.Namespace):
     )
     errors = [p for p in problems if p.severity == "error"]
     if scenario is None or errors:
-        raise ScenarioError(errors)
+        raise ScenarioError(problems)  # warnings too, as validate prints them
     over = _over_budget(args.scenario, scenario, args)
     if over:
-        raise ScenarioError(over)
+        raise ScenarioError([*problems, *over])
     for problem in problems:
         print(str(problem), file=sys.stderr)
     return scenario
