@@ -290,11 +290,18 @@ def apply_change(data: Any, lever: Lever, *, create: bool = False) -> None:
     if lever.mode not in SYMBOL:
         raise ValueError(f"{lever.path}: unknown mode '{lever.mode}' (expected set, add or "
                          "scale)")
-    node, key = locate(data, split_path(lever.path), create=create and lever.mode == "set")
+    parts = split_path(lever.path)
     if lever.mode == "set":
+        node, key = locate(data, parts, create=create)
         node[key] = lever.value
         return
-    if isinstance(node, dict) and key not in node:
-        raise PathError(lever.path, f"is not written in the scenario, so there is nothing to "
-                                    f"{lever.mode} (set it with {lever.path}=VALUE)")
+    try:
+        node, key = locate(data, parts)
+    except PathError as exc:
+        if create and exc.message.startswith(f"no field '{parts[-1]}' in"):
+            # In a file (--set) a field left to its default is not there to change.
+            raise PathError(lever.path, f"is not written in the scenario, so there is nothing "
+                                        f"to {lever.mode} (set it with {lever.path}=VALUE)"
+                            ) from None
+        raise
     node[key] = combine(node[key], lever.value, lever.mode, lever.path)
