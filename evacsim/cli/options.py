@@ -60,7 +60,7 @@ def checked_scenario(path: str | os.PathLike[str], args: argparse.Namespace) -> 
                                         allow_dirs=getattr(args, "allow_dirs", ()))
     errors = [p for p in problems if p.severity == "error"]
     if scenario is None or errors:
-        raise ScenarioError(errors)
+        raise ScenarioError(problems)  # warnings too, as validate prints them
     for problem in problems:
         print(str(problem), file=sys.stderr)
     return scenario

@@ -50,6 +50,7 @@ from .documents import (
     read_document,
     read_yaml,
 )
+from .horizon import drop_past_deadline
 from .overrides import apply_overrides
 from .schema import Scenario, reference_problems, scenario_warnings
 
@@ -210,6 +211,9 @@ def validate_document(doc: Document) -> tuple[Scenario | None, list[Problem]]:
                 file, "", f"the scenario is {what} (expected a mapping of scenario fields)", line
             )
         ]
+    # What lies past the deadline is dropped with a warning, not refused (see .horizon).
+    data, dropped = drop_past_deadline(data)
+    dropped_warnings = [_problem(doc, f, "warning") for f in dropped]
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -222,9 +226,9 @@ def validate_document(doc: Document) -> tuple[Scenario | None, list[Problem]]:
                 for path, message in reference_problems(salvage(data))
             ]
         unique = {(f.parts, f.message): f for f in findings}
-        problems = [_problem(doc, f) for f in unique.values()]
+        problems = [_problem(doc, f) for f in unique.values()] + dropped_warnings
         return None, sorted(problems, key=_sort_key)
-    warnings = [
+    warnings = dropped_warnings + [
         _problem(doc, Finding(tuple(path.split(".")), message), "warning")
         for path, message in scenario_warnings(scenario)
     ]

@@ -1000,7 +1000,6 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
         if dep.destinations is not None:
             yield from weights(f"{path}.destinations", dep.destinations)
         yield from inside(f"{path}.from", dep.start)
-        yield from inside(f"{path}.to", dep.end)
         if nations is not None:
             nations.add(dep.nation)
     initial_known = table("initial", forces) is not None
@@ -1013,7 +1012,6 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
         if wd.operator is not None:
             yield from known(f"{path}.operator", wd.operator, operators, "operator")
         yield from inside(f"{path}.from", wd.start)
-        yield from inside(f"{path}.to", wd.end)
 
     for key, ev in (table("events") or {}).items():
         if ev is None:
