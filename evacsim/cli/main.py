@@ -15,7 +15,7 @@ from evacsim.experiments.engines import EngineUnavailable
 from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario
 from evacsim.version import __version__
 
-from .options import add_scenario_options, checked_scenario, report_scenario_error
+from .options import add_scenario_options, checked_scenario, over_budget, report_scenario_error
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -30,6 +30,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         for problem in problems:
             print(str(problem), file=sys.stderr)
+        if scenario is not None and not any(p.severity == "error" for p in problems):
+            over = over_budget(path, scenario, args)
+            problems += over
+            for problem in over:
+                print(str(problem), file=sys.stderr)
         if scenario is None or any(p.severity == "error" for p in problems):
             worst = max(worst, EXIT_INVALID)
         elif args.print_resolved:

@@ -1,4 +1,5 @@
-"""Options every command that reads a scenario shares: ``--set`` and ``--allow-dir``.
+"""Options every command that reads a scenario shares: ``--set``, ``--allow-dir`` and
+``--allow-large``.
 
 ``add_scenario_options(parser)`` registers them; ``checked_scenario(path, args)`` reads the
 scenario with them, validated as ``evacsim validate`` does (warnings to stderr, errors
@@ -15,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from evacsim.scenario.loader import ScenarioError, check_scenario
+from evacsim.scenario.loader import Problem, ScenarioError, check_scenario
 from evacsim.scenario.schema import Scenario
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "EXIT_UNREADABLE",
     "add_scenario_options",
     "checked_scenario",
+    "over_budget",
     "report_scenario_error",
 ]
 
@@ -41,6 +43,12 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
         help="change a field after extends: PATH=VALUE sets (VALUE is YAML; !remove "
         "deletes), PATH+=VALUE adds to and PATH*=VALUE scales every number at PATH, e.g. "
         "--set flights.us_c17.per_day+=5 (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="run even if the estimated cost of a replication is over the budget "
+        "(default: refuse above 5 min of CPU or 2 GiB of memory)",
     )
     parser.add_argument(
         "--allow-dir",
@@ -61,9 +69,22 @@ def checked_scenario(path: str | os.PathLike[str], args: argparse.Namespace) -> 
     errors = [p for p in problems if p.severity == "error"]
     if scenario is None or errors:
         raise ScenarioError(problems)  # warnings too, as validate prints them
+    over = over_budget(path, scenario, args)
+    if over:
+        raise ScenarioError([*problems, *over])
     for problem in problems:
         print(str(problem), file=sys.stderr)
     return scenario
+
+
+def over_budget(path: str | os.PathLike[str], scenario: Scenario,
+                args: argparse.Namespace) -> list[Problem]:
+    """The cost estimate's refusal, unless ``--allow-large`` (see evacsim.scenario.cost)."""
+    if getattr(args, "allow_large", False):
+        return []
+    from evacsim.scenario.cost import cost_problems
+
+    return [Problem(str(path), "", message) for message in cost_problems(scenario)]
 
 
 def report_scenario_error(err: ScenarioError) -> int:
