@@ -575,6 +575,15 @@ class Boarding(_Frozen):
         ),
         json_schema_extra=_unit("share of seats"),
     )
+    quota_seats: dict[Name, Seats] = Field(
+        default_factory=dict,
+        description=(
+            "At most this many seats of each flight go to the category before spare seats "
+            "are released (categories of order); with a share in quotas too, the smaller "
+            "limit holds."
+        ),
+        json_schema_extra=_unit("seats per flight"),
+    )
     spare_to: list[Name] = Field(
         default_factory=list,
         max_length=100,
@@ -1387,7 +1396,6 @@ def _boarding_problems(
     order = getattr(boarding, "order", None)
     order = order if isinstance(order, list) else []  # failed on its own: reported already
     spare_to = getattr(boarding, "spare_to", None)
-    quotas = getattr(boarding, "quotas", None)
     seen: set[str] = set()
     for i, step in enumerate(order):
         names = [step] if isinstance(step, str) else step
@@ -1407,12 +1415,14 @@ def _boarding_problems(
             )
         seen.add(name)
     in_order = {c for step in order for c in ([step] if isinstance(step, str) else step)}
-    for name in quotas if isinstance(quotas, dict) else {}:
-        if name not in in_order:
-            yield (
-                f"{path}.quotas.{name}",
-                f"'{name}' is not in order (expected quotas only for categories of order)",
-            )
+    for field in ("quotas", "quota_seats"):
+        limits = getattr(boarding, field, None)
+        for name in limits if isinstance(limits, dict) else {}:
+            if name not in in_order:
+                yield (
+                    f"{path}.{field}.{name}",
+                    f"'{name}' is not in order (expected {field} only for categories of order)",
+                )
     for name in sorted(seen):
         cat = (demand or {}).get(name)
         allowed = getattr(cat, "operators", "all")
