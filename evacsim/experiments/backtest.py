@@ -40,7 +40,9 @@ equal variance; daily evacuations are autocorrelated, so read it as indicative, 
 coverage check in ``tests/test_backtest.py``. An interval that reaches a search bound is
 flagged: the region may extend beyond it.
 
-Times in the model are hours; dates here are calendar days of the scenario's local clock.
+Times in the model are hours; dates here are the scenario's reporting days (local clock,
+``reporting_day_starts``; labelled by the date each starts), so an observed series kept
+11:30 to 11:30 compares like with like.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
+from evacsim.results.days import reporting_days
 from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
 from evacsim.scenario.schema import Scenario
 from evacsim.scenario.units import format_duration, parse_duration, parse_timestamp
@@ -198,21 +201,19 @@ def read_observed(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def model_days(scenario: Scenario) -> pd.DatetimeIndex:
-    """Calendar days the scenario covers, from its start's day to its deadline's (exclusive
-    of a deadline at midnight)."""
-    first = pd.Timestamp(scenario.start).normalize()
-    last = (pd.Timestamp(scenario.deadline) - pd.Timedelta(microseconds=1)).normalize()
-    return pd.date_range(first, last, freq="D")
+    """Reporting days the scenario covers (labels; see :mod:`evacsim.results.days`), from
+    the one its start falls in to the one its deadline ends."""
+    return reporting_days(scenario.start, scenario.deadline, scenario.reporting_day_starts)
 
 
 def _daily_counts(result, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """People evacuated and flights departed per day of ``days`` in one run."""
+    """People evacuated and flights departed per reporting day of ``days`` in one run."""
     evac = result.evacuated
-    people = evac.groupby(evac["time"].dt.normalize())["people"].sum()
+    people = evac.groupby("day")["people"].sum()
     people = people.reindex(days, fill_value=0).to_numpy(dtype=float)
     flights = result.flights
-    departed = flights.loc[flights["status"] == "departed", "departed"]
-    per_day = departed.dt.normalize().value_counts()
+    departed = flights.loc[flights["status"] == "departed", "day"]
+    per_day = departed.value_counts()
     per_day = per_day.reindex(days, fill_value=0).to_numpy(dtype=float)
     return people, per_day
 

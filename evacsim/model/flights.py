@@ -173,7 +173,8 @@ class Flights:
         self._filling: list[tuple[simpy.Event, frozenset[int]]] = []
         self.records: dict[int, FlightRecord] = {}
         self._state: dict[int, dict] = {}
-        # People evacuated, keyed by (hour index, category index, operator, destination).
+        # People evacuated, keyed by (minute since start, category index, operator,
+        # destination): minutes so that any reporting day (whole minutes) counts them exactly.
         self.departures: dict[tuple[int, int, str, str], int] = {}
         env.process(self._launch(plans))
 
@@ -256,12 +257,13 @@ class Flights:
         airfield.leave(spot)
         now = state["t_depart"] = env.now
         state["status"] = "departed"
-        hour, fid, operator, destination = int(now), plan.fid, plan.operator, plan.destination
+        fid, operator, destination = plan.fid, plan.operator, plan.destination
+        minute = int(now * 60)
         move, departures = self.ledger.move, self.departures
         for group in state["groups"]:
             group.flight = fid
             move(group, EVACUATED, now)
-            key = (hour, group.cat, operator, destination)
+            key = (minute, group.cat, operator, destination)
             departures[key] = departures.get(key, 0) + group.size
         if load:
             env.process(self.bases[plan.destination].fly_in(load))

@@ -8,7 +8,8 @@ it (they fill up and stop) and *starves* those downstream (they idle), so the st
 limits throughput is the one that is saturated while no stage downstream of it is
 (bottleneck analysis of flow lines with blocking; Hopp & Spearman, *Factory Physics*, §7).
 
-The rule, per calendar day, from the utilisation records and the flights table:
+The rule, per reporting day (the scenario's ``reporting_day_starts``; see
+:mod:`evacsim.results.days`), from the utilisation records and the flights table:
 
 1. Each constraint gets a **saturation score** in [0, 1]:
 
@@ -137,7 +138,10 @@ def _seat_load(flights: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.Series:
     if flights is None or flights.empty:
         return pd.Series(0.0, index=dates)
     departed = flights[(flights["status"] == "departed") & (flights["seats"] > 0)]
-    day = pd.to_datetime(departed["departed"]).dt.normalize()
+    # The reporting day of each departure, as the run labelled it (calendar day if the
+    # table predates the ``day`` column).
+    when = departed["day"] if "day" in departed.columns else departed["departed"]
+    day = pd.to_datetime(when).dt.normalize()
     aboard = (departed["boarded"] + departed["troops_out"]).groupby(day).sum()
     seats = departed["seats"].groupby(day).sum()
     load = (aboard / seats.where(seats > 0)).reindex(dates).fillna(0.0)
