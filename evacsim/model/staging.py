@@ -45,6 +45,7 @@ class StagingBase:
         self._landing = Signal(env)  # people landed
         self.occupancy = Level(horizon_h, initial=initial)  # people on the base
         self.full = Level(horizon_h)  # 1 while a departure is held for room here
+        self.capacity_level = Level(horizon_h, initial=capacity)  # for utilisation, over time
         self._held = 0
         env.process(self._outflow())
 
@@ -78,6 +79,7 @@ class StagingBase:
 
     def set_capacity(self, capacity: int, onward_per_day: float | None) -> None:
         self.capacity = capacity
+        self.capacity_level.set(self.env.now, capacity)
         if onward_per_day is not None:
             self.onward_per_day = onward_per_day
         self.space_freed.fire()

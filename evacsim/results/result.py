@@ -358,9 +358,32 @@ def _levels_frame(hours: pd.DatetimeIndex, series: list[tuple[dict, Any]]) -> pd
     columns: dict[str, Any] = {"time": np.tile(hours.to_numpy(), len(series))}
     for key in series[0][0]:
         columns[key] = np.repeat([labels[key] for labels, _ in series], n)
-    columns["mean"] = np.concatenate([level.mean_per_bin()[:n] for _, level in series])
-    columns["end"] = np.concatenate([level.at_bin_end()[:n] for _, level in series])
+    columns["mean"] = _tidy(np.concatenate([level.mean_per_bin()[:n] for _, level in series]))
+    columns["end"] = _tidy(np.concatenate([level.at_bin_end()[:n] for _, level in series]))
     return pd.DataFrame(columns)
+
+
+RESIDUE = 1e-6
+"""Float residue (people, hours): a level is the running sum of its changes, and fractional
+changes (onward flights at a rate per hour, hour shares) can leave it at -1.8e-12 where it is
+0. Values closer to zero than this are zero in the tables; nothing real is that small."""
+
+
+def _tidy(values: np.ndarray) -> np.ndarray:
+    """``values`` with float residue (see :data:`RESIDUE`) set to exactly zero."""
+    values = np.asarray(values, dtype=float)
+    return np.where(np.abs(values) < RESIDUE, 0.0, values)
+
+
+def _room(capacity: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Capacity-hours a space gave per hour: its capacity, or what it held when it held more.
+
+    A space (the holding area, a staging base) holds more than its capacity only when the
+    model lets a group or a flight larger than the whole space into an empty one, or when an
+    event cuts the capacity below the load already there: those people were housed, so the
+    room they used was there to use (utilisation 1, not above). NaN (no limit) stays NaN.
+    """
+    return np.where(np.isnan(capacity), np.nan, np.fmax(capacity, held))
 
 
 def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
@@ -377,7 +400,7 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
     rows = []
 
     def add(resource: str, kind: str, busy: np.ndarray, capacity: np.ndarray, full: np.ndarray):
-        busy_d, cap_d, full_d = (weights @ np.asarray(v, dtype=float)[:n] for v in
+        busy_d, cap_d, full_d = (weights @ _tidy(np.asarray(v, dtype=float)[:n]) for v in
                                  (busy, capacity, full))
         for day, b, c, f in zip(days, busy_d, cap_d, full_d, strict=True):
             rows.append(
@@ -402,8 +425,10 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
             gate.blocked_full.mean_per_bin(),
         )
     sc = model.screening
-    busy, manned = sc.busy.mean_per_bin(), sc.manned_level.mean_per_bin()
-    add("screening", "screening", busy, manned, ((busy >= manned - 1e-6) & (manned > 0)) * 1.0)
+    # Against the lanes open: a lane unmanned while screening a group finishes it (the work
+    # happened, on a lane that was open for it), so busy lanes never exceed open ones.
+    busy, lanes = sc.busy.mean_per_bin(), sc.open_level.mean_per_bin()
+    add("screening", "screening", busy, lanes, ((busy >= lanes - 1e-6) & (lanes > 0)) * 1.0)
     inside = sum(
         lv.mean_per_bin()
         for stage in (Stage.SCREENING, Stage.INSIDE)
@@ -414,7 +439,7 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
         "holding",
         "holding",
         inside,
-        np.full(n, cap if math.isfinite(cap) else np.nan),
+        _room(np.full(n, cap if math.isfinite(cap) else np.nan), inside),
         model.holding.full.mean_per_bin(),
     )
     af = model.airfield
@@ -439,7 +464,7 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
             f"staging:{name}",
             "staging",
             base.occupancy.mean_per_bin(),
-            np.full(n, float(base.capacity)),
+            _room(base.capacity_level.mean_per_bin(), base.occupancy.mean_per_bin()),
             base.full.mean_per_bin(),
         )
     return pd.DataFrame(rows)
