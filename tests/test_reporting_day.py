@@ -194,3 +194,19 @@ def test_moving_the_day_start_moves_people_between_days_not_in_total(runs):
     assert not np.array_equal(a.to_numpy(), b.to_numpy())
     days = noonish.utilisation["date"].drop_duplicates().dt.day.tolist()
     assert days == [31, 1, 2, 3]  # the run's four reporting days, the first and last partial
+
+
+def test_a_results_folder_keeps_the_days(runs, tmp_path):
+    """Tables written and read back (``evacsim report``) count the same reporting days."""
+    from evacsim.results.report import read_results, write_report
+
+    result = runs["11:30"]
+    back = read_results(result.write(tmp_path / "run", parquet=False))
+    assert back.reporting_day_starts_h == 11.5
+    pd.testing.assert_frame_equal(back.evacuated_daily(), result.evacuated_daily(),
+                                  check_dtype=False)
+    days = binding_constraints(back.utilisation, back.flights).index
+    assert pd.DatetimeIndex(days).equals(pd.DatetimeIndex(
+        binding_constraints(result.utilisation, result.flights).index))
+    html = write_report(tmp_path / "run").read_text(encoding="utf-8")
+    assert "reporting days from 11:30" in html

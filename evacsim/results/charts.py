@@ -204,11 +204,17 @@ def _shorten(text: str, limit: int = _LABEL_CHARS) -> str:
     return textwrap.shorten(str(text), width=limit, placeholder="…")
 
 
-def _daily_by(frame: pd.DataFrame, time_col: str, by: str, value: str) -> pd.DataFrame:
-    """Sum ``value`` per reporting day: a daily table's ``date``, an hourly one's ``day``."""
-    if time_col == "time" and "day" in frame.columns:
-        time_col = "day"
-    day = pd.to_datetime(frame[time_col]).dt.normalize()
+def _daily_by(frame: pd.DataFrame, time_col: str, by: str, value: str,
+              starts_h: float = 0.0) -> pd.DataFrame:
+    """Sum ``value`` per reporting day (days from ``starts_h`` h after midnight, see
+    :mod:`evacsim.results.days`): a daily table's ``date``, an hourly table's ``day`` (its
+    rows split where a day starts mid-hour), otherwise the day of each time in ``time_col``."""
+    if time_col == "date":
+        day = pd.to_datetime(frame["date"]).dt.normalize()
+    elif time_col == "time" and "day" in frame.columns:
+        day = pd.to_datetime(frame["day"])
+    else:
+        day = day_label(pd.to_datetime(frame[time_col]), starts_h)
     return frame.assign(date=day).pivot_table(
         index="date", columns=by, values=value, aggfunc="sum", fill_value=0
     )
@@ -356,7 +362,8 @@ def forces_and_flights(source: Any) -> Figure:
     departed = flights[flights["status"] == "departed"]
     handles = top.get_legend_handles_labels()[0]
     if len(departed):
-        per_day = _daily_by(departed.assign(n=1), "departed", "operator", "n")
+        per_day = _daily_by(departed.assign(n=1), "departed", "operator", "n",
+                            day_starts_h(_scenario_spec(source)))
         bottom = np.zeros(len(per_day))
         for i, op in enumerate(per_day.columns):
             values = per_day[op].to_numpy(dtype=float)
@@ -442,7 +449,8 @@ def flight_loads(source: Any) -> Figure:
     held = flights[flights["held_for_staging_h"].fillna(0) > 0]
     if len(held):
         per_day = _daily_by(held.assign(departed=held["departed"].fillna(held["boarding"])),
-                            "departed", "destination", "held_for_staging_h")
+                            "departed", "destination", "held_for_staging_h",
+                            day_starts_h(_scenario_spec(source)))
         bottom = np.zeros(len(per_day))
         for i, base in enumerate(per_day.columns):
             values = per_day[base].to_numpy(dtype=float)

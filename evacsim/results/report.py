@@ -25,6 +25,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from evacsim.scenario.units import format_clock
+
 from . import charts
 from .binding import CONSTRAINTS, LEVEL_THRESHOLD, NONE, TIME_THRESHOLD, binding_constraints
 from .result import RunResult
@@ -44,10 +46,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 """The report's sections as (HTML id, heading), in order."""
 
 _TIME_COLUMNS = {
-    "evacuated_hourly": ["time"],
+    "evacuated_hourly": ["time", "day"],
     "backlog": ["time"],
     "ground": ["time"],
-    "flights": ["slot", "landed", "boarding", "departed"],
+    "flights": ["slot", "landed", "boarding", "departed", "day"],
     "utilisation": ["date"],
     "events": ["time", "until"],
     "groups": ["arrive_time", "gate_time", "screened_time", "board_time", "depart_time"],
@@ -65,7 +67,7 @@ _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("turned_away", "Turned away at screening", "{:,.0f}"),
     ("never_arrived", "Never reached the airport", "{:,.0f}"),
     ("peak_24h_evacuated", "Peak 24 h evacuated", "{:,.0f}"),
-    ("peak_day_evacuated", "Peak calendar day evacuated", "{:,.0f}"),
+    ("peak_day_evacuated", "Peak reporting day evacuated", "{:,.0f}"),
     ("peak_backlog.outside", "Peak crowd outside the gates", "{:,.0f}"),
     ("peak_backlog.inside_waiting", "Peak waiting inside", "{:,.0f}"),
     ("flights_departed", "Flights departed", "{:,.0f}"),
@@ -274,7 +276,9 @@ def _binding_html(result: RunResult, binding: pd.DataFrame) -> str:
         f"loads) or {TIME_THRESHOLD:.0%} of the day (time full). The binding constraint is "
         "the most downstream saturated one (staging, runway, ramp, seats, screening, "
         "holding, gates): a saturated stage blocks those upstream of it, so their "
-        "saturation is a symptom. 'Nothing' means throughput followed demand."
+        "saturation is a symptom. 'Nothing' means throughput followed demand. Days are "
+        f"reporting days from {format_clock(result.reporting_day_starts_h)} local time, each "
+        "labelled by the date on which it starts (the scenario's reporting_day_starts)."
     )
     return (
         f"<p>{escape(rule)}</p><p><strong>Days binding:</strong> {escape(summary)}.</p>"
