@@ -174,6 +174,11 @@ def test_every_daily_table_uses_one_definition(runs, starts):
     assert pd.DatetimeIndex(sorted(series["date"].unique())).equals(days)
     evac = series[series["series"] == "evacuated"].set_index("date")["value"]
     assert evac.reindex(daily.index).tolist() == daily.astype(float).tolist()
+    took_off = series[series["series"] == "departures"].set_index("date")["value"]
+    per_day = flights.groupby("day").size()
+    assert took_off[took_off > 0].tolist() == per_day.astype(float).tolist()
+    assert pd.DatetimeIndex(took_off[took_off > 0].index).equals(
+        pd.DatetimeIndex(per_day.index))
     frame = replication_frame([result])
     per_day = frame[frame["series"] == "evacuated per day"].set_index("date")["value"]
     assert pd.DatetimeIndex(per_day.index).equals(days)
