@@ -91,7 +91,10 @@ class RunResult:
         """People evacuated per reporting day (``date``: its label, see
         :mod:`evacsim.results.days`), by ``category``/``operator``/``destination``."""
         by = [by] if isinstance(by, str) else list(by)
-        frame = self.evacuated.rename(columns={"day": "date"})
+        frame = self.evacuated
+        if "day" not in frame:  # tables written before the column existed: by the hour
+            frame = frame.assign(day=day_label(frame["time"], self.reporting_day_starts_h))
+        frame = frame.rename(columns={"day": "date"})
         return frame.groupby(["date", *by], as_index=False)["people"].sum()
 
     def kpi_table(self) -> pd.DataFrame:
