@@ -119,6 +119,7 @@ Timestamp = Annotated[
 
 ClockTime = Annotated[
     float,
+    Field(ge=0, lt=24),  # hours after midnight (parse_clock refuses anything else first)
     BeforeValidator(parse_clock),
     PlainSerializer(format_clock, return_type=str),
     WithJsonSchema(
