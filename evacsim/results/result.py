@@ -452,7 +452,11 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
             f"staging:{name}",
             "staging",
             base.occupancy.mean_per_bin(),
-            _room(base.capacity_level.mean_per_bin(), base.occupancy.mean_per_bin()),
+            _room(
+                np.where(base.unlimited.mean_per_bin() > 0, np.nan,
+                         base.capacity_level.mean_per_bin()),
+                base.occupancy.mean_per_bin(),
+            ),
             base.full.mean_per_bin(),
         )
     return pd.DataFrame(rows)
