@@ -49,7 +49,7 @@ from .bounds import (
     Troops,
     Weight,
 )
-from .units import format_duration, parse_duration, parse_timestamp
+from .units import format_clock, format_duration, parse_clock, parse_duration, parse_timestamp
 
 __all__ = [
     "AircraftType",
@@ -118,6 +118,22 @@ Timestamp = Annotated[
     ),
 ]
 """A local date-time at the airport."""
+
+ClockTime = Annotated[
+    float,
+    Field(ge=0, lt=24),  # hours after midnight (parse_clock refuses anything else first)
+    BeforeValidator(parse_clock),
+    PlainSerializer(format_clock, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$",
+            "description": "Local time of day at the airport, 'HH:MM' (quote it in YAML).",
+            "examples": ["00:00", "11:30"],
+        }
+    ),
+]
+"""A local time of day, ``"HH:MM"``; hours since midnight inside, in [0, 24)."""
 
 
 def _unit(unit: str) -> dict[str, str]:
@@ -574,6 +590,15 @@ class Boarding(_Frozen):
             "or another flight."
         ),
         json_schema_extra=_unit("share of seats"),
+    )
+    quota_seats: dict[Name, Seats] = Field(
+        default_factory=dict,
+        description=(
+            "At most this many seats of each flight go to the category before spare seats "
+            "are released (categories of order); with a share in quotas too, the smaller "
+            "limit holds."
+        ),
+        json_schema_extra=_unit("seats per flight"),
     )
     spare_to: list[Name] = Field(
         default_factory=list,
@@ -1033,6 +1058,17 @@ class Scenario(_Frozen):
     description: str = Field("", description="What the scenario represents and why.")
     start: Timestamp = Field(description="Start of the simulated period (local time).")
     deadline: Timestamp = Field(description="The run ends here; whoever is not out is left behind.")
+    reporting_day_starts: ClockTime = Field(
+        "00:00",
+        validate_default=True,
+        description=(
+            "Local time of day at which a reporting day begins: every daily table, chart, "
+            "binding strip and backtest counts days from it (e.g. '11:30' for figures kept "
+            "11:30 to 11:30). A reporting day is labelled by the date on which it starts; "
+            "the first and last may be partial."
+        ),
+        json_schema_extra=_unit("time of day (local, HH:MM)"),
+    )
     demand: dict[Name, Category] = Field(description="Evacuee categories, by a name of yours.")
     gates: dict[Name, Gate] = Field(description="Entry points in the perimeter, by name.")
     screening: Screening = Field(description="Consular screening inside the perimeter.")
@@ -1387,7 +1423,6 @@ def _boarding_problems(
     order = getattr(boarding, "order", None)
     order = order if isinstance(order, list) else []  # failed on its own: reported already
     spare_to = getattr(boarding, "spare_to", None)
-    quotas = getattr(boarding, "quotas", None)
     seen: set[str] = set()
     for i, step in enumerate(order):
         names = [step] if isinstance(step, str) else step
@@ -1407,12 +1442,14 @@ def _boarding_problems(
             )
         seen.add(name)
     in_order = {c for step in order for c in ([step] if isinstance(step, str) else step)}
-    for name in quotas if isinstance(quotas, dict) else {}:
-        if name not in in_order:
-            yield (
-                f"{path}.quotas.{name}",
-                f"'{name}' is not in order (expected quotas only for categories of order)",
-            )
+    for field in ("quotas", "quota_seats"):
+        limits = getattr(boarding, field, None)
+        for name in limits if isinstance(limits, dict) else {}:
+            if name not in in_order:
+                yield (
+                    f"{path}.{field}.{name}",
+                    f"'{name}' is not in order (expected {field} only for categories of order)",
+                )
     for name in sorted(seen):
         cat = (demand or {}).get(name)
         allowed = getattr(cat, "operators", "all")
