@@ -8,7 +8,8 @@ Each flight is one SimPy process (hundreds per run, not one per evacuee):
 4. after its turnaround it boards withdrawing troops of its operator first, then evacuees
    (see :meth:`evacsim.holding.Holding.board`), to its surge seats when the inside is crowded;
    a part-empty aircraft may wait a little longer to fill;
-5. it claims room at its staging base, waiting on the ramp while the base is full;
+5. it claims room at its staging base, waiting on the ramp while the base is full (or, if
+   its schedule may divert, flies to another of its bases that has room);
 6. it takes off: its evacuees are evacuated, and land at the base after the flight time.
 """
 
@@ -45,6 +46,7 @@ class FlightPlan:
     nation: str | None = None
     evacuates: bool = True
     max_extra_wait_h: float = 0.0
+    alternates: tuple[str, ...] = ()  # bases to divert to when the destination is full
 
 
 class FlightRecord(NamedTuple):
@@ -94,6 +96,11 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
     for key, sched in scenario.flights.items():
         rng = streams[f"flights/{key}"]
         choose = _Chooser(sched.destinations)
+        by_weight = (
+            sorted(sched.destinations, key=lambda n: -sched.destinations[n])
+            if sched.divert and isinstance(sched.destinations, dict)
+            else []
+        )
         times, values = step_profile(sched.per_day, start, horizon)
         s_h, e_h = max(hours(sched.start), 0.0), min(hours(sched.end), horizon)
         t = s_h
@@ -109,14 +116,16 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
             jitter = sched.slot_jitter * rng.uniform(-0.5, 0.5, n)
             offsets = (np.arange(n) + 0.5 + jitter) / max(n, 1)
             for offset in offsets:
+                destination = choose(rng)
                 plans.append(
                     dict(
                         schedule=key,
                         operator=sched.operator,
                         aircraft=sched.aircraft,
                         slot_h=t + offset * window,
-                        destination=choose(rng),
+                        destination=destination,
                         max_extra_wait_h=sched.max_extra_wait,
+                        alternates=tuple(n for n in by_weight if n != destination),
                     )
                 )
             t += 24.0
@@ -249,6 +258,9 @@ class Flights:
             if load:
                 base = self.bases[plan.destination]
                 state["t_hold"] = env.now
+                if plan.alternates and not base.has_room(load):
+                    base = yield from self._divert(plan, load)
+                    state["destination"] = base.name
                 yield from base.claim(load)
                 state["held"] = env.now - state["t_hold"]
 
@@ -256,7 +268,8 @@ class Flights:
         airfield.leave(spot)
         now = state["t_depart"] = env.now
         state["status"] = "departed"
-        hour, fid, operator, destination = int(now), plan.fid, plan.operator, plan.destination
+        destination = state.get("destination", plan.destination)
+        hour, fid, operator = int(now), plan.fid, plan.operator
         move, departures = self.ledger.move, self.departures
         for group in state["groups"]:
             group.flight = fid
@@ -264,9 +277,29 @@ class Flights:
             key = (hour, group.cat, operator, destination)
             departures[key] = departures.get(key, 0) + group.size
         if load:
-            env.process(self.bases[plan.destination].fly_in(load))
+            env.process(self.bases[destination].fly_in(load))
         self._finish(plan, state)
         del self._state[plan.fid]  # departed: keep the record, let its groups go
+
+    def _divert(self, plan: FlightPlan, load: int):
+        """The planned base is full: the first of the plan's bases with room for ``load``,
+        waiting (held on the ramp, booked against the planned base) while none has any."""
+        planned = self.bases[plan.destination]
+        candidates = [planned] + [self.bases[name] for name in plan.alternates]
+        held = False
+        while True:
+            for base in candidates:
+                if base.has_room(load):
+                    if held:
+                        planned.hold(-1)
+                    return base
+            if not held:
+                planned.hold(+1)
+                held = True
+            freed = self.env.event()
+            for base in candidates:
+                base.space_freed.also_wakes(freed)
+            yield freed
 
     def _finish(self, plan: FlightPlan, state: dict) -> None:
         groups: list[Group] = state["groups"]
@@ -275,7 +308,7 @@ class Flights:
             schedule=plan.schedule,
             operator=plan.operator,
             aircraft=plan.aircraft,
-            destination=plan.destination or "",
+            destination=state.get("destination", plan.destination) or "",
             slot_h=plan.slot_h,
             t_land=state.get("t_land", math.nan),
             t_board=state.get("t_board", math.nan),
