@@ -96,13 +96,12 @@ class Ledger:
 
     FLUSH_AT = 1 << 13  # journeys or spells buffered before they are binned (while hot)
 
-    def __init__(self, categories: list[str], horizon_h: float, keep_records: bool):
+    def __init__(self, categories: list[str], *, horizon_h: float, keep_records: bool):
         self.categories = categories
         n = len(categories)
         self.horizon_h = horizon_h
         self.people = [[0] * n for _ in Stage]  # people[stage][cat], current head-count
         self.arrived = [0] * n  # first arrivals (people); returns are not new arrivals
-        self.inside_total = 0  # people in SCREENING + INSIDE, for the holding capacity
         self.keep_records = keep_records
         self.records: list[tuple] = []  # see _record
         # People in the journeys the statistics have binned, by the stage each journey was in
@@ -147,20 +146,17 @@ class Ledger:
         people[group.stage][c] -= size
         people[stage][c] += size
         group.stage = stage
-        if stage == SCREENING:  # passed a gate: claims room inside
+        if stage == SCREENING:  # passed a gate
             group.t_gate = t
-            self.inside_total += size
         elif stage == INSIDE:
             group.t_screened = t
         elif stage == ABOARD:
             group.t_board = t
-            self.inside_total -= size
         elif stage == EVACUATED:
             group.t_depart = t
             self._book(group)
         elif stage == TURNED_AWAY:
             group.t_screened = t
-            self.inside_total -= size
             self._book(group)
         elif stage == AWAY:  # gave up or was dispersed: one spell in the crowd ends
             spells = self._spells
