@@ -31,7 +31,8 @@ def test_add_changes_every_step_and_both_ends_of_a_range(kabul):
 def test_scale_keeps_whole_numbers_whole(kabul):
     out = apply_levers(kabul, [Lever("screening.lanes", 1.5, "scale")])
     lanes = out.screening.lanes
-    assert lanes[dt.datetime(2021, 8, 22)] == round(1.5 * kabul.screening.lanes[dt.datetime(2021, 8, 22)])
+    day = dt.datetime(2021, 8, 22)
+    assert lanes[day] == round(1.5 * kabul.screening.lanes[day])
     assert all(isinstance(v, int) for v in lanes.values())
 
 

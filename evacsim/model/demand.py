@@ -231,7 +231,8 @@ def plan_arrivals(
             cat, start, horizon_h, stop_h.get(name, horizon_h), streams[f"arrivals/{name}"]
         )
         if checkpoints and name in checkpoints:
-            t, size = _through_checkpoints(t, size, checkpoints[name], streams[f"checkpoints/{name}"])
+            rng = streams[f"checkpoints/{name}"]
+            t, size = _through_checkpoints(t, size, checkpoints[name], rng)
         n = len(t)
         if cat.patience is None:
             patience = np.full(n, np.inf)
