@@ -18,7 +18,6 @@ import numpy as np
 from evacsim.scenario.schema import Category
 from evacsim.scenario.units import hours_between
 
-# and the stage ints
 __all__ = [
     "ArrivalPlan",
     "Group",
