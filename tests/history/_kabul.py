@@ -14,7 +14,7 @@ import pandas as pd
 
 import evacsim
 
-EARLY = Path(__file__).resolve().parents[2] / "scenarios" / "data" / "kabul_2021_early.csv"
+TARGETS = Path(__file__).resolve().parents[2] / "scenarios" / "data" / "kabul_2021_targets.csv"
 DAY_STARTS_H = 11.5  # 11:30 Kabul time [src: kabul_2021.md, "The early record"]
 
 
@@ -42,9 +42,11 @@ def reporting_day(times: pd.Series) -> pd.Series:
 
 
 def early_record() -> pd.DataFrame:
-    """The observed early record (to 20 Aug 11:30 Kabul): windows or cumulative counts."""
-    frame = pd.read_csv(EARLY, parse_dates=["from", "to"])
-    return frame
+    """The observed early record (to 20 Aug 16:00 Kabul): counts of the US operator or of all
+    nations, cumulative or over a window, with the band the sources allow."""
+    frame = pd.read_csv(TARGETS, parse_dates=["from", "to"])
+    frame = frame[frame["quantity"].str.startswith("evacuated") & frame["to"].notna()]
+    return frame.assign(operator=frame["quantity"].str.partition(".")[2].replace("", "all"))
 
 
 def model_early_record(result: evacsim.RunResult) -> list[float]:

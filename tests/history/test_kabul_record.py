@@ -17,7 +17,14 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from _kabul import departed, evacuated_between, level_at, level_max
+from _kabul import (
+    departed,
+    early_record,
+    evacuated_between,
+    level_at,
+    level_max,
+    model_early_record,
+)
 
 from evacsim.results.binding import binding_constraints
 
@@ -26,6 +33,37 @@ T = pd.Timestamp
 
 def _mean(values) -> float:
     return float(np.mean(list(values)))
+
+
+# ----------------------------------------------------------------------- early record
+
+
+def test_early_record_within_its_stated_uncertainty(kabul_runs):
+    """Evacuated to the morning of 20 Aug, US military flights (the US operator) and all
+    nations, cumulative and per 24 h [src: White House 17-20 Aug; Taylor 18-20 Aug; NATO to
+    Reuters 20 Aug]. Tolerance: the band of each row of scenarios/data/kabul_2021_targets.csv
+    (from the source's own wording: "~" +-25 %, ">" up to +50 %, conflicting sources their
+    range; the targets the calibration fitted), for the mean over seeds. The 24 h ending
+    20 Aug 11:30 is left to the halt test: its sources disagree by a factor of two ("nearly
+    6,000" against ~3,000), and the halt falls in it. The count as of 17 Aug evening
+    includes US personnel the model does not carry: it may fall 10 % below its band."""
+    record = early_record()
+    model = np.mean([model_early_record(r) for r in kabul_runs], axis=0)
+    misses = []
+    for (_, row), m in zip(record.iterrows(), model, strict=True):
+        low, high = row["low"], row["high"]
+        if row["to"] == T("2021-08-18T02:30"):
+            # Known shortfall (README, "How well it reproduces Kabul"): this count includes
+            # US embassy personnel, whom the model does not carry; it may fall 10 % short.
+            low = 0.9 * low
+        if not low <= m <= high and not _is_halt_window(row):
+            misses.append(f"{row['from']}..{row['to']} {row['operator']}: model {m:,.0f}, "
+                          f"record {row['low']:,.0f}-{row['high']:,.0f}")
+    assert not misses, misses
+
+
+def _is_halt_window(row) -> bool:
+    return not pd.isna(row["from"]) and row["to"] == T("2021-08-20T11:30")
 
 
 # ----------------------------------------------------------------------- 20 Aug halt
