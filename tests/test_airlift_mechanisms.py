@@ -176,3 +176,16 @@ def test_seats_per_troop_below_one_is_refused(deterministic):
     with pytest.raises(ScenarioError) as err:
         evacsim.scenario_from_dict(_withdrawal(deterministic, 0.5))
     assert "forces.withdrawals.out.seats_per_troop" in str(err.value)
+
+
+def test_the_cost_estimate_counts_only_those_who_get_through(deterministic):
+    """evacsim.scenario.cost: 2,400 a day for 3 days is 7,200 people; checkpoints letting a
+    quarter through from the start of day 2 leave 2,400 + 2 x 600 = 3,600 (groups of 1)."""
+    import copy
+
+    from evacsim.scenario.cost import estimate_cost
+
+    free = estimate_cost(evacsim.scenario_from_dict(_steady(copy.deepcopy(deterministic), None)))
+    cut = estimate_cost(evacsim.scenario_from_dict(_steady(copy.deepcopy(deterministic), 0.25)))
+    assert free.groups == pytest.approx(7_200)
+    assert cut.groups == pytest.approx(3_600)
