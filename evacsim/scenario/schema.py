@@ -775,6 +775,14 @@ class FlightSchedule(_Frozen):
         description="Random shift of each arrival slot, as a share of the slot spacing.",
         json_schema_extra=_unit("share of slot spacing"),
     )
+    divert: bool = Field(
+        False,
+        description=(
+            "A loaded aircraft whose staging base is full (or closed) flies to another of its "
+            "destinations with room, the heaviest-weighted first; it is held only while all "
+            "are full."
+        ),
+    )
 
     @field_validator("per_day")
     @classmethod
@@ -864,6 +872,16 @@ class Withdrawal(_Frozen):
     operator: Name | None = Field(
         None, description="Operator whose departing aircraft carry them first (null: not ours)."
     )
+    seats_per_troop: float = Field(
+        1.0,
+        ge=1.0,
+        le=20.0,
+        description=(
+            "Seats each withdrawing troop takes on a departing aircraft, counting the "
+            "equipment flown out with them (retrograde cargo), in seats per troop."
+        ),
+        json_schema_extra=_unit("seats/troop"),
+    )
 
     @model_validator(mode="after")
     def _span(self) -> Withdrawal:
@@ -898,7 +916,10 @@ class StagingBase(_Frozen):
 
     capacity: Persons | None = Field(
         None,
-        description="People the base can hold (persons); null = no limit (a final destination).",
+        description=(
+            "People the base can hold (persons); null = no limit (a final destination); "
+            "0 = not open (no flight may land until a staging_capacity event opens it)."
+        ),
         json_schema_extra=_unit("persons"),
     )
     onward_per_day: PersonsPerDay = Field(
@@ -1022,11 +1043,20 @@ class EligibilityChanged(_Event):
 
 
 class ArrivalsStopped(_Event):
-    """People of these categories can no longer reach the perimeter from ``at``."""
+    """People of these categories can no longer reach the perimeter from ``at``, or, with
+    ``passing`` above 0, only that share of them gets through (checkpoints on the way)."""
 
     type: Literal["arrivals_stopped"] = Field(description="Event kind: arrivals_stopped.")
     categories: list[Name] | Literal["all"] = Field(
         description="Categories that can no longer reach the perimeter (keys of demand), or all."
+    )
+    passing: Share = Field(
+        0.0,
+        description=(
+            "Share of these categories' arrivals (first arrivals and returns) that still get "
+            "through from now on; 0 stops them all. Several events multiply."
+        ),
+        json_schema_extra=_unit("share of arrivals"),
     )
 
 
