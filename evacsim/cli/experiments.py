@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_INVALID = 0, 1
 EXIT_GOAL_NOT_REACHED = 4  # goalseek: even the top of the range misses the goal
+EXIT_SOME_FAILED = 5  # some replications failed: recorded, left out of every table
+EXIT_ALL_FAILED = 6  # every replication failed: the tables are empty
 EXIT_SOME_FAILED = 5  # some replications failed: left out of the tables, recorded in --out
 EXIT_ALL_FAILED = 6  # every replication failed: nothing to report
 
@@ -177,6 +179,32 @@ def _user_errors(handler):
 # ------------------------------------------------------------------------------ presenting
 
 
+def failure_summary(failures: pd.DataFrame, total: int) -> tuple[list[str], int]:
+    """Lines saying how many of ``total`` replications failed and why, and the exit code.
+
+    ``failures`` has an ``error`` column (one row per failed replication, as recorded in the
+    store). Errors are grouped, most frequent first, so that one cause shows once.
+    """
+    if not len(failures):
+        return [], EXIT_OK
+    lines = [f"{len(failures)} of {total} replications failed (recorded in the results "
+             "folder, left out of every table):"]
+    counts = failures["error"].fillna("").astype(str).value_counts()
+    for error, count in counts.head(5).items():
+        lines.append(f"  {count} x {_clean(error) or 'unknown error'}")
+    if len(counts) > 5:
+        lines.append(f"  ... and {len(counts) - 5} other errors")
+    return lines, EXIT_ALL_FAILED if len(failures) >= total else EXIT_SOME_FAILED
+
+
+def _clean(text: str) -> str:
+    """One line of at most 300 characters, without control characters."""
+    one = " ".join(str(text).split())
+    one = "".join(ch for ch in one if ch.isprintable())
+    return one if len(one) <= 300 else one[:297] + "..."
+
+
+
 def _num(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
@@ -249,10 +277,9 @@ def present_replications(reps: Replications, all_kpis: bool = False) -> str:
         lines += ["", "Daily: median [5%-95%] over replications",
                   _bands_table(reps.bands(), ["evacuated", "backlog.outside",
                                               "backlog.inside_waiting"])]
-    failures = reps.failures()
-    if len(failures):
-        lines += ["", f"{len(failures)} replication(s) failed:"]
-        lines += [f"  rep {r.rep}: {r.error}" for r in failures.head(10).itertuples()]
+    failed, _ = failure_summary(reps.failures(), reps.n)
+    if failed:
+        lines += ["", *failed]
     return "\n".join(lines)
 
 
@@ -275,7 +302,7 @@ def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
         reps.write()
         print(f"\nResults written to {reps.store.root}/ (one file per replication; rerun to "
               "resume)")
-    return EXIT_OK
+    return failure_summary(reps.failures(), reps.n)[1]
 
 
 @_user_errors
@@ -297,7 +324,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     summary = result.summary()
     means = summary[summary["kpi"].isin(names)].pivot(index="kpi", columns="scenario",
                                                       values="mean")
-    means = means.reindex([k for k in names if k in means.index])[result.labels]
+    # A scenario whose replications all failed has no column: show it as '-'.
+    means = means.reindex([k for k in names if k in means.index]).reindex(
+        columns=result.labels)
     lines = [f"{len(result.labels)} scenarios × {args.replications} replications, root seed "
              f"{args.seed} (common random numbers)", "", "Means:",
              means.map(_num).to_string(), "",
@@ -315,10 +344,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
                              _pct(r.p_best)] for r in ranking.itertuples()],
                            columns=["rank", "scenario", "mean", "95% CI", "gap to best",
                                     "P(best)"]).to_string(index=False)]
-    print("\n".join(lines))
+    failures = pd.concat([r.failures() for r in result.runs.values()], ignore_index=True)
+    failed, code = failure_summary(failures, args.replications * len(result.labels))
+    print("\n".join([*lines, *([""] + failed if failed else [])]))
     if args.out:
         print(f"\nResults written to {result.write(kpi=args.kpi, maximize=maximize)}/")
-    return EXIT_OK
+    return code
 
 
 def _is_sweep_file(path: Path) -> bool:
@@ -350,24 +381,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     summary = result.summary()
     known = set(summary["kpi"])
     for k in kpis:
-        if k not in known:
+        if k not in known and known:  # (nothing is known when every replication failed)
             raise KeyError(f"unknown KPI '{k}' (expected one of: {', '.join(sorted(known))})")
     table = result.points_table().drop(columns="scenario").set_index("point")
     for k in kpis:
         part = summary[summary["kpi"] == k].set_index("point")
-        table[f"{k} mean [95% CI]"] = [
-            f"{_num(r.mean)} [{_num(r.ci_low)}, {_num(r.ci_high)}]" for r in part.itertuples()]
+        cells = {r.Index: f"{_num(r.mean)} [{_num(r.ci_low)}, {_num(r.ci_high)}]"
+                 for r in part.itertuples()}
+        # A point whose replications all failed has no statistics: shown as '-'.
+        table[f"{k} mean [95% CI]"] = [cells.get(i, "-") for i in table.index]
     spec = result.spec
     print(f"Sweep {spec.name}: {len(result.points)} points × {spec.replications} replications, "
           f"root seed {spec.seed}")
     print(table.to_string())
-    failures = result.failures()
-    if len(failures):
-        print(f"\n{len(failures)} replication(s) failed (recorded in the results folder).")
+    failed, code = failure_summary(result.failures(),
+                                   len(result.points) * spec.replications)
+    if failed:
+        print("\n" + "\n".join(failed))
     out = result.write()
     if args.out:
         print(f"\nTidy table (point × replication × KPI) written to {out}/sweep_kpis.parquet")
-    return EXIT_OK
+    return code
 
 
 @_user_errors

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from evacsim.scenario.loader import Problem, ScenarioError, check_scenario, dump_scenario
 from evacsim.version import __version__
 
+from .experiments import EXIT_ALL_FAILED, EXIT_SOME_FAILED
+
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
+__all__ = ["EXIT_ALL_FAILED", "EXIT_SOME_FAILED", "main", "make_parser"]
 
 
 def _report_scenario_error(err: ScenarioError) -> int:
@@ -330,16 +335,37 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    previous = _stop_on_sigterm()
     try:
         return args.func(args)
     except ScenarioError as err:
         return _report_scenario_error(err)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        # Workers were stopped on the way out; every replication written stays written.
+        terminated = isinstance(exc, Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     except OSError as err:
         print(f"evacsim: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, a batch scheduler): stop as for Ctrl-C, exit 143."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _stop_on_sigterm():
+    """Turn SIGTERM into :class:`Terminated` while a command runs; the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # only the main thread may set handlers (e.g. main() called from a thread)
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 if __name__ == "__main__":  # pragma: no cover

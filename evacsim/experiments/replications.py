@@ -86,7 +86,20 @@ def execute(
             else:
                 yield Task(key, scenario)
 
-    for task, outcome, error in engine.map(run_replication, pending()):
+    try:
+        _drain(engine, pending(), store, stats, progress)
+    except KeyboardInterrupt:  # what is written stays written; the workers stop now
+        engine.terminate()
+        raise
+    stats.wall_s = time.perf_counter() - started
+    if stats.skipped:
+        log.info("%d replications already in %s: skipped", stats.skipped, store.root)
+    return stats
+
+
+def _drain(engine: Engine, tasks: Iterator[Task], store: ResultStore, stats: RunStats,
+           progress: Progress | None) -> None:
+    for task, outcome, error in engine.map(run_replication, tasks):
         if error is not None:
             outcome = failed_outcome(task, error)
         outcome.provenance["engine"] = engine.describe()
@@ -98,10 +111,6 @@ def execute(
                         outcome.provenance.get("error"))
         if progress is not None:
             progress.update(1, failed=0 if outcome.ok else 1)
-    stats.wall_s = time.perf_counter() - started
-    if stats.skipped:
-        log.info("%d replications already in %s: skipped", stats.skipped, store.root)
-    return stats
 
 
 def _warn_if_other_code(store: ResultStore, key: ReplicationKey, finished: set[int]) -> None:
@@ -151,7 +160,7 @@ class Replications:
     def kpi(self, name: str) -> pd.Series:
         """One KPI across replications, indexed by replication."""
         frame = self.kpis[self.kpis["kpi"] == name]
-        if frame.empty and name not in set(self.kpis["kpi"]):
+        if frame.empty and name not in set(self.kpis["kpi"]) and self.reps:
             known = ", ".join(sorted(set(self.kpis["kpi"])))
             raise KeyError(f"unknown KPI '{name}' (expected one of: {known})")
         return frame.set_index("rep")["value"].rename(name)
