@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+from evacsim.experiments.engines import EngineUnavailable
 from evacsim.scenario.loader import Problem, ScenarioError, check_scenario, dump_scenario
 from evacsim.version import __version__
 
@@ -340,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ScenarioError as err:
         return _report_scenario_error(err)
+    except EngineUnavailable as err:
+        print(f"evacsim {args.command}: {err}", file=sys.stderr)
+        return EXIT_UNREADABLE  # 2: the command cannot run as asked here
     except KeyboardInterrupt as exc:
         # Workers were stopped on the way out; every replication written stays written.
         terminated = isinstance(exc, Terminated)

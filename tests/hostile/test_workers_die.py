@@ -7,6 +7,7 @@ alive: not its workers, not the multiprocessing resource tracker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -88,7 +89,5 @@ def test_workers_end_with_the_driver(signum, tmp_path):
             driver.kill()
             driver.wait()
         for pid in workers:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
