@@ -15,8 +15,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from evacsim.experiments.engines import ENGINES, default_workers, require_dask
 from evacsim.scenario.loader import read_yaml
+
+from .safety import FINITE, PROBABILITY, REPLICATIONS, SAMPLES, SEED, STEP, WORKERS
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so --help stays quick
     import pandas as pd
@@ -37,10 +41,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_INVALID = 0, 1
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_GOAL_NOT_REACHED = 4  # goalseek: even the top of the range misses the goal
-EXIT_SOME_FAILED = 5  # some replications failed: recorded, left out of every table
-EXIT_ALL_FAILED = 6  # every replication failed: the tables are empty
 EXIT_SOME_FAILED = 5  # some replications failed: left out of the tables, recorded in --out
 EXIT_ALL_FAILED = 6  # every replication failed: nothing to report
 
@@ -50,6 +52,7 @@ def failures_exit(failed: int, total: int) -> int:
     if failed <= 0:
         return EXIT_OK
     return EXIT_ALL_FAILED if failed >= total else EXIT_SOME_FAILED
+
 
 HEADLINE = (
     "evacuated", "left_behind", "not_out", "turned_away", "peak_24h_evacuated",
@@ -67,7 +70,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--engine", choices=ENGINES, default=None,
                        help="where replications run: sequential, local worker processes "
                             "(default) or a Dask cluster")
-    group.add_argument("--workers", type=int, default=None,
+    group.add_argument("--workers", type=WORKERS, default=None,
                        help=f"worker processes (default: all cores, here {default_workers()})")
     group.add_argument("--scheduler", default=None,
                        help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine "
@@ -78,12 +81,18 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
     """``run -n N`` and the engine options."""
-    run.add_argument("-n", "--replications", type=int, default=None, metavar="N",
+    run.add_argument("-n", "--replications", type=REPLICATIONS, default=None, metavar="N",
                      help="run N independent replications and report means, 95%% CIs, "
                           "percentiles and daily bands (seeds spawned from --seed)")
     run.add_argument("--all-kpis", action="store_true",
                      help="with -n: print every KPI, not only the headline ones")
     add_engine_options(run)
+
+
+def _add_allow_large(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-large", action="store_true",
+                        help="run scenarios whose estimated cost per replication is over the "
+                             "budget (default: refuse above 5 min of CPU or 2 GiB)")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -92,8 +101,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                          "common random numbers)")
     cmp.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
                      help="base scenario first, then the alternatives")
-    cmp.add_argument("-n", "--replications", type=int, default=30, metavar="N")
-    cmp.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    cmp.add_argument("-n", "--replications", type=REPLICATIONS, default=30, metavar="N")
+    cmp.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
     cmp.add_argument("--kpi", default="left_behind", help="KPI to rank on (default left_behind)")
     direction = cmp.add_mutually_exclusive_group()
     direction.add_argument("--maximize", dest="maximize", action="store_true", default=None,
@@ -101,6 +110,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     direction.add_argument("--minimize", dest="maximize", action="store_false")
     cmp.add_argument("--out", type=Path, help="results folder (resumable)")
     add_engine_options(cmp)
+    _add_allow_large(cmp)
     cmp.set_defaults(func=cmd_compare)
 
     sw = sub.add_parser("sweep", help="vary levers and uncertainties; one tidy results table")
@@ -108,15 +118,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sw.add_argument("--vary", action="append", default=[], metavar="PATH=V1,V2,...",
                     help="a factor: PATH=v1,v2 (set), PATH+=v1,v2 (add), PATH*=v1,v2 (scale), "
                          "or PATH=LOW..HIGH (Latin hypercube); repeatable")
-    sw.add_argument("-n", "--replications", type=int, default=None, metavar="N",
+    sw.add_argument("-n", "--replications", type=REPLICATIONS, default=None, metavar="N",
                     help="replications per point (overrides the sweep file; default 10)")
-    sw.add_argument("--samples", type=int, default=None,
+    sw.add_argument("--samples", type=SAMPLES, default=None,
                     help="Latin hypercube points over the ranges")
-    sw.add_argument("--seed", type=int, default=None, help="root random seed")
+    sw.add_argument("--seed", type=SEED, default=None, help="root random seed")
     sw.add_argument("--kpi", action="append", default=None,
                     help="KPI(s) to print per point (default left_behind, evacuated)")
     sw.add_argument("--out", type=Path, help="results folder (resumable: rerun to continue)")
     add_engine_options(sw)
+    _add_allow_large(sw)
+    sw.add_argument("--allow-dir", dest="allow_dirs", action="append", default=[], type=Path,
+                    metavar="DIR", help="also let the sweep's base: read scenarios under DIR")
     sw.set_defaults(func=cmd_sweep)
 
     gs = sub.add_parser("goalseek", help="smallest lever value with P(KPI <= N) >= p",
@@ -127,22 +140,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     help="dotted scenario path, e.g. flights.us_c17.per_day, screening.lanes")
     gs.add_argument("--mode", choices=("set", "add", "scale"), default="set",
                     help="set the value, add to it or scale it (profiles: every step)")
-    gs.add_argument("--low", type=float, required=True, help="smallest value to try")
-    gs.add_argument("--high", type=float, required=True, help="largest value to try")
-    gs.add_argument("--step", type=float, default=None,
+    gs.add_argument("--low", type=FINITE, required=True, help="smallest value to try")
+    gs.add_argument("--high", type=FINITE, required=True, help="largest value to try")
+    gs.add_argument("--step", type=STEP, default=None,
                     help="resolution (default 1 for whole-number bounds)")
     gs.add_argument("--kpi", default="left_behind",
                     help="KPI to bound (default left_behind; not_out also counts those who "
                          "never reached the airport)")
-    gs.add_argument("--at-most", type=float, required=True, metavar="N",
+    gs.add_argument("--at-most", type=FINITE, required=True, metavar="N",
                     help="the goal: KPI <= N")
-    gs.add_argument("--prob", type=float, default=0.9, help="with at least this probability")
+    gs.add_argument("--prob", type=PROBABILITY, default=0.9, help="with at least this probability")
     gs.add_argument("--conservative", action="store_true",
                     help="require the lower end of the 95%% interval to reach --prob")
-    gs.add_argument("-n", "--replications", type=int, default=30, metavar="N")
-    gs.add_argument("--seed", type=int, default=0)
+    gs.add_argument("-n", "--replications", type=REPLICATIONS, default=30, metavar="N")
+    gs.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
     gs.add_argument("--out", type=Path, help="results folder (resumable)")
     add_engine_options(gs)
+    _add_allow_large(gs)
     gs.set_defaults(func=cmd_goalseek)
 
 
@@ -166,9 +180,16 @@ def _user_errors(handler):
     def wrapped(args: argparse.Namespace, *rest) -> int:
         try:
             return handler(args, *rest)
+        except ValidationError as exc:  # (a ValueError) one line per mistake, no pydantic text
+            for err in exc.errors(include_url=False):
+                where = ".".join(str(part) for part in err["loc"])
+                message = err["msg"].removeprefix("Value error, ")
+                print(f"evacsim {args.command}: {where + ': ' if where else ''}{message}",
+                      file=sys.stderr)
+            return EXIT_USAGE  # the arguments built an impossible experiment
         except (ValueError, KeyError) as exc:
             message = exc.args[0] if exc.args else str(exc)
-            print(f"evacsim {args.command}: {message}", file=sys.stderr)
+            print(f"evacsim {args.command}: {' '.join(str(message).split())}", file=sys.stderr)
             return EXIT_INVALID
 
     wrapped.__name__ = handler.__name__
@@ -194,7 +215,7 @@ def failure_summary(failures: pd.DataFrame, total: int) -> tuple[list[str], int]
         lines.append(f"  {count} x {_clean(error) or 'unknown error'}")
     if len(counts) > 5:
         lines.append(f"  ... and {len(counts) - 5} other errors")
-    return lines, EXIT_ALL_FAILED if len(failures) >= total else EXIT_SOME_FAILED
+    return lines, failures_exit(len(failures), total)
 
 
 def _clean(text: str) -> str:
@@ -296,7 +317,7 @@ def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
     if getattr(args, "report", False):
         print("evacsim run: --report describes one run; ignored with -n", file=sys.stderr)
     reps = replicate(scenario, args.replications, args.seed, out=args.out,
-                     **engine_kwargs(args))
+                     **engine_kwargs(args), allow_large=args.allow_large)
     print(present_replications(reps, args.all_kpis))
     if args.out:
         reps.write()
@@ -319,7 +340,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             label, k = f"{path.stem}_{k}", k + 1
         labels.append(label)
     result = compare(args.scenarios, args.replications, args.seed, labels=labels, out=args.out,
-                     **engine_kwargs(args))
+                     **engine_kwargs(args), allow_large=args.allow_large)
     names = list(dict.fromkeys([args.kpi, *HEADLINE]))
     summary = result.summary()
     means = summary[summary["kpi"].isin(names)].pivot(index="kpi", columns="scenario",
@@ -366,7 +387,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if _is_sweep_file(args.file):
         spec_or_file, base = args.file, None
         if factors:
-            spec, base = load_sweep(args.file)
+            spec, base = load_sweep(args.file, args.allow_dirs)
             spec_or_file = SweepSpec.model_validate(
                 {**spec.model_dump(), "levers": {**spec.levers, **factors}})
     else:
@@ -376,7 +397,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                  samples=args.samples or 0)
         base = args.file
     result = sweep(spec_or_file, base, replications=args.replications, samples=args.samples,
-                   seed=args.seed, out=args.out, **engine_kwargs(args))
+                   seed=args.seed, out=args.out, allow_large=args.allow_large,
+                   allow_dirs=args.allow_dirs,
+                   **engine_kwargs(args))
     kpis = args.kpi or ["left_behind", "evacuated"]
     summary = result.summary()
     known = set(summary["kpi"])
@@ -417,7 +440,7 @@ def cmd_goalseek(args: argparse.Namespace) -> int:
     result = goal_seek(args.scenario, args.lever, low, high, at_most=args.at_most,
                        probability=args.prob, kpi=args.kpi, mode=args.mode, step=args.step,
                        n=args.replications, seed=args.seed, conservative=args.conservative,
-                       out=args.out, **engine_kwargs(args))
+                       out=args.out, **engine_kwargs(args), allow_large=args.allow_large)
     ev = result.evaluations.sort_values("value")
     print(pd.DataFrame(
         [[r.value, _pct(r.p), f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}]",

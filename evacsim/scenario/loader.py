@@ -67,8 +67,10 @@ __all__ = [
     "check_scenario",
     "deep_merge",
     "dump_scenario",
+    "allowed_dirs",
     "load_scenario",
     "merge_documents",
+    "outside_message",
     "parse_yaml",
     "problems_from_validation",
     "read_document",
@@ -107,13 +109,9 @@ def _extends_target(
     target = path.parent / parent
     resolved = target.resolve()
     shown = os.path.normpath(os.path.join(os.path.dirname(doc.file), parent))
-    if not any(resolved.is_relative_to(folder) for folder, _ in allowed):
-        folders = ", ".join(name for _, name in allowed)
-        raise refuse(
-            f"'{parent}' is outside the folders scenarios may extend from ({folders}) "
-            "(expected a file in the scenario's folder or below, or allow its folder "
-            "with --allow-dir)"
-        )
+    outside = outside_message(parent, resolved, allowed)
+    if outside:
+        raise refuse(outside)
     if not resolved.is_file():
         raise refuse(f"no such scenario file '{parent}' (looked for {shown})")
     return target, shown
@@ -146,12 +144,29 @@ def _resolve(
     return merge_documents(base, Document(overlay_data, doc.file, doc.origins))
 
 
-def _allowed_dirs(
-    path: str | os.PathLike[str], allow_dirs: Iterable[str | os.PathLike[str]]
+def allowed_dirs(
+    path: str | os.PathLike[str], allow_dirs: Iterable[str | os.PathLike[str]] = ()
 ) -> list[tuple[Path, str]]:
-    """Folders ``extends`` may read from, resolved, with the name to show in messages."""
-    own = Path(path).resolve().parent, os.path.dirname(str(path)) or "."
-    return [own, *((Path(d).resolve(), str(d)) for d in allow_dirs)]
+    """Folders a file may name others from (``extends:``, a sweep's ``base:``), resolved,
+    with the name to show in messages: the file's own folder, the scenario library it sits
+    in (the nearest enclosing folder named ``scenarios``, so that ``scenarios/sweeps/x.yaml``
+    may name ``../kabul_2021.yaml``), and the folders the user allowed (``--allow-dir``)."""
+    own = Path(path).resolve().parent
+    folders = [(own, os.path.dirname(str(path)) or ".")]
+    library = next((p for p in (own, *own.parents) if p.name == "scenarios"), None)
+    if library is not None and library != own:
+        folders.append((library, str(library)))
+    return [*folders, *((Path(d).resolve(), str(d)) for d in allow_dirs)]
+
+
+def outside_message(name: str, resolved: Path, allowed: Sequence[tuple[Path, str]]) -> str:
+    """Why ``name`` (resolved) may not be read, or "" if it lies in an allowed folder."""
+    if any(resolved.is_relative_to(folder) for folder, _ in allowed):
+        return ""
+    folders = ", ".join(shown for _, shown in allowed)
+    return (f"'{name}' is outside the folders scenarios may be read from ({folders}) "
+            "(expected a file in the same folder or below, in its scenarios folder, or "
+            "allow its folder with --allow-dir)")
 
 
 def resolve_document(
@@ -166,7 +181,7 @@ def resolve_document(
     :class:`ScenarioError` if a file cannot be read or parsed, ``extends`` is wrong, an
     override is malformed, or a ``!remove`` has nothing to remove.
     """
-    doc = _resolve(Path(path), str(path), _allowed_dirs(path, allow_dirs), ())
+    doc = _resolve(Path(path), str(path), allowed_dirs(path, allow_dirs), ())
     if overrides:
         doc = apply_overrides(doc, overrides)
     leftovers = leftover_removes(doc)
