@@ -87,6 +87,7 @@ def execute(
             finished = done.get((key.scenario, key.seed))
             if finished is None:
                 _check_budget(scenario, budget)
+                store.verify(key.scenario, key.seed)  # damaged or swapped files are redone
                 finished = done[(key.scenario, key.seed)] = store.done(key.scenario, key.seed)
                 store.save_scenario(key.scenario, scenario)
                 _warn_if_other_code(store, key, finished)
