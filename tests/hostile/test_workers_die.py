@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import KABUL, ROOT
+from .conftest import ROOT, tiny, write_yaml
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -57,8 +57,11 @@ def _alive(pid: int) -> bool:
                          ids=["SIGKILL", "SIGTERM", "SIGINT"])
 def test_workers_end_with_the_driver(signum, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    data = tiny()
+    data["deadline"] = "2021-01-20T00:00"  # a few tenths of a second per replication
+    scenario = write_yaml(tmp_path, data)
     driver = subprocess.Popen(
-        [sys.executable, "-m", "evacsim.cli", "run", str(KABUL), "-n", "200", "--engine",
+        [sys.executable, "-m", "evacsim.cli", "run", str(scenario), "-n", "5000", "--engine",
          "local", "--workers", "2", "--out", str(tmp_path / "out"), "--no-progress"],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
