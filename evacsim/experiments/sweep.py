@@ -178,7 +178,8 @@ def load_sweep(path: str | os.PathLike[str],
     except ValidationError as exc:
         raise ScenarioError(problems_from_validation(exc, str(path))) from None
     base = Path(path).parent / spec.base
-    outside = outside_message(spec.base, base.resolve(), allowed_dirs(path, allow_dirs))
+    resolved = None if "\x00" in spec.base else base.resolve()
+    outside = outside_message(spec.base, resolved, allowed_dirs(path, allow_dirs))
     if outside:
         raise ScenarioError([Problem(str(path), "base", outside)], unreadable=True)
     if not base.is_file():

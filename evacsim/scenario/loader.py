@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_EXTENDS = 16
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")  # never part of a file name a user means
 """Longest chain of ``extends:`` followed."""
 
 
@@ -104,6 +106,8 @@ def _extends_target(
         raise refuse(
             f"{parent!r} is not a file name (expected the path of a .yaml scenario to build on)"
         )
+    if _CONTROL_CHARS.search(parent):
+        raise refuse(f"{parent!r} contains control characters (expected a file name)")
     if Path(parent).suffix.lower() not in (".yaml", ".yml"):
         raise refuse(f"'{parent}' is not a .yaml file (expected a scenario file ending .yaml)")
     target = path.parent / parent
@@ -159,8 +163,11 @@ def allowed_dirs(
     return [*folders, *((Path(d).resolve(), str(d)) for d in allow_dirs)]
 
 
-def outside_message(name: str, resolved: Path, allowed: Sequence[tuple[Path, str]]) -> str:
+def outside_message(name: str, resolved: Path | None, allowed: Sequence[tuple[Path, str]]
+                    ) -> str:
     """Why ``name`` (resolved) may not be read, or "" if it lies in an allowed folder."""
+    if resolved is None or _CONTROL_CHARS.search(name):
+        return f"{name!r} contains control characters (expected a file name)"
     if any(resolved.is_relative_to(folder) for folder, _ in allowed):
         return ""
     folders = ", ".join(shown for _, shown in allowed)

@@ -141,3 +141,16 @@ def test_a_sweep_base_obeys_the_extends_folder_rule(tmp_path, capsys):
     escape = _sweep_file(library / "sweeps2", "../../outside.yaml")
     with pytest.raises(ScenarioError):
         load_sweep(escape)
+
+
+@pytest.mark.parametrize("field", ["extends", "base"])
+def test_a_nul_byte_in_a_file_reference_is_one_line_exit_2(field, tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    if field == "extends":
+        path.write_text('extends: "a\\0b.yaml"\nname: x\n')
+        code = main(["validate", str(path)])
+    else:
+        path.write_text('base: "a\\0b.yaml"\nlevers: {screening.lanes: [1, 2]}\n')
+        code = main(["sweep", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "control characters" in err, err
