@@ -171,9 +171,9 @@ def outside_message(name: str, resolved: Path | None, allowed: Sequence[tuple[Pa
     if any(resolved.is_relative_to(folder) for folder, _ in allowed):
         return ""
     folders = ", ".join(shown for _, shown in allowed)
-    return (f"'{name}' is outside the folders scenarios may be read from ({folders}) "
-            "(expected a file in the same folder or below, in its scenarios folder, or "
-            "allow its folder with --allow-dir)")
+    return (f"'{name}' is outside the folders scenarios may extend from ({folders}) "
+            "(expected a file in the scenario's folder or below, or allow its folder "
+            "with --allow-dir)")
 
 
 def resolve_document(
