@@ -49,7 +49,7 @@ from .bounds import (
     Troops,
     Weight,
 )
-from .units import format_duration, parse_duration, parse_timestamp
+from .units import format_clock, format_duration, parse_clock, parse_duration, parse_timestamp
 
 __all__ = [
     "AircraftType",
@@ -118,6 +118,22 @@ Timestamp = Annotated[
     ),
 ]
 """A local date-time at the airport."""
+
+ClockTime = Annotated[
+    float,
+    Field(ge=0, lt=24),  # hours after midnight (parse_clock refuses anything else first)
+    BeforeValidator(parse_clock),
+    PlainSerializer(format_clock, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$",
+            "description": "Local time of day at the airport, 'HH:MM' (quote it in YAML).",
+            "examples": ["00:00", "11:30"],
+        }
+    ),
+]
+"""A local time of day, ``"HH:MM"``; hours since midnight inside, in [0, 24)."""
 
 
 def _unit(unit: str) -> dict[str, str]:
@@ -762,6 +778,14 @@ class FlightSchedule(_Frozen):
         description="Random shift of each arrival slot, as a share of the slot spacing.",
         json_schema_extra=_unit("share of slot spacing"),
     )
+    divert: bool = Field(
+        False,
+        description=(
+            "A loaded aircraft whose staging base is full (or closed) flies to another of its "
+            "destinations with room, the heaviest-weighted first; it is held only while all "
+            "are full."
+        ),
+    )
 
     @field_validator("per_day")
     @classmethod
@@ -851,6 +875,16 @@ class Withdrawal(_Frozen):
     operator: Name | None = Field(
         None, description="Operator whose departing aircraft carry them first (null: not ours)."
     )
+    seats_per_troop: float = Field(
+        1.0,
+        ge=1.0,
+        le=20.0,
+        description=(
+            "Seats each withdrawing troop takes on a departing aircraft, counting the "
+            "equipment flown out with them (retrograde cargo), in seats per troop."
+        ),
+        json_schema_extra=_unit("seats/troop"),
+    )
 
     @model_validator(mode="after")
     def _span(self) -> Withdrawal:
@@ -885,7 +919,10 @@ class StagingBase(_Frozen):
 
     capacity: Persons | None = Field(
         None,
-        description="People the base can hold (persons); null = no limit (a final destination).",
+        description=(
+            "People the base can hold (persons); null = no limit (a final destination); "
+            "0 = not open (no flight may land until a staging_capacity event opens it)."
+        ),
         json_schema_extra=_unit("persons"),
     )
     onward_per_day: PersonsPerDay = Field(
@@ -1011,11 +1048,20 @@ class EligibilityChanged(_Event):
 
 
 class ArrivalsStopped(_Event):
-    """People of these categories can no longer reach the perimeter from ``at``."""
+    """People of these categories can no longer reach the perimeter from ``at``, or, with
+    ``passing`` above 0, only that share of them gets through (checkpoints on the way)."""
 
     type: Literal["arrivals_stopped"] = Field(description="Event kind: arrivals_stopped.")
     categories: list[Name] | Literal["all"] = Field(
         description="Categories that can no longer reach the perimeter (keys of demand), or all."
+    )
+    passing: Share = Field(
+        0.0,
+        description=(
+            "Share of these categories' arrivals (first arrivals and returns) that still get "
+            "through from now on; 0 stops them all. Several events multiply."
+        ),
+        json_schema_extra=_unit("share of arrivals"),
     )
 
 
@@ -1042,6 +1088,17 @@ class Scenario(_Frozen):
     description: str = Field("", description="What the scenario represents and why.")
     start: Timestamp = Field(description="Start of the simulated period (local time).")
     deadline: Timestamp = Field(description="The run ends here; whoever is not out is left behind.")
+    reporting_day_starts: ClockTime = Field(
+        "00:00",
+        validate_default=True,
+        description=(
+            "Local time of day at which a reporting day begins: every daily table, chart, "
+            "binding strip and backtest counts days from it (e.g. '11:30' for figures kept "
+            "11:30 to 11:30). A reporting day is labelled by the date on which it starts; "
+            "the first and last may be partial."
+        ),
+        json_schema_extra=_unit("time of day (local, HH:MM)"),
+    )
     demand: dict[Name, Category] = Field(description="Evacuee categories, by a name of yours.")
     gates: dict[Name, Gate] = Field(description="Entry points in the perimeter, by name.")
     screening: Screening = Field(description="Consular screening inside the perimeter.")
