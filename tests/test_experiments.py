@@ -74,13 +74,14 @@ def test_daily_series_add_up_to_the_kpis(reps10):
     series = reps10.series
     days = sorted(series["date"].unique())
     assert len(days) == 3  # 14, 15, 16 August
-    per_rep = series[series["series"] == "evacuated"].groupby("rep")["value"].sum()
+    per_rep = series[series["series"] == "evacuated"].groupby("replication")["value"].sum()
     assert np.array_equal(per_rep.to_numpy(), reps10.kpi("evacuated").loc[per_rep.index].to_numpy())
-    by_cat = series[series["series"].str.startswith("evacuated.")].groupby("rep")["value"].sum()
+    by_cat = series[series["series"].str.startswith("evacuated.")].groupby(
+        "replication")["value"].sum()
     assert np.array_equal(by_cat.to_numpy(), per_rep.to_numpy())
     # end-of-day backlog of the last day is what is left at the deadline
     last = series[(series["series"] == "backlog.inside_waiting") & (series["date"] == days[-1])]
-    left = reps10.kpi("left_behind.inside_waiting").loc[last["rep"]]
+    left = reps10.kpi("left_behind.inside_waiting").loc[last["replication"]]
     assert np.array_equal(last["value"].to_numpy(), left.to_numpy())
 
 

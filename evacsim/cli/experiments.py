@@ -15,9 +15,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evacsim.experiments.engines import ENGINES, default_workers
-from evacsim.scenario.loader import read_yaml
-
 if TYPE_CHECKING:  # the library is imported when a command runs, so --help stays quick
     import pandas as pd
 
@@ -27,6 +24,11 @@ if TYPE_CHECKING:  # the library is imported when a command runs, so --help stay
 __all__ = ["add_commands", "add_engine_options", "add_run_options", "run_replications"]
 
 log = logging.getLogger(__name__)
+
+ENGINE_NAMES = ("auto", "sequential", "local", "dask")
+"""The names :func:`evacsim.experiments.engines.make_engine` takes, listed here so that
+building the parser (and ``--help``) does not import the experiments package (a test checks
+that the two lists agree)."""
 
 EXIT_OK, EXIT_INVALID = 0, 1
 EXIT_GOAL_NOT_REACHED = 4  # goalseek: even the top of the range misses the goal
@@ -44,11 +46,12 @@ HEADLINE = (
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """--engine, --workers, --scheduler, --seed, --out, --progress for experiment commands."""
     group = parser.add_argument_group("experiment engine")
-    group.add_argument("--engine", choices=ENGINES, default=None,
-                       help="where replications run: sequential, local worker processes "
-                            "(default) or a Dask cluster")
+    group.add_argument("--engine", choices=ENGINE_NAMES, default=None,
+                       help="where replications run: auto (default: in this process when "
+                            "the work is too small to repay starting workers, else local "
+                            "worker processes), sequential, local or a Dask cluster")
     group.add_argument("--workers", type=int, default=None,
-                       help=f"worker processes (default: all cores, here {default_workers()})")
+                       help="worker processes (default: every core this process may use)")
     group.add_argument("--scheduler", default=None,
                        help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine "
                             "dask; without it --engine dask starts a local Dask cluster)")
@@ -74,7 +77,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      help="base scenario first, then the alternatives")
     cmp.add_argument("-n", "--replications", type=int, default=30, metavar="N")
     cmp.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
-    cmp.add_argument("--kpi", default="left_behind", help="KPI to rank on (default left_behind)")
+    cmp.add_argument("--kpi", default="not_out",
+                     help="KPI to rank on (default not_out: everyone eligible not flown out, "
+                          "including those who never reached a gate)")
     direction = cmp.add_mutually_exclusive_group()
     direction.add_argument("--maximize", dest="maximize", action="store_true", default=None,
                            help="higher KPI is better (default: from the KPI's meaning)")
@@ -233,7 +238,8 @@ def present_replications(reps: Replications, all_kpis: bool = False) -> str:
     failures = reps.failures()
     if len(failures):
         lines += ["", f"{len(failures)} replication(s) failed:"]
-        lines += [f"  rep {r.rep}: {r.error}" for r in failures.head(10).itertuples()]
+        lines += [f"  replication {r.replication}: {r.error}"
+                  for r in failures.head(10).itertuples()]
     return "\n".join(lines)
 
 
@@ -303,6 +309,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _is_sweep_file(path: Path) -> bool:
+    from evacsim.scenario.loader import read_yaml
+
     data = read_yaml(path)
     return isinstance(data, dict) and "base" in data and "demand" not in data
 

@@ -10,9 +10,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evacsim import __version__
-from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario, load_scenario
+
+if TYPE_CHECKING:  # the library is imported by the command that uses it: --help stays quick
+    from evacsim.scenario.loader import ScenarioError
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -47,6 +50,8 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
 
 def _checked_scenario(args: argparse.Namespace):
     """Load ``args.scenario`` with the same validation as ``validate``; warnings to stderr."""
+    from evacsim.scenario.loader import ScenarioError, check_scenario
+
     scenario, problems = check_scenario(
         args.scenario, args.overrides, allow_dirs=args.allow_dirs
     )
@@ -59,6 +64,8 @@ def _checked_scenario(args: argparse.Namespace):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario
+
     worst = EXIT_OK
     for path in args.files:
         try:
@@ -147,6 +154,7 @@ def _engine(args: argparse.Namespace):
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     from evacsim.experiments.backtest import ObservedDataError, backtest
+    from evacsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
     try:
@@ -170,6 +178,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from evacsim.experiments.backtest import ObservedDataError, calibrate, parse_parameter
+    from evacsim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
     try:
@@ -292,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from evacsim.scenario.loader import ScenarioError  # after parsing: --help never loads it
+
     try:
         return args.func(args)
     except ScenarioError as err:

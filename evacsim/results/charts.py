@@ -38,6 +38,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -339,17 +340,25 @@ def forces_and_flights(source: Any) -> Figure:
     top, low = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, 0.5 + 0.28 * n_rows])
 
     troops = ground[ground["series"] == "troops_on_ground"]
-    top.plot(pd.to_datetime(troops["time"]), troops["mean"].to_numpy(), color="#2f4f4f",
-             linewidth=1.8, label="Troops on the ground (left axis)", gid="troops_on_ground",
-             zorder=3)
-    top.set_ylabel("Troops on the ground")
-    top.yaxis.set_major_formatter("{x:,.0f}")
-    top.set_ylim(0, max(10.0, float(troops["mean"].max() if len(troops) else 0) * 1.05))
-    top.set_title("Forces, flights and events")
+    # A scenario without forces gets no troops axis (a flat zero line says nothing).
+    has_troops = bool(len(troops)) and float(troops["mean"].max()) > 0
+    departed = flights[flights["status"] == "departed"]
+    if has_troops:
+        top.plot(pd.to_datetime(troops["time"]), troops["mean"].to_numpy(), color="#2f4f4f",
+                 linewidth=1.8, label="Troops on the ground (left axis)",
+                 gid="troops_on_ground", zorder=3)
+        top.set_ylabel("Troops on the ground")
+        top.yaxis.set_major_formatter("{x:,.0f}")
+        top.set_ylim(0, float(troops["mean"].max()) * 1.05)
+        top.set_title("Forces, flights and events")
+    else:
+        top.set_yticks([])
+        top.set_title("Flights and events (no forces in this scenario)")
+        if not len(departed):
+            _no_data(top, "No forces and no flight departed")
 
     twin = top.twinx()
     operators = _operator_labels(source)
-    departed = flights[flights["status"] == "departed"]
     handles = top.get_legend_handles_labels()[0]
     if len(departed):
         per_day = _daily_by(departed.assign(n=1), "departed", "operator", "n")
@@ -358,12 +367,16 @@ def forces_and_flights(source: Any) -> Figure:
             values = per_day[op].to_numpy(dtype=float)
             bars = twin.bar(per_day.index + pd.Timedelta(hours=12), values, width=0.75,
                             bottom=bottom, color=CATEGORY_PALETTE[(i + 5) % 10], alpha=0.45,
-                            label=f"Flights: {operators.get(op, op)} (right axis)",
+                            label=f"Flights: {operators.get(op, op)}"
+                                  + (" (right axis)" if has_troops else ""),
                             gid=f"flights:{op}")
             handles.append(bars)
             bottom += values
-    twin.set_ylabel("Flights departed per day")
-    twin.set_ylim(bottom=0)
+    if len(departed):
+        twin.set_ylabel("Flights departed per day")
+        twin.set_ylim(bottom=0)
+    else:
+        twin.set_yticks([])
     top.set_zorder(twin.get_zorder() + 1)  # the troops line above the bars
     top.patch.set_visible(False)
 
@@ -400,8 +413,9 @@ def forces_and_flights(source: Any) -> Figure:
         low.text(0.5, 0.5, "No events", transform=low.transAxes, ha="center", va="center")
     low.set_xlim(t0, max(t1, pd.to_datetime(ground["time"]).max()) + pd.Timedelta(hours=6))
     _date_axis(low)
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
-               frameon=False, fontsize=8)
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
+                   frameon=False, fontsize=8)
     return fig
 
 
@@ -412,8 +426,13 @@ def flight_loads(source: Any) -> Figure:
     ``source``: a RunResult, a mapping with ``flights``, or the ``flights`` table.
     """
     flights = _table(source, "flights")
+    held = flights[flights["held_for_staging_h"].fillna(0) > 0]
     fig = _figure(4.8)
-    left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+    # The held panel only when something was held: otherwise the loads take the full width.
+    if len(held):
+        left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+    else:
+        left, right = fig.subplots(1, 1), None
     evac = flights[(flights["status"] == "departed") & (flights["seats"] > 0)]
     operators = _operator_labels(source)
     if len(evac):
@@ -433,10 +452,10 @@ def flight_loads(source: Any) -> Figure:
     else:
         _no_data(left, "No evacuation flight departed")
     left.set_xlabel("Load factor (aboard / seats; box: quartiles, diamond: mean)")
-    left.set_title("Flight load factors by operator and aircraft", fontsize=10)
-
-    held = flights[flights["held_for_staging_h"].fillna(0) > 0]
-    if len(held):
+    left.set_title("Flight load factors by operator and aircraft"
+                   + ("" if len(held) else " (no departure was held by a full staging base)"),
+                   fontsize=10)
+    if right is not None:
         per_day = _daily_by(held.assign(departed=held["departed"].fillna(held["boarding"])),
                             "departed", "destination", "held_for_staging_h")
         bottom = np.zeros(len(per_day))
@@ -448,10 +467,8 @@ def flight_loads(source: Any) -> Figure:
             bottom += values
         right.legend(frameon=False, fontsize=8, title="Staging base", title_fontsize=8)
         _date_axis(right)
-    else:
-        _no_data(right, "No departure was held by a full staging base")
-    right.set_ylabel("Aircraft-hours held")
-    right.set_title("Time aircraft were held by full staging bases", fontsize=10)
+        right.set_ylabel("Aircraft-hours held")
+        right.set_title("Time aircraft were held by full staging bases", fontsize=10)
     return fig
 
 
@@ -470,25 +487,28 @@ def waiting_times(source: Any) -> Figure:
     fig = _figure(5.0)
     left, right = fig.subplots(1, 2)
 
+    floor_h = 0.1  # 6 min: the log axis starts here; quicker journeys are drawn at it
     if groups is not None and len(groups) and "t_depart" in groups:
         out = groups[groups["t_depart"].notna()]
         for cat in cats:
             g = out[out["category"] == cat]
             if not len(g):
                 continue
-            hours = (g["t_depart"] - g["t_arrive"]).to_numpy(dtype=float)
+            hours = np.maximum((g["t_depart"] - g["t_arrive"]).to_numpy(dtype=float), floor_h)
             order = np.argsort(hours)
             weights = g["size"].to_numpy(dtype=float)[order]
             share = np.cumsum(weights) / weights.sum()
             left.step(hours[order], share, where="post", color=colours[cat],
                       label=labels[cat], gid=f"category:{cat}")
-        left.set_xscale("symlog", linthresh=1.0)
-        left.set_xlim(left=0)
-        left.set_ylim(0, 1.01)
-        left.set_xlabel("Hours from arrival at the gates to departure")
-        left.set_ylabel("Share of evacuees")
         if left.get_legend_handles_labels()[0]:
-            left.legend(frameon=False, fontsize=8, loc="lower right")
+            # A true log axis from 6 min (a symlog one put a stray "0" at its origin),
+            # tick labels in plain hours.
+            left.set_xscale("log")
+            left.set_xlim(left=floor_h)
+            left.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+            left.set_ylim(0, 1.01)
+            left.set_xlabel("Hours from arrival at the gates to departure (log scale)")
+            left.set_ylabel("Share of evacuees")
         else:
             _no_data(left, "Nobody was evacuated")
     else:
@@ -507,8 +527,16 @@ def waiting_times(source: Any) -> Figure:
         right.scatter(offset, w["p90_h"].to_numpy(dtype=float), marker="_", s=80,
                       color=colours[cat], linewidths=2)
     right.set_xticks(x, [s.replace("_", " ") for s in stages])
-    right.set_ylabel("Hours (bar: median, dash: 90th percentile)")
+    right.set_ylabel("Hours")
     right.set_title("Waits by stage and category", fontsize=10)
+    # One legend for both panels, below them (inside, it covered the curves): the category
+    # colours, then how to read the bars.
+    handles = [Patch(color=colours[c], label=labels[c]) for c in cats]
+    handles += [Patch(facecolor="#bbbbbb", label="bar: median wait"),
+                Line2D([], [], color="#555555", marker="_", linestyle="none", markersize=12,
+                       markeredgewidth=2, label="dash: 90th percentile")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
+               frameon=False, fontsize=8)
     return fig
 
 
