@@ -392,6 +392,27 @@ def test_throughput_difference_is_paired_by_replication(replications):
         charts.throughput_difference(frame, baseline="nope")
 
 
+def test_throughput_difference_counts_the_days_a_shorter_scenario_lacks():
+    """Issue 12: with deadlines that differ, the days only the longer scenario ran count as 0
+    for the shorter one, so the cumulative difference ends at the difference in totals
+    (dropping those days showed -124 where the truth was -1,425)."""
+    days = pd.date_range("2021-08-14", periods=5, freq="D")
+    rows = [{"scenario": "long", "replication": r, "date": d, "series": "evacuated",
+             "value": 100.0 + r} for r in range(3) for d in days]
+    rows += [{"scenario": "short", "replication": r, "date": d, "series": "evacuated",
+              "value": 120.0} for r in range(3) for d in days[:3]]
+    frame = pd.DataFrame(rows)
+    fig = charts.throughput_difference(frame, baseline="long")
+    final = gid(fig.axes[1], "diff:short:cum").get_ydata()[-1]
+    totals = frame.groupby(["scenario", "replication"])["value"].sum().unstack(0)
+    assert final == pytest.approx((totals["short"] - totals["long"]).median())
+    assert final == pytest.approx(360 - 505)  # the median pair: 3 x 120 against 5 x 101
+    # A replication one scenario did not finish is left out, not read as zeros.
+    wide = charts.daily_by_scenario(frame[~((frame["scenario"] == "short")
+                                            & (frame["replication"] == 2))])
+    assert sorted(wide.index.get_level_values("replication").unique()) == [0, 1]
+
+
 def test_overlap_and_bounds_checks_can_fail():
     # The text checks above are only worth something if they catch a bad layout.
     fig = Figure(figsize=(4, 3))

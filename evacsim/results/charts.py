@@ -61,6 +61,7 @@ __all__ = [
     "kpi_intervals",
     "replication_frame",
     "save_charts",
+    "sensitivity_chart",
     "throughput_difference",
     "waiting_times",
 ]
@@ -747,6 +748,27 @@ def kpi_intervals(frame: pd.DataFrame, kpis: Sequence[str] | None = None,
     return fig
 
 
+def daily_by_scenario(frame: pd.DataFrame) -> pd.DataFrame:
+    """People evacuated per day, one column per scenario, indexed by (replication, date),
+    over every day any scenario ran: a scenario whose run is over (an earlier deadline, a
+    later start) evacuates no one on the days it lacks, so those count as 0 and cumulative
+    differences add up to the difference in totals (dropping the days undercounted it).
+    Only replications every scenario finished are kept: pairs stay pairs.
+
+    ``frame``: long format with ``scenario``, ``replication``, ``date``, ``value``.
+    """
+    frame = frame.assign(date=pd.to_datetime(frame["date"]))
+    scenarios = list(dict.fromkeys(frame["scenario"]))
+    reps = frame.groupby("scenario")["replication"].unique()
+    common = set.intersection(*(set(reps[s]) for s in scenarios))
+    frame = frame[frame["replication"].isin(common)]
+    days = pd.DatetimeIndex(sorted(frame["date"].unique()))
+    index = pd.MultiIndex.from_product([sorted(common), days], names=["replication", "date"])
+    wide = frame.pivot_table(index=["replication", "date"], columns="scenario", values="value",
+                             aggfunc="sum")
+    return wide.reindex(index=index, columns=scenarios).fillna(0.0)
+
+
 def throughput_difference(frame: pd.DataFrame, baseline: str,
                           series: str | None = None) -> Figure:
     """Difference in people evacuated per day (and cumulatively) between each scenario and
@@ -754,8 +776,8 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
     noise cancels), as a median line and 5-95 % band.
 
     ``frame``: long format with ``scenario``, ``replication`` (or ``rep``), ``date`` and
-    ``value`` (people evacuated per day); if it has a ``series`` column, the rows of
-    ``series`` are used: by default ``"evacuated per day"`` (as made by
+    ``value`` (people evacuated per day; days one scenario lacks count as 0 for it, see
+    :func:`daily_by_scenario`); if it has a ``series`` column, the rows of ``series`` are used: by default ``"evacuated per day"`` (as made by
     :func:`replication_frame`) or else ``"evacuated"`` (as the experiments store names it).
     """
     frame = _require(frame, ["scenario", "replication", "date", "value"])
@@ -770,13 +792,12 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
     if baseline not in set(frame["scenario"]):
         raise ValueError(f"baseline '{baseline}' is not among the scenarios: "
                          f"{', '.join(map(str, dict.fromkeys(frame['scenario'])))}")
-    wide = frame.assign(date=pd.to_datetime(frame["date"])).pivot_table(
-        index=["replication", "date"], columns="scenario", values="value", aggfunc="sum")
+    wide = daily_by_scenario(frame)
     others = [s for s in dict.fromkeys(frame["scenario"]) if s != baseline]
     fig = _figure(6.0)
     daily_ax, cum_ax = fig.subplots(2, 1, sharex=True)
     for i, scen in enumerate(others):
-        diff = (wide[scen] - wide[baseline]).dropna().rename("diff").reset_index()
+        diff = (wide[scen] - wide[baseline]).rename("diff").reset_index()
         diff["cum"] = diff.sort_values("date").groupby("replication")["diff"].cumsum()
         colour = CATEGORY_PALETTE[(i + 1) % 10]
         for ax, col in ((daily_ax, "diff"), (cum_ax, "cum")):
@@ -794,6 +815,65 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
     _date_axis(cum_ax)
     fig.suptitle(f"Each scenario against {_plain(baseline)}: median and 5-95 % band over "
                  f"replications", fontsize=11)
+    return fig
+
+
+def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
+                      method: str | None = None) -> Figure:
+    """Tornado chart of a sensitivity study: one bar per input, most influential on top, one
+    panel per KPI.
+
+    Sobol: the total index ST (light bar) with the first-order index S1 inside it (dark bar),
+    each with its bootstrap interval; both are shares of the KPI's variance (0-1). Morris:
+    mu* (mean absolute elementary effect, in the KPI's unit) with its interval, and sigma
+    (diamond). ``indices``: as :class:`evacsim.experiments.SensitivityResult.indices`.
+    """
+    method = method or ("sobol" if "ST" in indices.columns else "morris")
+    kpis = [kpi] if kpi else list(dict.fromkeys(indices["kpi"]))
+    n_params = indices["parameter"].nunique()
+    fig = _figure(1.2 + len(kpis) * (0.9 + 0.42 * n_params))
+    axes = np.atleast_1d(fig.subplots(len(kpis), 1, squeeze=False)[:, 0])
+    key = "ST" if method == "sobol" else "mu_star"
+    for ax, name in zip(axes, kpis, strict=True):
+        part = indices[indices["kpi"] == name].sort_values(key, ascending=True,
+                                                           na_position="first")
+        y = np.arange(len(part))
+        labels = [_plain(_shorten(p, 48)) for p in part["parameter"]]
+        if part[key].isna().all():
+            _no_data(ax, f"{name} does not vary over the ranges: no index to compute")
+            ax.set_title(_plain(name), fontsize=10)
+            continue
+        if method == "sobol":
+            for col, colour, height, lift, label in (
+                    ("ST", "#9ecae1", 0.7, 0.26, "total (ST)"),
+                    ("S1", "#08519c", 0.35, 0.0, "first order (S1)")):
+                values = part[col].to_numpy(dtype=float)
+                err = np.vstack([values - part[f"{col}_low"], part[f"{col}_high"] - values])
+                ax.barh(y, np.clip(values, 0, None), height=height, color=colour, label=label,
+                        gid=f"{col}:{name}")
+                # Whiskers apart (ST's along the top of its bar) so the two never overlap.
+                ax.errorbar(values, y + lift, xerr=np.clip(err, 0, None), fmt="none",
+                            ecolor="#08519c" if col == "ST" else "#333333", capsize=2,
+                            lw=0.8)
+            ax.set_xlim(0, max(1.0, float(np.nanmax(part["ST_high"])) * 1.05))
+            ax.set_xlabel("Share of the KPI's variance (bars: estimate, whiskers: "
+                          "bootstrap interval)")
+        else:
+            values = part["mu_star"].to_numpy(dtype=float)
+            err = np.vstack([values - part["mu_star_low"], part["mu_star_high"] - values])
+            ax.barh(y, values, height=0.6, color="#9ecae1", label="mu* (mean |effect|)",
+                    xerr=np.clip(err, 0, None), error_kw={"ecolor": "#333333", "capsize": 2,
+                                                          "lw": 0.8}, gid=f"mu_star:{name}")
+            ax.scatter(part["sigma"], y, marker="D", color="#08519c", zorder=3, s=22,
+                       label="sigma (spread)")
+            ax.set_xlim(left=0)
+            ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+            ax.set_xlabel(f"Change in {_plain(name)} across an input's range")
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_title(_plain(name), fontsize=10)
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+    fig.suptitle(("Sobol indices" if method == "sobol" else "Morris screening")
+                 + ": which inputs the KPI hangs on", fontsize=11)
     return fig
 
 
