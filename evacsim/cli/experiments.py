@@ -86,6 +86,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                            help="higher KPI is better (default: from the KPI's meaning)")
     direction.add_argument("--minimize", dest="maximize", action="store_false")
     cmp.add_argument("--out", type=Path, help="results folder (resumable)")
+    cmp.add_argument("--report", action="store_true",
+                     help="also write OUT/report.html (compare-report.html here without --out)")
     add_engine_options(cmp)
     cmp.set_defaults(func=cmd_compare)
 
@@ -102,6 +104,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sw.add_argument("--kpi", action="append", default=None,
                     help="KPI(s) to print per point (default left_behind, evacuated)")
     sw.add_argument("--out", type=Path, help="results folder (resumable: rerun to continue)")
+    sw.add_argument("--report", action="store_true",
+                    help="also write OUT/report.html (NAME-report.html here without --out)")
     add_engine_options(sw)
     sw.set_defaults(func=cmd_sweep)
 
@@ -287,16 +291,26 @@ def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
 
     if args.replications < 1:
         raise ValueError(f"-n must be 1 or more replications, got {args.replications}")
-    if getattr(args, "report", False):
-        print("evacsim run: --report describes one run; ignored with -n", file=sys.stderr)
     reps = replicate(scenario, args.replications, args.seed, out=args.out,
                      **_engine_kwargs(args))
     print(present_replications(reps, args.all_kpis))
-    if args.out:
+    if args.out or getattr(args, "report", False):
         reps.write()
+    if args.out:
         print(f"\nResults written to {reps.store.root}/ (one file per replication; rerun to "
               "resume)")
+    _maybe_report(args, reps.store.root, f"{scenario.name}-report.html")
     return EXIT_OK
+
+
+def _maybe_report(args: argparse.Namespace, folder: Path, default_name: str) -> None:
+    """With ``--report``: the folder's HTML report, in the folder (with --out) or here."""
+    if not getattr(args, "report", False):
+        return
+    from evacsim.experiments.reports import write_folder_report
+
+    target = Path(folder) / "report.html" if args.out else Path(default_name)
+    print(f"Report written to {write_folder_report(folder, target)}")
 
 
 @_user_errors
@@ -337,8 +351,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
                            columns=["rank", "scenario", "mean", "95% CI", "gap to best",
                                     "P(best)"]).to_string(index=False)]
     print("\n".join(lines))
+    folder = result.write(kpi=args.kpi, maximize=maximize)
     if args.out:
-        print(f"\nResults written to {result.write(kpi=args.kpi, maximize=maximize)}/")
+        print(f"\nResults written to {folder}/")
+    _maybe_report(args, Path(folder), "compare-report.html")
     return EXIT_OK
 
 
@@ -390,6 +406,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = result.write()
     if args.out:
         print(f"\nTidy table (point × replication × KPI) written to {out}/sweep_kpis.parquet")
+    _maybe_report(args, Path(out), f"{spec.name or 'sweep'}-report.html")
     return EXIT_OK
 
 
@@ -405,12 +422,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     print(result.summary())
     if args.out:
         print(f"\nPoints, outputs and indices written to {args.out}/")
-    if args.report:
-        from evacsim.experiments.reports import write_folder_report
-
-        target = (args.out / "report.html" if args.out
-                  else Path(f"{scenario.name}-sensitivity-report.html"))
-        print(f"Report written to {write_folder_report(result.store.root, target)}")
+    _maybe_report(args, result.store.root, f"{scenario.name}-sensitivity-report.html")
     return EXIT_OK
 
 

@@ -50,8 +50,11 @@ __all__ = [
     "STAGE_COLOURS",
     "all_charts",
     "backlog_over_time",
+    "binding_share",
     "binding_strip",
     "category_colours",
+    "daily_by_scenario",
+    "distribution_chart",
     "evacuated_per_day",
     "fan_chart",
     "flight_loads",
@@ -60,6 +63,7 @@ __all__ = [
     "kpi_frame",
     "kpi_intervals",
     "replication_frame",
+    "response_chart",
     "save_charts",
     "sensitivity_chart",
     "throughput_difference",
@@ -874,6 +878,113 @@ def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
         ax.legend(frameon=False, fontsize=8, loc="lower right")
     fig.suptitle(("Sobol indices" if method == "sobol" else "Morris screening")
                  + ": which inputs the KPI hangs on", fontsize=11)
+    return fig
+
+
+def binding_share(share: pd.DataFrame, title: str | None = None) -> Figure:
+    """What was binding each day over replications: per day, a bar split by the share of
+    replications in which each constraint was binding (the day's bar sums to 1).
+
+    ``share``: columns ``date``, ``constraint`` (a name of :data:`CONSTRAINTS` or ``none``)
+    and ``share`` (0-1).
+    """
+    names = [*CONSTRAINTS, NONE]
+    wide = share.assign(date=pd.to_datetime(share["date"])).pivot_table(
+        index="date", columns="constraint", values="share", aggfunc="sum", fill_value=0.0)
+    fig = _figure(3.6)
+    ax = fig.add_subplot()
+    bottom = np.zeros(len(wide))
+    present = [n for n in names if n in wide.columns and wide[n].sum() > 0]
+    for name in present:
+        values = wide[name].to_numpy(dtype=float)
+        ax.bar(wide.index + pd.Timedelta(hours=12), values, width=0.9, bottom=bottom,
+               color=CONSTRAINT_COLOURS[name], label=CONSTRAINT_LABELS[name],
+               edgecolor="white", linewidth=0.5, gid=f"share:{name}")
+        bottom += values
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    ax.set_ylabel("Share of replications")
+    ax.set_title(title or "What was binding, day by day: share of replications", fontsize=10)
+    _date_axis(ax, minor_days=False)
+    fig.legend(loc="outside lower center", ncol=min(max(len(present), 1), 4), frameon=False,
+               fontsize=8, title="Binding constraint", title_fontsize=8)
+    return fig
+
+
+def distribution_chart(frame: pd.DataFrame, kpis: Sequence[str],
+                       labels: Mapping[str, str] | None = None) -> Figure:
+    """The distribution of KPIs over replications: a histogram per KPI (one panel each),
+    one colour per scenario if a ``scenario`` column is present, the mean dashed.
+
+    ``frame``: long format with ``replication``, ``kpi``, ``value`` [, ``scenario``].
+    """
+    frame = _require(frame, ["replication", "kpi", "value"])
+    labels = dict(labels or {})
+    scenarios = _scenarios(frame)
+    fig = _figure(3.4, _WIDTH_IN)
+    axes = np.atleast_1d(fig.subplots(1, len(kpis), squeeze=False)[0])
+    for ax, kpi in zip(axes, kpis, strict=True):
+        part = frame[frame["kpi"] == kpi]
+        values = part["value"].to_numpy(dtype=float)
+        if not len(values):
+            _no_data(ax, f"no {kpi} in these results")
+            continue
+        edges = np.histogram_bin_edges(values, bins=min(20, max(5, len(values) // 2)))
+        if edges[0] == edges[-1]:
+            edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+        for i, scen in enumerate(scenarios):
+            sub = part if scen is None else part[part["scenario"] == scen]
+            colour = CATEGORY_PALETTE[i % 10]
+            ax.hist(sub["value"], bins=edges, color=colour, alpha=0.55,
+                    label="replications" if scen is None else _plain(scen),
+                    gid=f"hist:{scen}:{kpi}")
+            ax.axvline(sub["value"].mean(), color=colour, linestyle="--", linewidth=1.2)
+        ax.set_title(_plain(labels.get(kpi, kpi)), fontsize=10)
+        ax.set_ylabel("Replications")
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    handles = axes[0].get_legend_handles_labels()[0]
+    if len(scenarios) > 1 and handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
+                   frameon=False, fontsize=8)
+    fig.suptitle("Over replications (dashed: mean)", fontsize=11)
+    return fig
+
+
+def response_chart(points: pd.DataFrame, levers: Sequence[str], kpis: Sequence[str],
+                   labels: Mapping[str, str] | None = None) -> Figure:
+    """Each KPI against each lever, across the uncertainties: one dot per design point (its
+    mean over replications) and a line through the median at each lever value; the spread
+    of the dots at one lever value is what the uncertainties do to it.
+
+    ``points``: one row per point, a column per lever and per KPI (point means).
+    """
+    labels = dict(labels or {})
+    fig = _figure(0.6 + 2.6 * len(kpis))
+    axes = fig.subplots(len(kpis), max(len(levers), 1), squeeze=False)
+    for r, kpi in enumerate(kpis):
+        for c, lever in enumerate(levers):
+            ax = axes[r, c]
+            x = pd.to_numeric(points[lever], errors="coerce")
+            y = points[kpi].astype(float)
+            if x.isna().all():  # a profile or text value: one category per setting
+                codes = {v: i for i, v in enumerate(dict.fromkeys(points[lever].astype(str)))}
+                x = points[lever].astype(str).map(codes).astype(float)
+                ax.set_xticks(list(codes.values()), [_shorten(k, 18) for k in codes],
+                              fontsize=7)
+            ax.scatter(x, y, s=14, alpha=0.6, color=CATEGORY_PALETTE[c % 10],
+                       gid=f"points:{kpi}:{lever}")
+            med = y.groupby(x).median()
+            if len(med) > 1 and len(med) < len(y):
+                ax.plot(med.index, med.to_numpy(), color="black", linewidth=1.3,
+                        label="median across the uncertainties")
+            ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+            if r == len(kpis) - 1:
+                ax.set_xlabel(_plain(_shorten(lever, 40)), fontsize=9)
+            if c == 0:
+                ax.set_ylabel(_plain(labels.get(kpi, kpi)), fontsize=9)
+    fig.suptitle("Response of each KPI to each lever (dots: design points, mean over "
+                 "replications)", fontsize=11)
     return fig
 
 
