@@ -139,6 +139,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sens.add_argument("--report", action="store_true",
                       help="also write OUT/report.html (NAME-sensitivity-report.html here "
                            "without --out)")
+    sens.add_argument("--set", dest="overrides", action="append", default=[],
+                      metavar="PATH=VALUE", help="override a scenario field (repeatable)")
+    sens.add_argument("--allow-dir", dest="allow_dirs", action="append", default=[],
+                      type=Path, metavar="DIR",
+                      help="also let 'extends:' read scenario files under DIR (repeatable)")
     add_engine_options(sens)
     sens.set_defaults(func=cmd_sensitivity)
 
@@ -415,7 +420,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``evacsim sensitivity SCENARIO [--param PATH=LOW:HIGH]``: Sobol or Morris indices."""
     from evacsim.experiments.sensitivity import sensitivity
 
-    scenario = _load(args.scenario)
+    scenario = _load(args.scenario, args.overrides, args.allow_dirs)
     result = sensitivity(scenario, args.param, method=args.method, samples=args.samples,
                          replications=args.replications, seed=args.seed, kpis=args.kpi,
                          resamples=args.resamples, out=args.out, **_engine_kwargs(args))
@@ -426,10 +431,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(path: Path):
+def _load(path: Path, overrides: list[str], allow_dirs: list[Path]):
     from evacsim.scenario.loader import load_scenario
 
-    return load_scenario(path)
+    return load_scenario(path, overrides, allow_dirs=allow_dirs)
 
 
 @_user_errors
