@@ -105,8 +105,9 @@ def test_arrival_rate_matches_the_profile_on_average():
 
 def _holding(priorities, env=None):
     env = env or simpy.Environment()
-    ledger = Ledger([f"c{i}" for i in range(len(priorities))], 10.0, keep_records=False)
-    return Holding(priorities, math.inf, ledger, Signal(env), 10.0), ledger
+    ledger = Ledger([f"c{i}" for i in range(len(priorities))], horizon_h=10.0, keep_records=False)
+    holding = Holding(env, priorities=priorities, capacity=math.inf, ledger=ledger, horizon_h=10.0)
+    return holding, ledger
 
 
 def _waiting(holding, ledger, cat, size, t):
@@ -142,7 +143,9 @@ def test_boarding_respects_eligibility():
 
 def test_runway_closure_defers_movements():
     env = simpy.Environment()
-    field = Airfield(env, 1, 0.1, 2, [(1.0, 3.0)], 10.0)
+    field = Airfield(
+        env, runways=1, separation_h=0.1, ramp_capacity=2, closures_h=[(1.0, 3.0)], horizon_h=10.0
+    )
     done = []
 
     def plane():
@@ -157,7 +160,9 @@ def test_runway_closure_defers_movements():
 
 def test_ramp_never_holds_more_than_its_capacity():
     env = simpy.Environment()
-    field = Airfield(env, 1, 0.0, 2, [], 10.0)
+    field = Airfield(
+        env, runways=1, separation_h=0.0, ramp_capacity=2, closures_h=[], horizon_h=10.0
+    )
     peak = []
 
     def plane():
@@ -176,7 +181,13 @@ def test_ramp_never_holds_more_than_its_capacity():
 def test_full_staging_base_holds_a_flight_until_onward_flights_make_room():
     env = simpy.Environment()
     base = StagingBase(
-        env, "b", capacity=100, onward_per_day=240, flight_time_h=0.0, initial=100, horizon_h=48.0
+        env,
+        name="b",
+        capacity=100,
+        onward_per_day=240,
+        flight_time_h=0.0,
+        initial=100,
+        horizon_h=48.0,
     )
     cleared = []
 

@@ -4,7 +4,7 @@ A replication is identified by (scenario content hash, root seed, replication in
 random streams come from ``SeedSequence(entropy=root_seed, spawn_key=(index,))``, the same
 sequence as ``SeedSequence(root_seed).spawn(n)[index]`` for any ``n > index``: replication
 ``i`` is the same whether 10 or 30 are run, on whichever engine or worker. The model then
-spawns one stream per stochastic source *by name* (:mod:`evacsim.streams`), so two scenarios
+spawns one stream per stochastic source *by name* (:mod:`evacsim.model.streams`), so two scenarios
 run with the same root seed share their arrivals, group sizes, service times ... (common
 random numbers).
 

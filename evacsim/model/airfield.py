@@ -26,6 +26,7 @@ class Airfield:
     def __init__(
         self,
         env: simpy.Environment,
+        *,
         runways: int,
         separation_h: float,
         ramp_capacity: int,

@@ -15,9 +15,17 @@ import enum
 import numpy as np
 
 from evacsim.scenario.schema import Category
+from evacsim.scenario.units import hours_between
 
-# and the stage ints
-__all__ = ["ArrivalPlan", "Group", "Stage", "plan_arrivals", "priority_levels", "step_profile"]
+__all__ = [
+    "ArrivalPlan",
+    "Group",
+    "Stage",
+    "category_set",
+    "plan_arrivals",
+    "priority_levels",
+    "step_profile",
+]
 
 
 class Stage(enum.IntEnum):
@@ -87,6 +95,13 @@ class Group:
         self.flight = -1
 
 
+def category_set(categories: list[str], admits) -> frozenset[int] | None:
+    """Indices in ``categories`` of the names in ``admits`` (None for "all": no restriction)."""
+    if admits == "all":
+        return None
+    return frozenset(categories.index(c) for c in admits)
+
+
 def priority_levels(priorities: list[int], categories) -> list[list[int]]:
     """``categories`` (indices) grouped by their priority, best (lowest) first, each group in
     the order given; a level with none of them is left out."""
@@ -106,7 +121,7 @@ def step_profile(
     """
     if not isinstance(value, dict):
         return np.array([0.0]), [value]
-    items = sorted(((when - start).total_seconds() / 3600.0, v) for when, v in value.items())
+    items = sorted((hours_between(start, when), v) for when, v in value.items())
     times = [0.0]
     values = [default]
     for t, v in items:

@@ -6,7 +6,7 @@ Each flight is one SimPy process (hundreds per run, not one per evacuee):
 2. it waits for a parking spot on the ramp, then for the runway, and lands;
 3. troops aboard (if any) join the forces on the ground;
 4. after its turnaround it boards withdrawing troops of its operator first, then evacuees
-   (see :meth:`evacsim.holding.Holding.board`), to its surge seats when the inside is crowded;
+   (see :meth:`evacsim.model.holding.Holding.board`), to its surge seats when the inside is crowded;
    a part-empty aircraft may wait a little longer to fill;
 5. it claims room at its staging base, waiting on the ramp while the base is full;
 6. it takes off: its evacuees are evacuated, and land at the base after the flight time.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import math
 from typing import NamedTuple
 
@@ -23,12 +24,17 @@ import numpy as np
 import simpy
 
 from evacsim.scenario.schema import Scenario
+from evacsim.scenario.units import hours_between
 
+from .airfield import Airfield
 from .demand import EVACUATED, Group, step_profile
+from .forces import Forces
+from .holding import Holding
 from .ledger import Ledger
+from .staging import StagingBase
 from .wakeups import event_or_timeout
 
-__all__ = ["FlightPlan", "FlightRecord", "Flights", "plan_flights"]
+__all__ = ["FlightPlan", "FlightRecord", "FlightState", "Flights", "plan_flights"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -67,6 +73,27 @@ class FlightRecord(NamedTuple):
     status: str  # departed | on_ground | waiting_to_land | cancelled
 
 
+@dataclasses.dataclass(slots=True)
+class FlightState:
+    """A flight in progress (hours since start; NaN until it gets that far)."""
+
+    status: str = "waiting_to_land"  # then on_ground, departed; or cancelled, not_started
+    groups: list[Group] = dataclasses.field(default_factory=list)  # evacuees aboard
+    t_land: float = math.nan
+    t_board: float = math.nan
+    t_depart: float = math.nan
+    seats: int = 0
+    troops_out: int = 0
+    t_hold: float = math.nan  # when it began claiming room at its staging base
+    held_h: float = math.nan  # how long the base kept it on the ramp (once it has room)
+
+    def held_for_staging_h(self, now: float) -> float:
+        """Hours held by a full staging base: so far, if it is still held at ``now``."""
+        if not math.isnan(self.held_h):
+            return self.held_h
+        return 0.0 if math.isnan(self.t_hold) else now - self.t_hold
+
+
 class _Chooser:
     """Draws destinations by weight: the same draw as ``rng.choice(n, p=weights)`` (one
     uniform, searched in the cumulative weights), without re-checking the weights each time."""
@@ -89,7 +116,7 @@ class _Chooser:
 def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
     """Every planned flight of the run: scheduled evacuation flights and troop carriers."""
     start, horizon = scenario.start, scenario.horizon_h
-    hours = lambda when: (when - start).total_seconds() / 3600.0  # noqa: E731
+    hours = functools.partial(hours_between, start)
     plans: list[dict] = []  # FlightPlan fields but the id, given once they are in order
     for key, sched in scenario.flights.items():
         rng = streams[f"flights/{key}"]
@@ -149,12 +176,13 @@ class Flights:
     def __init__(
         self,
         env: simpy.Environment,
+        *,
         plans: list[FlightPlan],
         scenario: Scenario,
-        airfield,
-        holding,
-        forces,
-        bases: dict,
+        airfield: Airfield,
+        holding: Holding,
+        forces: Forces,
+        bases: dict[str, StagingBase],
         ledger: Ledger,
         eligible: dict[str, list[int]],
         ends_h: dict[str, float],
@@ -172,7 +200,7 @@ class Flights:
         # Part-empty aircraft waiting to fill, first come first woken: (event, categories).
         self._filling: list[tuple[simpy.Event, frozenset[int]]] = []
         self.records: dict[int, FlightRecord] = {}
-        self._state: dict[int, dict] = {}
+        self._state: dict[int, FlightState] = {}  # flights begun and not yet departed
         # People evacuated, keyed by (hour index, category index, operator, destination).
         self.departures: dict[tuple[int, int, str, str], int] = {}
         env.process(self._launch(plans))
@@ -212,27 +240,27 @@ class Flights:
 
     def _fly(self, plan: FlightPlan):
         env, airfield = self.env, self.airfield
-        state = self._state[plan.fid] = {"status": "waiting_to_land", "groups": []}
+        state = self._state[plan.fid] = FlightState()
         if env.now >= self.ends_h.get(plan.operator, math.inf):
-            state["status"] = "cancelled"
+            state.status = "cancelled"
             self._finish(plan, state)
             return
         spot = yield from airfield.park()
         yield from airfield.movement()
-        state["t_land"] = env.now
-        state["status"] = "on_ground"
+        state.t_land = env.now
+        state.status = "on_ground"
         if plan.troops:
             self.forces.arrive(plan.nation, plan.troops)
         yield env.timeout(self.scenario.aircraft[plan.aircraft].turnaround)
 
         load = 0
         if plan.evacuates:
-            seats = state["seats"] = self._seats(plan.aircraft)
-            state["t_board"] = env.now
-            troops_out = state["troops_out"] = self.forces.board(plan.operator, seats)
+            seats = state.seats = self._seats(plan.aircraft)
+            state.t_board = env.now
+            troops_out = state.troops_out = self.forces.board(plan.operator, seats)
             seats -= troops_out
             eligible = self.eligible[plan.operator]
-            groups = state["groups"]
+            groups = state.groups
             groups += self.holding.board(seats, eligible, env.now)
             load = sum(g.size for g in groups)
             leave_by = env.now + plan.max_extra_wait_h
@@ -248,17 +276,17 @@ class Flights:
                 load += sum(g.size for g in more)
             if load:
                 base = self.bases[plan.destination]
-                state["t_hold"] = env.now
+                state.t_hold = env.now
                 yield from base.claim(load)
-                state["held"] = env.now - state["t_hold"]
+                state.held_h = env.now - state.t_hold
 
         yield from airfield.movement()
         airfield.leave(spot)
-        now = state["t_depart"] = env.now
-        state["status"] = "departed"
+        now = state.t_depart = env.now
+        state.status = "departed"
         hour, fid, operator, destination = int(now), plan.fid, plan.operator, plan.destination
         move, departures = self.ledger.move, self.departures
-        for group in state["groups"]:
+        for group in state.groups:
             group.flight = fid
             move(group, EVACUATED, now)
             key = (hour, group.cat, operator, destination)
@@ -268,8 +296,8 @@ class Flights:
         self._finish(plan, state)
         del self._state[plan.fid]  # departed: keep the record, let its groups go
 
-    def _finish(self, plan: FlightPlan, state: dict) -> None:
-        groups: list[Group] = state["groups"]
+    def _finish(self, plan: FlightPlan, state: FlightState) -> None:
+        groups = state.groups
         self.records[plan.fid] = FlightRecord(
             fid=plan.fid,
             schedule=plan.schedule,
@@ -277,15 +305,15 @@ class Flights:
             aircraft=plan.aircraft,
             destination=plan.destination or "",
             slot_h=plan.slot_h,
-            t_land=state.get("t_land", math.nan),
-            t_board=state.get("t_board", math.nan),
-            t_depart=state.get("t_depart", math.nan),
-            seats=state.get("seats", 0),
+            t_land=state.t_land,
+            t_board=state.t_board,
+            t_depart=state.t_depart,
+            seats=state.seats,
             troops_in=plan.troops,
-            troops_out=state.get("troops_out", 0),
+            troops_out=state.troops_out,
             boarded=sum(g.size for g in groups),
-            held_for_staging_h=state.get("held", self.env.now - state.get("t_hold", self.env.now)),
-            status=state["status"],
+            held_for_staging_h=state.held_for_staging_h(self.env.now),
+            status=state.status,
         )
 
     def close(self, plans: list[FlightPlan]) -> None:
@@ -293,14 +321,10 @@ class Flights:
         for plan in plans:
             if plan.fid in self.records:
                 continue
-            state = self._state.get(plan.fid, {"status": "not_started", "groups": []})
+            state = self._state.get(plan.fid) or FlightState(status="not_started")
             self._finish(plan, state)
 
     def aboard(self) -> list[Group]:
         """Groups aboard aircraft that have not left."""
-        return [
-            g
-            for fid, state in self._state.items()
-            if state["status"] != "departed"
-            for g in state["groups"]
-        ]
+        states = self._state.values()
+        return [g for state in states if state.status != "departed" for g in state.groups]

@@ -15,7 +15,9 @@ from collections import defaultdict
 import numpy as np
 import simpy
 
+from .gates import Gate
 from .monitor import Level
+from .screening import Screening
 
 __all__ = ["Forces"]
 
@@ -26,10 +28,11 @@ class Forces:
     def __init__(
         self,
         env: simpy.Environment,
+        *,
         initial: dict[str, int],
         duty_share: float,
-        gates: list,
-        screening,
+        gates: list[Gate],
+        screening: Screening,
         troops_per_lane: int,
         lane_schedule: tuple[np.ndarray, np.ndarray],
         withdrawals: list[tuple[str, int, float, float, str | None]],

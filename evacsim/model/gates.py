@@ -4,7 +4,7 @@ The :class:`Crowd` holds everyone waiting outside, in one first-come queue per c
 People reach it from the arrival plan, or come back after giving up. A group whose patience
 runs out leaves the crowd at that moment; the crowd learns of it lazily, whenever it is next
 looked at, by replaying the arrival, give-up and return times in time order (exact for the
-statistics, which take changes in any order; see :mod:`evacsim.monitor`).
+statistics, which take changes in any order; see :mod:`evacsim.model.monitor`).
 
 Each :class:`Gate` is one SimPy process that admits groups one after another at its
 throughput, while it is open, manned and not paused, and while the holding area has room
@@ -23,8 +23,10 @@ import simpy
 from evacsim.scenario.schema import Gate as GateSpec
 
 from .demand import AWAY, OUTSIDE, SCREENING, ArrivalPlan, Group, priority_levels
+from .holding import Room
 from .ledger import Ledger
 from .monitor import Level
+from .screening import Screening
 from .streams import BufferedDraws
 from .wakeups import Signal
 
@@ -100,6 +102,7 @@ class Crowd:
     def __init__(
         self,
         plan: ArrivalPlan,
+        *,
         priorities: list[int],
         ledger: Ledger,
         horizon_h: float,
@@ -267,38 +270,33 @@ class Crowd:
 
 
 class Gate:
-    """One entry point: admits groups from the crowd into screening, one at a time."""
+    """One entry point: admits groups from the crowd into screening, wave by wave (group by
+    group with ``batch: 0``), claiming their room inside as they start through."""
 
     def __init__(
         self,
         env: simpy.Environment,
+        *,
         name: str,
         spec: GateSpec,
         admits: frozenset[int] | None,
         crowd: Crowd,
         ledger: Ledger,
-        holding_capacity: float,
-        room: Signal,
-        to_screening,
-        to_screening_batch,
-        screening_room,
+        room: Room,
+        screening: Screening,
         horizon_h: float,
-        open_from_h: float,
-        closed_from_h: float,
+        open_from_h: float = 0.0,
+        closed_from_h: float = math.inf,
     ):
         self.env = env
         self.name = name
         self.spec = spec
-        self.admits = admits
+        self.admits = admits  # category indices it lets through (None: all)
         self.crowd = crowd
         self.ledger = ledger
-        self.holding_capacity = holding_capacity
-        self.room = room  # fired when people leave the inside
+        self.room = room  # the holding area's: claimed for each group let through
+        self.screening = screening  # where groups go next; frees room as it turns people away
         self.wake = Signal(env)  # fired when this gate's state changes (see below)
-        self.to_screening = to_screening  # callable(group, t): hands a group to screening
-        self.to_screening_batch = to_screening_batch  # callable(groups): already booked in
-        # (turn_away(now), next_turned_away_h()): room inside freed by screening as it comes
-        self.turn_away_done, self.next_room_h = screening_room
         rate = spec.throughput_per_h
         self.hours_per_person = 0.0 if rate is None else 1.0 / rate
         self.open_from_h = open_from_h
@@ -384,16 +382,18 @@ class Gate:
                 wait_h = min(self._next_wave_h(crowd.next_arrival_h()), self._shut_at(now)) - now
                 yield self.wake.wait(max(wait_h, 0.0))  # inf: until the gate's state changes
                 continue
-            self.turn_away_done(now)  # room freed by those turned away by now
-            if not self._has_room(group):
+            self.screening.turn_away(now)  # room freed by those turned away by now
+            if not self.room.fits(group.size):
                 self.blocked_full.set(now, 1)
-                yield self.room.also_wakes(self.wake.wait(self.next_room_h() - now))
+                next_room_h = self.screening.next_turned_away_h()
+                yield self.room.freed.also_wakes(self.wake.wait(next_room_h - now))
                 self.blocked_full.set(env.now, 0)
                 continue
             passage_h = group.size * self.hours_per_person
             if passage_h == 0:
                 crowd.take(group)
-                self.to_screening(group, now)
+                self.room.claim(group.size)
+                self.screening.put(group, now)
             elif self.batch_h > 0 and now + passage_h <= self.horizon_h:
                 free_h = self._admit_batch(group, now)
                 if crowd.head(self.admits) is None:
@@ -412,21 +412,16 @@ class Gate:
         sooner than one batch after its last wave began (at once when batching is off)."""
         return max(arrival_h, self.wave_h + self.batch_h)
 
-    def _has_room(self, group: Group) -> bool:
-        inside = self.ledger.inside_total
-        return inside + group.size <= self.holding_capacity or inside == 0
-
     def _admit_one(self, group: Group, now: float, passage_h: float):
         """Walk one group through (exact; used when batching is off or near the deadline)."""
         self.crowd.take(group)
         # Room is claimed at the start of the passage so gates cannot overfill the inside.
-        self.ledger.inside_total += group.size
+        self.room.claim(group.size)
         self.passing = group
         self.busy.interval(now, now + passage_h, 1)
         yield self.env.timeout(passage_h)
         self.passing = None
-        self.ledger.inside_total -= group.size
-        self.to_screening(group, self.env.now)
+        self.screening.put(group, self.env.now)
 
     def _admit_batch(self, group: Group, now: float) -> float:
         """Admit a wave: up to ``batch`` hours of back-to-back passages; return their end.
@@ -437,7 +432,7 @@ class Gate:
         than ``batch`` hours after this one began: a later or higher-priority arrival, a
         closure or a pause waits at most ``batch`` hours longer than group by group.
         """
-        crowd, ledger, room = self.crowd, self.ledger, self.holding_capacity
+        crowd, ledger, room = self.crowd, self.ledger, self.room
         self.wave_h = now
         limit = min(now + self.batch_h, self._shut_at(now), self.horizon_h)
         t = now
@@ -446,14 +441,14 @@ class Gate:
             end = t + group.size * self.hours_per_person
             if batch and end > limit:
                 break
-            inside = ledger.inside_total  # room: as _has_room
-            if inside + group.size > room and inside != 0:
+            if not room.fits(group.size):
                 break
             crowd.take(group)
-            ledger.move(group, SCREENING, end)  # claims its room inside at once
+            room.claim(group.size)  # at once, for the whole passage
+            ledger.move(group, SCREENING, end)
             batch.append(group)
             t = end
             group = crowd.head(self.admits)
         self.busy.interval(now, t, 1)
-        self.to_screening_batch(batch)
+        self.screening.put_batch(batch)
         return t

@@ -1,22 +1,54 @@
 """The holding area: screened people waiting inside for a seat.
 
-Its capacity is shared with screening (everyone inside the perimeter counts): the gates check
-it before admitting anyone, which is the back-pressure that stopped the gates when departures
-stalled. Boarding takes groups by category priority, first screened first served within a
+Its capacity is shared with screening (everyone inside the perimeter counts): the holding area
+owns that space as a :class:`Room` and lends it to the gates, which claim room for each group
+they let through and stop while it is full (the back-pressure that stopped the gates when
+departures stalled); screening gives room back for those it turns away, boarding for those
+who board. Boarding takes groups by category priority, first screened first served within a
 priority, and keeps every group together: a group that does not fit in the seats left is
 passed over for a smaller one behind it (looking at most ``lookahead`` groups deep).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
+
+import simpy
 
 from .demand import ABOARD, INSIDE, Group, priority_levels
 from .ledger import Ledger
 from .monitor import Level
 from .wakeups import Signal
 
-__all__ = ["Holding"]
+__all__ = ["Holding", "Room"]
+
+
+class Room:
+    """The space inside the perimeter: people in screening or waiting for a seat.
+
+    A group that is alone inside always fits (a family larger than the whole area is not
+    kept out forever). ``freed`` is fired when people leave, for gates waiting for room.
+    """
+
+    def __init__(self, env: simpy.Environment, capacity: float = math.inf):
+        self.capacity = capacity
+        self.occupied = 0  # people inside (claimed at a gate, released on leaving)
+        self.freed = Signal(env)
+
+    def fits(self, size: int) -> bool:
+        occupied = self.occupied
+        return occupied + size <= self.capacity or occupied == 0
+
+    def claim(self, size: int) -> None:
+        self.occupied += size
+
+    def release(self, size: int) -> None:
+        self.occupied -= size
+
+    @property
+    def full(self) -> bool:
+        return self.occupied >= self.capacity
 
 
 class Holding:
@@ -24,17 +56,17 @@ class Holding:
 
     def __init__(
         self,
+        env: simpy.Environment,
+        *,
         priorities: list[int],
         capacity: float,
         ledger: Ledger,
-        space_freed: Signal,
         horizon_h: float,
         lookahead: int = 50,
     ):
         self.priorities = priorities
-        self.capacity = capacity
+        self.room = Room(env, capacity)  # lent to the gates and screening
         self.ledger = ledger
-        self.space_freed = space_freed
         self.lookahead = lookahead
         self.queues: list[deque[Group]] = [deque() for _ in priorities]
         self.waiting = 0  # people waiting for seats
@@ -52,13 +84,13 @@ class Holding:
         self.ledger.move(group, INSIDE, t)
         self.queues[group.cat].append(group)
         self.waiting += group.size
-        if (self.ledger.inside_total >= self.capacity) != self._full:
+        if self.room.full != self._full:
             self._note_fullness(t)
         if self._on_arrival is not None:
             self._on_arrival(group.cat)
 
     def _note_fullness(self, t: float) -> None:
-        self._full = self.ledger.inside_total >= self.capacity
+        self._full = self.room.full
         self.full.set(t, 1 if self._full else 0)
 
     def board(self, seats: int, eligible: list[int], t: float) -> list[Group]:
@@ -87,12 +119,13 @@ class Holding:
                 seats -= group.size
                 self.waiting -= group.size
                 move(group, ABOARD, t)
+                self.room.release(group.size)
                 taken.append(group)
                 if not q:
                     cats.remove(c)
         if taken:
             self._note_fullness(t)
-            self.space_freed.fire()
+            self.room.freed.fire()
         return taken
 
     def _levels(self, eligible: list[int]) -> list[list[int]]:

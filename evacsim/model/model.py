@@ -5,17 +5,17 @@ advances the clock to the deadline and checks that every person is accounted for
 ``evacsim.results.collect(model)`` turns what the components recorded into a
 :class:`~evacsim.results.RunResult`.
 
-One evacuee's path, component by component: :mod:`~evacsim.demand` (arrives in a group) →
-:mod:`~evacsim.gates` (waits in the crowd, may give up and return, passes a gate) →
-:mod:`~evacsim.screening` (queues, is screened or turned away) → :mod:`~evacsim.holding`
-(waits inside for a seat) → :mod:`~evacsim.flights` (boards, takes off) →
-:mod:`~evacsim.staging` (lands at a staging base). :mod:`~evacsim.forces`,
-:mod:`~evacsim.airfield` and :mod:`~evacsim.timeline` set the capacities along the way.
+One evacuee's path, component by component: :mod:`.demand` (arrives in a group) →
+:mod:`.gates` (waits in the crowd, may give up and return, passes a gate) → :mod:`.screening`
+(queues, is screened or turned away) → :mod:`.holding` (waits inside for a seat) →
+:mod:`.flights` (boards, takes off) → :mod:`.staging` (lands at a staging base).
+:mod:`.forces`, :mod:`.airfield` and :mod:`.timeline` set the capacities along the way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import math
@@ -25,9 +25,10 @@ import numpy as np
 import simpy
 
 from evacsim.scenario.schema import ArrivalsStopped, OperatorEnds, RunwayClosed, Scenario
+from evacsim.scenario.units import hours_between
 
 from .airfield import Airfield
-from .demand import Stage, plan_arrivals, step_profile
+from .demand import Stage, category_set, plan_arrivals, step_profile
 from .flights import Flights, plan_flights
 from .forces import Forces
 from .gates import Crowd, Gate
@@ -37,7 +38,6 @@ from .screening import Screening
 from .staging import StagingBase
 from .streams import BufferedDraws, Streams
 from .timeline import Timeline
-from .wakeups import Signal
 
 __all__ = ["ConservationError", "Model", "build"]
 
@@ -80,7 +80,7 @@ class Model:
         self.categories = names = list(scenario.demand)
         cats = [scenario.demand[n] for n in names]
         priorities = [c.priority for c in cats]
-        hours = lambda when: (when - start).total_seconds() / 3600.0  # noqa: E731
+        hours = functools.partial(hours_between, start)
         self.ran = False
         self.wall_s = math.nan
 
@@ -94,7 +94,7 @@ class Model:
         self.arrival_plan = plan_arrivals(
             cats, names, start, horizon, stop_h, streams, (spec.service, spec.per_person)
         )
-        self.ledger = ledger = Ledger(names, horizon, keep_records)
+        self.ledger = ledger = Ledger(names, horizon_h=horizon, keep_records=keep_records)
 
         # The crowd outside and the gates.
         def draws(stream: str, dist) -> BufferedDraws:
@@ -103,9 +103,9 @@ class Model:
         uniform = lambda stream: BufferedDraws(streams[stream], lambda r, n: r.random(n))  # noqa: E731
         self.crowd = Crowd(
             self.arrival_plan,
-            priorities,
-            ledger,
-            horizon,
+            priorities=priorities,
+            ledger=ledger,
+            horizon_h=horizon,
             return_probability=[c.return_probability for c in cats],
             return_delay=[
                 draws(f"return_after/{n}", c.return_after) for n, c in zip(names, cats, strict=True)
@@ -117,10 +117,16 @@ class Model:
             stop_h=[stop_h[n] for n in names],
             uniform=uniform("crowd"),
         )
+        # The space inside (screening and holding together) is the holding area's, lent to
+        # the gates, which claim it, and to screening, which frees it for those turned away.
         capacity = scenario.holding.capacity
-        self.holding_capacity = math.inf if capacity is None else capacity
-        self.room_freed = Signal(env)  # people left the inside: a gate waiting for room may admit
-        self.holding = Holding(priorities, self.holding_capacity, ledger, self.room_freed, horizon)
+        self.holding = Holding(
+            env,
+            priorities=priorities,
+            capacity=math.inf if capacity is None else capacity,
+            ledger=ledger,
+            horizon_h=horizon,
+        )
         lane_times, lane_values = step_profile(spec.lanes, start, horizon)
         self.screening = Screening(
             env,
@@ -128,24 +134,21 @@ class Model:
             priorities=priorities,
             ledger=ledger,
             to_holding=self.holding.put,
-            space_freed=self.room_freed,
+            room=self.holding.room,
             horizon_h=horizon,
             batch_h=spec.batch,
         )
         self.gates = {
             name: Gate(
                 env,
-                name,
-                g,
-                self.category_set(g.admits),
-                self.crowd,
-                ledger,
-                self.holding_capacity,
-                self.room_freed,
-                self.screening.put,
-                self.screening.put_batch,
-                (self.screening.turn_away, self.screening.next_turned_away_h),
-                horizon,
+                name=name,
+                spec=g,
+                admits=category_set(names, g.admits),
+                crowd=self.crowd,
+                ledger=ledger,
+                room=self.holding.room,
+                screening=self.screening,
+                horizon_h=horizon,
                 open_from_h=hours(g.open_from) if g.open_from else 0.0,
                 closed_from_h=hours(g.closed_from) if g.closed_from else math.inf,
             )
@@ -156,17 +159,17 @@ class Model:
         f = scenario.forces
         self.forces = Forces(
             env,
-            dict(f.initial),
-            f.duty_share,
-            list(self.gates.values()),
-            self.screening,
-            spec.troops_per_lane,
-            (lane_times, lane_values),
-            [
+            initial=dict(f.initial),
+            duty_share=f.duty_share,
+            gates=list(self.gates.values()),
+            screening=self.screening,
+            troops_per_lane=spec.troops_per_lane,
+            lane_schedule=(lane_times, lane_values),
+            withdrawals=[
                 (w.nation, w.troops, max(hours(w.start), 0.0), hours(w.end), w.operator)
                 for w in f.withdrawals.values()
             ],
-            horizon,
+            horizon_h=horizon,
         )
 
         # Airfield, staging bases and flights.
@@ -176,10 +179,23 @@ class Model:
             if isinstance(e, RunwayClosed)
         ]
         a = scenario.airfield
-        self.airfield = Airfield(env, a.runways, a.separation, a.ramp_capacity, closures, horizon)
+        self.airfield = Airfield(
+            env,
+            runways=a.runways,
+            separation_h=a.separation,
+            ramp_capacity=a.ramp_capacity,
+            closures_h=closures,
+            horizon_h=horizon,
+        )
         self.bases = {
             name: StagingBase(
-                env, name, b.capacity, b.onward_per_day, b.flight_time, b.initial, horizon
+                env,
+                name=name,
+                capacity=b.capacity,
+                onward_per_day=b.onward_per_day,
+                flight_time_h=b.flight_time,
+                initial=b.initial,
+                horizon_h=horizon,
             )
             for name, b in scenario.staging.items()
         }
@@ -194,23 +210,25 @@ class Model:
         self.flight_plans = plan_flights(scenario, streams)
         self.flights = Flights(
             env,
-            self.flight_plans,
-            scenario,
-            self.airfield,
-            self.holding,
-            self.forces,
-            self.bases,
-            ledger,
-            eligible,
-            ends_h,
+            plans=self.flight_plans,
+            scenario=scenario,
+            airfield=self.airfield,
+            holding=self.holding,
+            forces=self.forces,
+            bases=self.bases,
+            ledger=ledger,
+            eligible=eligible,
+            ends_h=ends_h,
         )
-        self.timeline = Timeline(env, scenario, self)
-
-    def category_set(self, admits) -> frozenset[int] | None:
-        """Category indices for a gate policy (None: every category)."""
-        if admits == "all":
-            return None
-        return frozenset(self.categories.index(c) for c in admits)
+        self.timeline = Timeline(
+            env,
+            scenario=scenario,
+            categories=names,
+            crowd=self.crowd,
+            gates=self.gates,
+            screening=self.screening,
+            bases=self.bases,
+        )
 
     # -- running ------------------------------------------------------------------------------
 

@@ -2,9 +2,9 @@
 
 Groups that passed a gate queue here by category priority, first come first served within a
 category. Lane ``i`` works while ``i`` is below the number of lanes manned (scheduled lanes,
-limited by troops on duty; see :mod:`evacsim.forces`) and screening is not paused.
+limited by troops on duty; see :mod:`evacsim.model.forces`) and screening is not paused.
 
-Every group's screening time is drawn when it arrives (:mod:`evacsim.demand`), so the lanes
+Every group's screening time is drawn when it arrives (:mod:`evacsim.model.demand`), so the lanes
 are data, not processes: one dispatcher process gives the head of the queue to the lane free
 first, at the time that lane frees up (or the group reaches the queue, if later), and books
 when it will be done. It commits every start due within the next ``screening.batch`` hours at
@@ -26,9 +26,10 @@ import numpy as np
 import simpy
 
 from .demand import SCREENING, TURNED_AWAY, Group
+from .holding import Room
 from .ledger import Ledger
 from .monitor import Level
-from .wakeups import Signal, event_or_timeout
+from .wakeups import event_or_timeout
 
 __all__ = ["Screening"]
 
@@ -41,18 +42,19 @@ class Screening:
     def __init__(
         self,
         env: simpy.Environment,
+        *,
         max_lanes: int,
         priorities: list[int],
         ledger: Ledger,
         to_holding,
-        space_freed: Signal,
+        room: Room,
         horizon_h: float,
         batch_h: float = 0.0,
     ):
         self.env = env
         self.ledger = ledger
         self.to_holding = to_holding  # callable(group, t)
-        self.space_freed = space_freed  # fired when people leave the inside (holding room)
+        self.room = room  # the holding area's: those turned away give theirs back
         self.queues: list[deque[Group]] = [deque() for _ in priorities]
         self.order = sorted(range(len(priorities)), key=lambda c: priorities[c])
         self.queued = 0  # groups waiting for a lane
@@ -212,7 +214,8 @@ class Screening:
         while refused and refused[0][0] <= now:
             done, _, group = heapq.heappop(refused)
             self.ledger.move(group, TURNED_AWAY, done)
-            self.space_freed.fire()
+            self.room.release(group.size)
+            self.room.freed.fire()
 
     def next_turned_away_h(self) -> float:
         """When the next group to be turned away is done (inf if none is being screened)."""

@@ -24,6 +24,7 @@ class StagingBase:
     def __init__(
         self,
         env: simpy.Environment,
+        *,
         name: str,
         capacity: int,
         onward_per_day: float,

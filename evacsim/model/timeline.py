@@ -25,6 +25,12 @@ from evacsim.scenario.schema import (
     Scenario,
     StagingCapacity,
 )
+from evacsim.scenario.units import hours_between
+
+from .demand import category_set
+from .gates import Crowd, Gate
+from .screening import Screening
+from .staging import StagingBase
 
 __all__ = ["EventRecord", "Timeline"]
 
@@ -40,47 +46,62 @@ class EventRecord(NamedTuple):
 
 
 class Timeline:
-    """Applies the scenario's events to the model's components at their times."""
+    """Applies the scenario's events to the components they name, at their times."""
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, model):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        *,
+        scenario: Scenario,
+        categories: list[str],
+        crowd: Crowd,
+        gates: dict[str, Gate],
+        screening: Screening,
+        bases: dict[str, StagingBase],
+    ):
         self.env = env
-        self.model = model
+        self.categories = categories
+        self.crowd = crowd
+        self.gates = gates
+        self.screening = screening
+        self.bases = bases
         self.records: list[EventRecord] = []
         start = scenario.start
         for name, event in sorted(scenario.events.items(), key=lambda kv: kv[1].at):
-            at_h = (event.at - start).total_seconds() / 3600.0
+            at_h = hours_between(start, event.at)
             until = getattr(event, "until", None)
-            until_h = (until - start).total_seconds() / 3600.0 if until else math.nan
+            until_h = hours_between(start, until) if until else math.nan
             env.process(self._apply(name, event, at_h, until_h))
 
     def _apply(self, name: str, event, at_h: float, until_h: float):
-        env, m = self.env, self.model
+        env, gates = self.env, self.gates
         if at_h > env.now:
             yield env.timeout(at_h - env.now)
         now = env.now
         detail = ""
         if isinstance(event, GateClosed):
             for gate in event.gates:
-                m.gates[gate].close(now, until_h if not math.isnan(until_h) else math.inf)
+                gates[gate].close(now, until_h if not math.isnan(until_h) else math.inf)
             detail = ", ".join(event.gates)
         elif isinstance(event, GatePolicy):
-            admits = m.category_set(event.admits)
-            names = m.gates if event.gates == "all" else event.gates
+            admits = category_set(self.categories, event.admits)
+            names = gates if event.gates == "all" else event.gates
             for gate in names:
-                m.gates[gate].set_policy(admits)
+                gates[gate].set_policy(admits)
             detail = f"admits {event.admits if event.admits == 'all' else ', '.join(event.admits)}"
         elif isinstance(event, StagingCapacity):
-            m.bases[event.base].set_capacity(event.capacity, event.onward_per_day)
+            self.bases[event.base].set_capacity(event.capacity, event.onward_per_day)
             detail = f"{event.base}: capacity {event.capacity}"
         elif isinstance(event, Incident):
             for gate in event.gates_closed:
-                m.gates[gate].close(now, math.inf)
+                gates[gate].close(now, math.inf)
             if event.pause > 0:
                 until_h = now + event.pause
-                for gate in m.gates.values():
+                for gate in gates.values():
                     gate.pause(until_h)
-                m.screening.pause(until_h)
-            dispersed = m.crowd.disperse(now, event.crowd_dispersed) if event.crowd_dispersed else 0
+                self.screening.pause(until_h)
+            crowd, share = self.crowd, event.crowd_dispersed
+            dispersed = crowd.disperse(now, share) if share else 0
             detail = f"gates shut: {', '.join(event.gates_closed) or 'none'}; dispersed {dispersed}"
         elif isinstance(event, OperatorEnds):
             detail = event.operator  # applied when flights are launched (see Model)

@@ -419,7 +419,7 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
         for stage in (Stage.SCREENING, Stage.INSIDE)
         for lv in model.ledger.backlog[stage]
     )
-    cap = model.holding_capacity
+    cap = model.holding.room.capacity
     add(
         "holding",
         "holding",
