@@ -437,3 +437,33 @@ def test_experiments_store_format_is_accepted(replications):
     assert len(charts.fan_chart(frame, series=["evacuated"]).axes) == 1
     with pytest.raises(ValueError, match="no series 'served'"):
         charts.throughput_difference(frame, baseline="small", series="served")
+
+
+def test_chart_fixes_a_new_user_asked_for(kabul):
+    """Issue 12: the waiting-time legend sits below the panels (it covered the curves) and
+    serves the right-hand panel too; the log axis has no stray "0"; the flight-load chart
+    has no empty "held" panel; a scenario without forces has no zero-troops axis."""
+    fig = charts.waiting_times(kabul)
+    left = fig.axes[0]
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    renderer = fig.canvas.get_renderer()
+    assert fig.legends[0].get_window_extent(renderer).y1 <= min(
+        ax.get_window_extent(renderer).y0 for ax in fig.axes)
+    legend_text = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "dash: 90th percentile" in legend_text and "US citizens and LPRs" in legend_text
+    ticks = {id(t) for t in left.get_xticklabels()}
+    shown = [t.get_text() for t in texts(fig) if id(t) in ticks]
+    assert shown and "0" not in shown and left.get_xscale() == "log"
+    assert overlapping(fig) == []
+
+    small = evacsim.simulate(evacsim.scenario_from_dict(SMALL), seed=11, keep_records=False)
+    unheld = {"flights": small.flights.assign(held_for_staging_h=0.0),
+              "provenance": small.provenance}
+    assert len(charts.flight_loads(unheld).axes) == 1
+    assert len(charts.flight_loads(kabul).axes) == 2  # Kabul's staging bases held flights
+
+    bare = charts.forces_and_flights(small)  # SMALL has no forces
+    assert "no forces" in bare.axes[0].get_title()
+    with pytest.raises(AssertionError):
+        gid(bare.axes[0], "troops_on_ground")
+    assert gid(charts.forces_and_flights(kabul).axes[0], "troops_on_ground") is not None

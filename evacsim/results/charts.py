@@ -859,7 +859,10 @@ def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
                 ax.errorbar(values, y + lift, xerr=np.clip(err, 0, None), fmt="none",
                             ecolor="#08519c" if col == "ST" else "#333333", capsize=2,
                             lw=0.8)
-            ax.set_xlim(0, max(1.0, float(np.nanmax(part["ST_high"])) * 1.05))
+            lows = np.nanmin(part[["S1_low", "ST_low"]].to_numpy(dtype=float))
+            highs = np.nanmax(part[["S1_high", "ST_high"]].to_numpy(dtype=float))
+            ax.set_xlim(min(0.0, lows) - 0.02, max(1.0, highs) * 1.03)
+            ax.axvline(0, color="#333333", linewidth=0.6)
             ax.set_xlabel("Share of the KPI's variance (bars: estimate, whiskers: "
                           "bootstrap interval)")
         else:
@@ -875,7 +878,10 @@ def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
             ax.set_xlabel(f"Change in {_plain(name)} across an input's range")
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_title(_plain(name), fontsize=10)
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
+    handles = axes[0].get_legend_handles_labels()[0]
+    if handles:  # one legend for every panel, below them (inside, it hid the whiskers)
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                   frameon=False, fontsize=8)
     fig.suptitle(("Sobol indices" if method == "sobol" else "Morris screening")
                  + ": which inputs the KPI hangs on", fontsize=11)
     return fig
@@ -979,12 +985,14 @@ def response_chart(points: pd.DataFrame, levers: Sequence[str], kpis: Sequence[s
                 ax.plot(med.index, med.to_numpy(), color="black", linewidth=1.3,
                         label="median across the uncertainties")
             ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+            if np.allclose(x.dropna(), np.round(x.dropna())):  # whole-number settings
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if r == len(kpis) - 1:
                 ax.set_xlabel(_plain(_shorten(lever, 40)), fontsize=9)
             if c == 0:
                 ax.set_ylabel(_plain(labels.get(kpi, kpi)), fontsize=9)
     fig.suptitle("Response of each KPI to each lever (dots: design points, mean over "
-                 "replications)", fontsize=11)
+                 "replications; line: median across the uncertainties)", fontsize=11)
     return fig
 
 
