@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # names the type checker sees; at run time they load on first
     from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
     from evacsim.scenario.schema import Scenario
 
-__version__ = "0.1.0"
+from evacsim.version import __version__
 
 __all__ = [
     "ConservationError",

@@ -232,7 +232,7 @@ class Triangular(_Frozen):
         return rng.triangular(self.low, self.mode, self.high, size)
 
 
-def _shorthand_fixed(value: Any) -> Any:
+def shorthand_fixed(value: Any) -> Any:
     """``service: 10min`` is shorthand for ``{dist: fixed, value: 10min}``."""
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return {"dist": "fixed", "value": value}
@@ -253,7 +253,7 @@ _Dist = Annotated[
 # The shorthand validator sits OUTSIDE the discriminated union: inside it (as before), an
 # optional field (``patience: DurationDist | None``) lost both the shorthand and the
 # discriminator, so ``patience: 36h`` was refused.
-DurationDist = Annotated[_Dist, BeforeValidator(_shorthand_fixed), _ShorthandJsonSchema()]
+DurationDist = Annotated[_Dist, BeforeValidator(shorthand_fixed), _ShorthandJsonSchema()]
 """A duration distribution: ``{dist: exponential, mean: 10min}`` or a fixed ``10min``."""
 
 
@@ -1095,7 +1095,6 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
         if dep.destinations is not None:
             yield from weights(f"{path}.destinations", dep.destinations)
         yield from inside(f"{path}.from", dep.start)
-        yield from inside(f"{path}.to", dep.end)
         if nations is not None:
             nations.add(dep.nation)
     initial_known = table("initial", forces) is not None
@@ -1108,7 +1107,6 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
         if wd.operator is not None:
             yield from known(f"{path}.operator", wd.operator, operators, "operator")
         yield from inside(f"{path}.from", wd.start)
-        yield from inside(f"{path}.to", wd.end)
 
     for key, ev in (table("events") or {}).items():
         if ev is None:
