@@ -155,15 +155,9 @@ def test_every_report_has_the_operator_table_and_the_timeline(folders, kind):
     html = (folders[kind] / "report.html").read_text(encoding="utf-8")
     operators = html.split('id="operators"')[1].split("</section>")[0]
     events = html.split('id="events"')[1].split("</section>")[0]
-    if kind in ("backtest", "calibration"):
-        # These folders keep daily totals only (no per-run results): the page says so.
-        assert "keeps the daily series only" in operators
-    else:
-        assert "United States" in operators and "Seats flown empty" in operators
-    if kind != "backtest":  # a backtest folder does not keep its scenario
-        for kind_of_event in ("troops deployed", "troops withdrawn", "operator ends",
-                              "deadline"):
-            assert kind_of_event in events
+    assert "United States" in operators and "Seats flown empty" in operators
+    for kind_of_event in ("troops deployed", "troops withdrawn", "operator ends", "deadline"):
+        assert kind_of_event in events
 
 
 def test_compare_report_diffs_inputs_and_ranks_on_not_out(folders):

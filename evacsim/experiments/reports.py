@@ -665,7 +665,9 @@ def _backtest_report(root: Path, calibration: bool) -> tuple[str, str, list]:
                   for s in _seeds(root, p.stem)]
         kpis = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         spec = spec or _read_json(sorted((root / "scenarios").glob("*.json"))[0])
-        ops = _operators_section(kpis, spec) if len(kpis) else _p("No run finished.")
+        ops = (_p("Over every replication in the folder"
+                  + (" (every point the calibration evaluated)." if calibration else "."))
+               + _operators_section(kpis, spec)) if len(kpis) else _p("No run finished.")
     else:
         ops = _p("This folder keeps the daily series only (no per-run results): the table by "
                  "operator is in the report of a run of the scenario (evacsim run --out).")
