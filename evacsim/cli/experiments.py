@@ -197,7 +197,9 @@ def engine_kwargs(args: argparse.Namespace) -> dict:
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be 1 or more, got {args.workers}")
     if args.engine == "dask" or args.scheduler:
-        import distributed  # noqa: F401  (its import sets its loggers to INFO; undo that below)
+        from evacsim.experiments.engines import require_dask
+
+        require_dask()  # its import sets its loggers to INFO; undo that below
 
         # Dask logs every worker start and stop at INFO; show them only with --verbose.
         logging.getLogger("distributed").setLevel(

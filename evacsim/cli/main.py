@@ -324,12 +324,17 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from evacsim.scenario.loader import ScenarioError  # after parsing: --help never loads it
+    # After parsing, so that --help never loads them.
+    from evacsim.experiments.engines import EngineUnavailable
+    from evacsim.scenario.loader import ScenarioError
 
     try:
         return args.func(args)
     except ScenarioError as err:
         return _report_scenario_error(err)
+    except EngineUnavailable as err:
+        print(f"evacsim {args.command}: {err}", file=sys.stderr)
+        return EXIT_UNREADABLE  # 2: the command cannot run as asked here
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
