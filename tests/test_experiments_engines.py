@@ -82,8 +82,8 @@ def test_auto_engine_starts_workers_when_they_pay_and_matches(sequential_result)
 
 
 def test_auto_engine_asks_for_enough_work_to_repay_the_pool():
-    engine = AutoEngine(2, start_s=1.5)
-    assert engine._worth_a_pool(0.4) == 8      # 1.5 s / (0.4 s x 1/2 saved per task)
+    engine = AutoEngine(2)
+    assert engine._worth_a_pool(0.4) == 15     # 3 s / (0.4 s x 1/2 saved per task)
     assert AutoEngine(1)._worth_a_pool(1.0) > 10**15  # one worker never saves anything
 
 

@@ -45,11 +45,12 @@ log = logging.getLogger(__name__)
 EngineName = Literal["auto", "sequential", "local", "dask"]
 ENGINES: tuple[str, ...] = ("auto", "sequential", "local", "dask")
 
-POOL_START_S = 1.5
-"""Seconds a pool of spawned workers takes before its first result beyond a task's own
-time: each worker starts an interpreter and imports NumPy, pandas, SimPy and evacsim
-(measured ~1.2-1.6 s on 2 cores; ``run -n 5`` on the Kabul scenario took 4.4 s on a pool
-against 1.4 s in process)."""
+POOL_START_S = 3.0
+"""What starting a pool of spawned workers costs before it saves anything, in seconds of one
+core: each worker starts an interpreter and imports NumPy, pandas, SimPy and evacsim, and
+the pool's first results come back later than in process (issue 12: ``run -n 5`` of Kabul
+took 4.4 s on a pool against 1.4 s in process). Compared with a task's CPU time, so that the
+choice does not depend on how busy the machine is."""
 
 
 def default_workers() -> int:
@@ -102,7 +103,8 @@ class SequentialEngine(Engine):
 class AutoEngine(Engine):
     """In this process while that is quicker, else worker processes: the default engine.
 
-    The first task runs here and is timed (``t`` seconds). With ``w`` workers, a pool saves
+    The first task runs here and its CPU time is measured (``t`` seconds: CPU, not wall, so
+    a busy machine does not make a small task look big). With ``w`` workers, a pool saves
     about ``t * (1 - 1/w)`` per task after paying :data:`POOL_START_S` to start; so the engine
     looks ahead for the number of tasks that would repay that and, if the work ends sooner,
     runs them all here. Otherwise the rest go to a :class:`LocalEngine`. Every task carries
@@ -130,16 +132,17 @@ class AutoEngine(Engine):
         first = list(itertools.islice(todo, 1))
         if not first:
             return
-        started = time.perf_counter()
+        started = time.process_time()
         yield from here.map(fn, first)
-        needed = self._worth_a_pool(time.perf_counter() - started)
+        task_s = time.process_time() - started
+        needed = self._worth_a_pool(task_s)
         ahead = list(itertools.islice(todo, needed)) if needed < 2**62 else None
         if ahead is None or len(ahead) < needed:  # too little left: finish here
             yield from here.map(fn, itertools.chain(ahead or [], todo))
             return
         self.mode = "local"
-        log.info("%d or more tasks left of %.2f s each: starting %d worker processes",
-                 needed, time.perf_counter() - started, self.workers)
+        log.info("%d or more tasks left of %.2f s CPU each: starting %d worker processes",
+                 needed, task_s, self.workers)
         if self._local is None:
             self._local = LocalEngine(self.workers)
         yield from self._local.map(fn, itertools.chain(ahead, todo))
