@@ -259,7 +259,7 @@ def _provenance_section(rows: Sequence[tuple[str, Any]], spec: dict | None) -> s
 
 
 def _footer(kind: str) -> str:
-    from evacsim import __version__
+    from evacsim.version import __version__
 
     return f"evacsim {__version__} · {kind} report · self-contained, no network needed"
 
