@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from evacsim.version import __version__
 
 if TYPE_CHECKING:  # the library is imported by the command that uses it: --help stays quick
-    from evacsim.scenario.loader import ScenarioError
+    from evacsim.scenario.loader import Problem, ScenarioError
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -38,6 +38,12 @@ def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
         "(repeatable; VALUE is YAML; !remove deletes)",
     )
     parser.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="run even if the estimated cost of a replication is over the budget "
+        "(default: refuse above 5 min of CPU or 2 GiB of memory)",
+    )
+    parser.add_argument(
         "--allow-dir",
         dest="allow_dirs",
         action="append",
@@ -58,9 +64,22 @@ def _checked_scenario(args: argparse.Namespace):
     errors = [p for p in problems if p.severity == "error"]
     if scenario is None or errors:
         raise ScenarioError(problems)  # warnings too, as validate prints them
+    over = _over_budget(args.scenario, scenario, args)
+    if over:
+        raise ScenarioError([*problems, *over])
     for problem in problems:
         print(str(problem), file=sys.stderr)
     return scenario
+
+
+def _over_budget(path: Path, scenario, args: argparse.Namespace) -> list[Problem]:
+    """The cost estimate's refusal, unless ``--allow-large`` (see evacsim.scenario.cost)."""
+    if getattr(args, "allow_large", False):
+        return []
+    from evacsim.scenario.cost import cost_problems
+    from evacsim.scenario.loader import Problem
+
+    return [Problem(str(path), "", message) for message in cost_problems(scenario)]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -75,6 +94,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         for problem in problems:
             print(str(problem), file=sys.stderr)
+        if scenario is not None and not any(p.severity == "error" for p in problems):
+            over = _over_budget(path, scenario, args)
+            problems += over
+            for problem in over:
+                print(str(problem), file=sys.stderr)
         if scenario is None or any(p.severity == "error" for p in problems):
             worst = max(worst, EXIT_INVALID)
         elif args.print_resolved:

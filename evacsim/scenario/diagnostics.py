@@ -33,6 +33,7 @@ import annotated_types
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from .bounds import Plausible
 from .schema import Scenario, shorthand_fixed
 from .units import format_duration, parse_duration, parse_timestamp
 
@@ -271,17 +272,27 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _bounds(meta: list[Any]) -> str:
+def _duration_bound(hours: float) -> str:
+    return "0" if hours == 0 else format_duration(hours)
+
+
+def _bounds(meta: list[Any], num: Any = _num, limits: bool = False) -> str:
+    """The bounds in ``meta`` in words; a plausibility limit (see
+    :class:`~evacsim.scenario.bounds.Plausible`) only with ``limits``."""
     lo = hi = None
     for item in meta:
+        if isinstance(item, Plausible) and not limits:
+            meta = [m for m in meta if not isinstance(m, annotated_types.Le | annotated_types.Lt)]
+            break
+    for item in meta:
         if isinstance(item, annotated_types.Ge):
-            lo = f">= {_num(item.ge)}"
+            lo = f">= {num(item.ge)}"
         elif isinstance(item, annotated_types.Gt):
-            lo = f"> {_num(item.gt)}"
+            lo = f"> {num(item.gt)}"
         elif isinstance(item, annotated_types.Le):
-            hi = f"<= {_num(item.le)}"
+            hi = f"<= {num(item.le)}"
         elif isinstance(item, annotated_types.Lt):
-            hi = f"< {_num(item.lt)}"
+            hi = f"< {num(item.lt)}"
     if lo and hi:
         low, high = lo.split(" ", 1)[1], hi.split(" ", 1)[1]
         if lo.startswith(">=") and hi.startswith("<="):
@@ -294,14 +305,15 @@ def _words(model: type[BaseModel]) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
 
 
-def describe(tp: Any, *, short: bool = False) -> str:
+def describe(tp: Any, *, short: bool = False, limits: bool = False) -> str:
     """What a value of annotation ``tp`` looks like, in a planner's words.
 
-    ``short`` drops the article and the examples, for use inside a larger description.
+    ``short`` drops the article and the examples, for use inside a larger description;
+    ``limits`` adds the plausibility limits (upper bounds that only stop typos).
     """
     base, meta = unwrap(tp)
     a = "" if short else "a "
-    bounds = _bounds(meta)
+    bounds = _bounds(meta, limits=limits)
     suffix = f" {bounds}" if bounds else ""
     validators = before_validators(meta)
     if shorthand_fixed in validators:
@@ -311,6 +323,8 @@ def describe(tp: Any, *, short: bool = False) -> str:
             "a duration such as 45min, or a distribution such as {dist: exponential, mean: 45min}"
         )
     if parse_duration in validators:
+        bounds = _bounds(meta, _duration_bound, limits)  # in the units people write, not h
+        suffix = f" {bounds}" if bounds else ""
         if short:
             return f"duration{suffix}"
         return f"a duration{suffix} with a unit, e.g. 45min, 2h or 1.5d"
@@ -323,13 +337,19 @@ def describe(tp: Any, *, short: bool = False) -> str:
             m
             for m in meta
             if isinstance(
-                m, annotated_types.Ge | annotated_types.Gt | annotated_types.Le | annotated_types.Lt
+                m,
+                annotated_types.Ge
+                | annotated_types.Gt
+                | annotated_types.Le
+                | annotated_types.Lt
+                | Plausible,
             )
         ]
         parts = [
             describe(
                 Annotated[(m, *bound_meta)] if bound_meta and unwrap(m)[0] in (int, float) else m,
                 short=short,
+                limits=limits,
             )
             for m in members
         ]
@@ -341,13 +361,16 @@ def describe(tp: Any, *, short: bool = False) -> str:
         return " or ".join(f"'{v}'" for v in get_args(base))
     if origin is dict:
         key_type, value_type = get_args(base)
-        inner = f"{{{describe(key_type, short=True)}: {describe(value_type, short=True)}}}"
+        key_text = describe(key_type, short=True, limits=limits)
+        inner = f"{{{key_text}: {describe(value_type, short=True, limits=limits)}}}"
         return f"mapping {inner}" if short else f"a mapping {inner}"
     if origin is list:
-        item = describe(get_args(base)[0], short=True)
-        return f"{'' if short else 'a '}list of {item}s"
+        item = describe(get_args(base)[0], short=True, limits=limits)
+        # 'names', but 'entries (name or list of names)' where the item is a choice
+        items = f"entries ({item})" if " or " in item else f"{item}s"
+        return f"{'' if short else 'a '}list of {items}"
     if origin is tuple:
-        items = ", ".join(describe(x, short=True) for x in get_args(base))
+        items = ", ".join(describe(x, short=True, limits=limits) for x in get_args(base))
         return f"[{items}]" if short else f"a pair [{items}]"
     if is_model(base):
         if short:
@@ -433,7 +456,9 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
     ctx = err.get("ctx") or {}
     parts = list(walk.parts)
     spec = walk.spec
-    expected = describe(spec) if spec is not None else None
+    # A plausibility limit is named when it is what the value broke.
+    too_large = kind in ("less_than_equal", "less_than")
+    expected = describe(spec, limits=too_large) if spec is not None else None
     what: str
     if kind == "missing":
         if parts and parts[-1].isdigit():
@@ -458,8 +483,11 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
         what = f"{show_value(value)} is not {_NOT_A[kind]}"
     elif kind in _TOO:
         shown = show_value(value)
-        if spec is not None and parse_duration in before_validators(unwrap(spec)[1]):
+        is_duration = spec is not None and parse_duration in before_validators(unwrap(spec)[1])
+        if is_duration and isinstance(value, int | float):
             shown = format_duration(value)  # the user wrote a duration, not hours
+        elif is_duration and isinstance(value, str) and len(value) <= 40:
+            shown = value.strip()  # as written, like a parsed duration
         what = f"{shown} is {_TOO[kind]}"
     elif kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))

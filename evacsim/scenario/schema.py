@@ -31,13 +31,33 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .bounds import (
+    MAX_DURATION_H,
+    MAX_PERSONS,
+    MAX_RUN_DAYS,
+    MAX_RUNWAYS,
+    MAX_SEATS,
+    PLAUSIBLE,
+    Aircraft,
+    GroupSize,
+    Persons,
+    PersonsPerDay,
+    PersonsPerHour,
+    Rank,
+    Ratio,
+    SignedRank,
+    Troops,
+    Weight,
+)
 from .units import format_duration, parse_duration, parse_timestamp
 
 __all__ = [
     "AircraftType",
     "Airfield",
+    "Boarding",
     "Category",
     "DurationDist",
+    "EligibilityChanged",
     "Event",
     "FlightSchedule",
     "Forces",
@@ -66,10 +86,14 @@ _DURATION_JSON_SCHEMA: dict[str, Any] = {
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
+    Field(ge=0, le=MAX_DURATION_H),
+    PLAUSIBLE,
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema(_DURATION_JSON_SCHEMA),
 ]
-"""A duration written with a unit; hours inside."""
+"""A duration written with a unit; hours inside; from 0 up to the longest run."""
+PositiveDuration = Annotated[Duration, Field(gt=0)]
+"""A duration that must take time (a delay, a mean): more than 0, up to the longest run."""
 
 
 def _format_timestamp(value: dt.datetime) -> str:
@@ -99,7 +123,7 @@ def _unit(unit: str) -> dict[str, str]:
     return {"unit": unit}
 
 
-NonNegative = Annotated[float, Field(ge=0)]
+NonNegative = Weight  # a relative weight: finite, non-negative
 Share = Annotated[float, Field(ge=0, le=1)]
 Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
 
@@ -134,7 +158,7 @@ class Exponential(_Frozen):
     """Exponential (memoryless) durations: Poisson-process service or patience."""
 
     dist: Literal["exponential"] = Field(description="Distribution family: exponential.")
-    mean: Duration = Field(gt=0, description="Mean duration (h).")
+    mean: PositiveDuration = Field(description="Mean duration (h).")
 
     @property
     def mean_h(self) -> float:
@@ -147,9 +171,8 @@ class Exponential(_Frozen):
 class _MeanCV(_Frozen):
     """Durations given by their mean and coefficient of variation."""
 
-    mean: Duration = Field(gt=0, description="Mean duration (h).")
-    cv: float = Field(
-        gt=0,
+    mean: PositiveDuration = Field(description="Mean duration (h).")
+    cv: Ratio = Field(
         description="Coefficient of variation (standard deviation / mean).",
         json_schema_extra=_unit("ratio"),
     )
@@ -290,10 +313,13 @@ MAX_LANES = 10_000
 MAX_FLIGHTS = 100_000
 """Most flights a run may plan, schedules and troop carriers together (Kabul: about 800)."""
 
-ArrivalRate = Annotated[float, Field(ge=0)]
+ArrivalRate = PersonsPerDay
 Lanes = Annotated[int, Field(ge=0, le=MAX_LANES)]
 
-PerDay = Annotated[float, Field(ge=0)] | tuple[NonNegative, NonNegative]
+Seats = Annotated[int, Field(ge=0, le=MAX_SEATS), PLAUSIBLE]
+"""Seats in one aircraft (persons)."""
+FlightsPerDay = Annotated[float, Field(ge=0, le=MAX_FLIGHTS), PLAUSIBLE]
+PerDay = FlightsPerDay | tuple[FlightsPerDay, FlightsPerDay]
 """A daily count: a number, or ``[low, high]`` for a uniform whole number in that range."""
 
 
@@ -313,14 +339,12 @@ class Category(_Frozen):
     """One kind of evacuee: who they are, how many, when they come, who may fly them."""
 
     label: str | None = Field(None, description="Display name; defaults to the key.")
-    pool: int = Field(
-        ge=0,
+    pool: Persons = Field(
         description="People eligible in this category (persons).",
         json_schema_extra=_unit("persons"),
     )
-    priority: int = Field(
+    priority: Rank = Field(
         1,
-        ge=0,
         description="Queue priority at every stage: 0 is served first, then 1, ...",
         json_schema_extra=_unit("rank"),
     )
@@ -332,7 +356,7 @@ class Category(_Frozen):
         ),
         json_schema_extra=_unit("persons/day"),
     )
-    group_size: dict[int, NonNegative] = Field(
+    group_size: dict[GroupSize, Weight] = Field(
         default_factory=lambda: {1: 1.0},
         description="Group (family) size distribution {size: weight}; groups stay together.",
         json_schema_extra=_unit("persons: weight"),
@@ -373,14 +397,12 @@ class Category(_Frozen):
 class Gate(_Frozen):
     """An entry point in the perimeter: who it lets in, how fast, and the troops it needs."""
 
-    throughput_per_h: float | None = Field(
-        gt=0,
+    throughput_per_h: PersonsPerHour | None = Field(
         description="People admitted per hour while open and manned; null = no limit.",
         json_schema_extra=_unit("persons/h"),
     )
-    min_troops: int = Field(
+    min_troops: Troops = Field(
         0,
-        ge=0,
         description="Troops on duty needed to operate the gate.",
         json_schema_extra=_unit("troops"),
     )
@@ -397,7 +419,7 @@ class Gate(_Frozen):
     )
     open_from: Timestamp | None = Field(None, description="First opening; null = from start.")
     closed_from: Timestamp | None = Field(None, description="Permanent closure; null = never.")
-    order: int = Field(
+    order: SignedRank = Field(
         0, description="Manning order: gates with lower order get troops first, then by name."
     )
     batch: Duration = Field(
@@ -432,9 +454,8 @@ class Screening(_Frozen):
         description="Lanes (consular teams) scheduled: a number or a step profile {time: lanes}.",
         json_schema_extra=_unit("lanes"),
     )
-    troops_per_lane: int = Field(
+    troops_per_lane: Troops = Field(
         0,
-        ge=0,
         description="Troops on duty needed to run one lane.",
         json_schema_extra=_unit("troops/lane"),
     )
@@ -462,9 +483,8 @@ class Screening(_Frozen):
 class Holding(_Frozen):
     """The area inside the airport where people wait: screening queue and screened alike."""
 
-    capacity: int | None = Field(
+    capacity: Annotated[int, Field(ge=1, le=MAX_PERSONS), PLAUSIBLE] | None = Field(
         None,
-        ge=1,
         description="People inside at most; gates stop when full. null = no limit.",
         json_schema_extra=_unit("persons"),
     )
@@ -473,20 +493,18 @@ class Holding(_Frozen):
 class Airfield(_Frozen):
     """Runways and ramp."""
 
-    runways: int = Field(
-        1, ge=1, description="Runways usable at once.", json_schema_extra=_unit("runways")
+    runways: Annotated[int, Field(ge=1, le=MAX_RUNWAYS), PLAUSIBLE] = Field(
+        1, description="Runways usable at once.", json_schema_extra=_unit("runways")
     )
     separation: Duration = Field(
         description="Runway occupancy per movement (landing or take-off), i.e. minimum spacing."
     )
-    ramp_capacity: int = Field(
-        ge=1,
+    ramp_capacity: Aircraft = Field(
         description="Aircraft on the ground at most (MOG).",
         json_schema_extra=_unit("aircraft"),
     )
-    surge_when_waiting_over: int | None = Field(
+    surge_when_waiting_over: Persons | None = Field(
         None,
-        ge=0,
         description=(
             "Aircraft board up to their surge seats when more people than this wait inside; "
             "null = never surge."
@@ -498,18 +516,16 @@ class Airfield(_Frozen):
 class AircraftType(_Frozen):
     """An aircraft type: seats and time on the ground."""
 
-    seats: int = Field(
-        ge=0,
+    seats: Seats = Field(
         description="Evacuee seats in normal loading (persons).",
         json_schema_extra=_unit("persons"),
     )
-    surge_seats: int | None = Field(
+    surge_seats: Seats | None = Field(
         None,
-        ge=0,
         description="Evacuee seats when surging; defaults to seats.",
         json_schema_extra=_unit("persons"),
     )
-    turnaround: Duration = Field(gt=0, description="Minimum time on the ground (h).")
+    turnaround: PositiveDuration = Field(description="Minimum time on the ground (h).")
 
     @model_validator(mode="after")
     def _surge(self) -> AircraftType:
@@ -525,12 +541,71 @@ class AircraftType(_Frozen):
         return self.seats if self.surge_seats is None else self.surge_seats
 
 
+# --------------------------------------------------------------------------- seat allocation
+
+
+class Boarding(_Frozen):
+    """How one operator fills its seats: its own boarding order, quotas and spare seats.
+
+    Without it, an operator's flights board every category it may carry (``demand.*.
+    operators``) by the categories' ``priority``. With it, the operator boards the categories
+    of ``order`` only, in that order, each up to its quota; when the aircraft is ready to
+    leave (after ``max_extra_wait``), the seats still empty are spare and go to ``spare_to``
+    and any over-quota people by the ``spare_seats`` rule.
+    """
+
+    order: list[Name | list[Name]] = Field(
+        min_length=1,
+        max_length=100,
+        description=(
+            "Categories this operator's flights carry, in boarding order (keys of demand); a "
+            "nested list boards together, whoever was screened first. Categories not named "
+            "here (or in spare_to) may not board."
+        ),
+        json_schema_extra=_unit("categories, first boards first"),
+    )
+    quotas: dict[Name, Share] = Field(
+        default_factory=dict,
+        description=(
+            "At most this share of a flight's evacuee seats goes to the category before "
+            "spare seats are released (categories of order); the others wait for spare seats "
+            "or another flight."
+        ),
+        json_schema_extra=_unit("share of seats"),
+    )
+    spare_to: list[Name] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Categories that may take spare seats only: those still empty when the aircraft "
+            "is ready to leave (keys of demand, not in order)."
+        ),
+        json_schema_extra=_unit("categories"),
+    )
+    spare_seats: Literal["order", "first_screened", "none"] = Field(
+        "order",
+        description=(
+            "Rule for spare seats at departure: 'order' fills them by the boarding order "
+            "(quotas lifted), then spare_to in its order; 'first_screened' gives them to "
+            "whoever of those categories was screened first; 'none' leaves them empty "
+            "(quotas are hard caps, spare_to unused)."
+        ),
+    )
+
+
 class Operator(_Frozen):
     """A nation or charter flying aircraft into the airport."""
 
     label: str | None = Field(None, description="Display name; defaults to the key.")
     ends: Timestamp | None = Field(
         None, description="No flights launched from this time on (null = until the deadline)."
+    )
+    boarding: Boarding | None = Field(
+        None,
+        description=(
+            "The operator's own seat allocation (boarding order, quotas, spare seats); null = "
+            "every category it may carry, by the categories' priority."
+        ),
     )
 
 
@@ -595,15 +670,14 @@ class Deployment(_Frozen):
     """Troops flown in: spread evenly over a window on aircraft of one operator."""
 
     nation: Name = Field(description="Nation the troops belong to.")
-    troops: int = Field(
-        ge=0, description="Troops flown in (persons).", json_schema_extra=_unit("troops")
+    troops: Troops = Field(
+        description="Troops flown in (persons).", json_schema_extra=_unit("troops")
     )
     start: Timestamp = Field(alias="from", description="First arrival.")
     end: Timestamp = Field(alias="to", description="Last arrival.")
     operator: Name = Field(description="Operator flying them (uses the runway and ramp).")
     aircraft: Name = Field(description="Aircraft type.")
-    per_aircraft: int = Field(
-        ge=1,
+    per_aircraft: Annotated[Seats, Field(ge=1)] = Field(
         description="Troops per aircraft (persons).",
         json_schema_extra=_unit("troops/aircraft"),
     )
@@ -629,8 +703,8 @@ class Withdrawal(_Frozen):
     """Troops leaving: taken off duty evenly over a window; they take seats if flown out."""
 
     nation: Name = Field(description="Nation the troops belong to.")
-    troops: int = Field(
-        ge=0, description="Troops leaving (persons).", json_schema_extra=_unit("troops")
+    troops: Troops = Field(
+        description="Troops leaving (persons).", json_schema_extra=_unit("troops")
     )
     start: Timestamp = Field(alias="from", description="Start of the drawdown.")
     end: Timestamp = Field(alias="to", description="End of the drawdown.")
@@ -647,7 +721,7 @@ class Withdrawal(_Frozen):
 class Forces(_Frozen):
     """Troops on the ground, who man gates and screening lanes."""
 
-    initial: dict[Name, Annotated[int, Field(ge=0)]] = Field(
+    initial: dict[Name, Troops] = Field(
         default_factory=dict,
         description="Troops on the ground at start, by nation.",
         json_schema_extra=_unit("troops"),
@@ -666,15 +740,15 @@ class Forces(_Frozen):
 class StagingBase(_Frozen):
     """A base downstream where flights land; full bases hold departures."""
 
-    capacity: int = Field(
-        ge=0, description="People the base can hold (persons).", json_schema_extra=_unit("persons")
+    capacity: Persons = Field(
+        description="People the base can hold (persons).", json_schema_extra=_unit("persons")
     )
-    onward_per_day: NonNegative = Field(
+    onward_per_day: PersonsPerDay = Field(
         description="People flown onward per day.", json_schema_extra=_unit("persons/day")
     )
     flight_time: Duration = Field(ge=0, description="Flight time from the airport (h).")
-    initial: int = Field(
-        0, ge=0, description="People already there at start.", json_schema_extra=_unit("persons")
+    initial: Persons = Field(
+        0, description="People already there at start.", json_schema_extra=_unit("persons")
     )
 
 
@@ -719,12 +793,11 @@ class StagingCapacity(_Event):
 
     type: Literal["staging_capacity"] = Field(description="Event kind: staging_capacity.")
     base: Name = Field(description="Staging base that changes (a key of staging).")
-    capacity: int = Field(
-        ge=0,
+    capacity: Persons = Field(
         description="People the base can hold from now on.",
         json_schema_extra=_unit("persons"),
     )
-    onward_per_day: NonNegative | None = Field(
+    onward_per_day: PersonsPerDay | None = Field(
         None,
         description="People flown onward per day from now on; null = unchanged.",
         json_schema_extra=_unit("persons/day"),
@@ -749,6 +822,39 @@ class OperatorEnds(_Event):
     operator: Name = Field(description="Operator that stops (a key of operators).")
 
 
+class EligibilityChanged(_Event):
+    """An operator's flights may carry other categories from ``at`` on."""
+
+    type: Literal["eligibility"] = Field(description="Event kind: eligibility.")
+    operator: Name = Field(description="Operator whose rules change (a key of operators).")
+    adds: list[Name] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Categories its flights may now carry (keys of demand): appended to its boarding "
+            "order as one last step (without a boarding order: boarded by priority)."
+        ),
+    )
+    removes: list[Name] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Categories its flights may no longer carry (keys of demand).",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> EligibilityChanged:
+        if not self.adds and not self.removes:
+            raise ValueError(
+                "neither adds nor removes names a category (expected at least one of them)"
+            )
+        both = sorted(set(self.adds) & set(self.removes))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} both added and removed (expected each in one list)"
+            )
+        return self
+
+
 class ArrivalsStopped(_Event):
     """People of these categories can no longer reach the perimeter from ``at``."""
 
@@ -765,7 +871,8 @@ Event = Annotated[
     | StagingCapacity
     | Incident
     | OperatorEnds
-    | ArrivalsStopped,
+    | ArrivalsStopped
+    | EligibilityChanged,
     Field(discriminator="type"),
 ]
 
@@ -914,8 +1021,6 @@ class Scenario(_Frozen):
         return self
 
 
-MAX_RUN_DAYS = 3650
-"""Longest run accepted (days): a deadline years away is a typo, and would be slow."""
 
 
 def _fmt_time(when: dt.datetime) -> str:
@@ -1031,13 +1136,15 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
             yield from known_all(f"{path}.operators", cat.operators, operators, "operator")
         rates = cat.arrivals_per_day
         yield from profile_keys(f"{path}.arrivals_per_day", rates, start, deadline)
-        expected = _expected_arrivals(rates, start, deadline)
+        expected = expected_arrivals(rates, start, deadline)
         if expected > MAX_ARRIVALS:
             yield (
                 f"{path}.arrivals_per_day",
                 f"the rates would generate about {expected:,.0f} arrivals over the run "
                 f"(expected at most {MAX_ARRIVALS:,}; is a rate too large?)",
             )
+
+        yield from _zero_time_cycle(path, cat)
 
     for key, gate in (gates or {}).items():
         if gate is None:
@@ -1068,6 +1175,11 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
                 f"{_fmt_time(ends)} is before start {_fmt_time(start)}, so the operator never "
                 "flies (expected a time from start on, or null)",
             )
+
+    for key, op in (operators or {}).items():
+        boarding = getattr(op, "boarding", None)
+        if boarding is not None:
+            yield from _boarding_problems(f"operators.{key}.boarding", key, boarding, demand, known)
 
     for key, fl in (table("flights") or {}).items():
         if fl is None:
@@ -1130,6 +1242,10 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
             yield from known(f"{path}.operator", ev.operator, operators, "operator")
         elif kind == "arrivals_stopped" and ev.categories != "all":
             yield from known_all(f"{path}.categories", ev.categories, demand, "category")
+        elif kind == "eligibility":
+            yield from known(f"{path}.operator", ev.operator, operators, "operator")
+            yield from known_all(f"{path}.adds", ev.adds, demand, "category")
+            yield from known_all(f"{path}.removes", ev.removes, demand, "category")
         until = getattr(ev, "until", None)
         if isinstance(until, dt.datetime) and isinstance(at, dt.datetime) and until < at:
             yield (
@@ -1137,6 +1253,51 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
                 f"{_fmt_time(until)} is before at {_fmt_time(at)} (expected until >= at)",
             )
     yield from _uncertain_problems(s)
+
+
+def _boarding_problems(
+    path: str, operator: str, boarding: Boarding, demand: dict | None, known: Any
+) -> Iterator[tuple[str, str]]:
+    """Names in an operator's boarding rules exist, appear once, and agree with the
+    categories' own ``operators`` lists."""
+    order = getattr(boarding, "order", None)
+    order = order if isinstance(order, list) else []  # failed on its own: reported already
+    spare_to = getattr(boarding, "spare_to", None)
+    quotas = getattr(boarding, "quotas", None)
+    seen: set[str] = set()
+    for i, step in enumerate(order):
+        names = [step] if isinstance(step, str) else step
+        if not names:
+            yield f"{path}.order.{i}", "an empty step (expected one or more categories)"
+        for name in names:
+            yield from known(f"{path}.order", name, demand, "category")
+            if name in seen:
+                yield f"{path}.order", f"'{name}' appears twice (expected each category once)"
+            seen.add(name)
+    for name in spare_to if isinstance(spare_to, list) else []:
+        yield from known(f"{path}.spare_to", name, demand, "category")
+        if name in seen:
+            yield (
+                f"{path}.spare_to",
+                f"'{name}' is in order and in spare_to, or twice here (expected each once)",
+            )
+        seen.add(name)
+    in_order = {c for step in order for c in ([step] if isinstance(step, str) else step)}
+    for name in quotas if isinstance(quotas, dict) else {}:
+        if name not in in_order:
+            yield (
+                f"{path}.quotas.{name}",
+                f"'{name}' is not in order (expected quotas only for categories of order)",
+            )
+    for name in sorted(seen):
+        cat = (demand or {}).get(name)
+        allowed = getattr(cat, "operators", "all")
+        if isinstance(allowed, list) and operator not in allowed:
+            yield (
+                f"{path}",
+                f"'{name}' is boarded here, but demand.{name}.operators does not list "
+                f"'{operator}' (expected the two to agree)",
+            )
 
 
 def scenario_warnings(s: Scenario) -> Iterator[tuple[str, str]]:
@@ -1176,10 +1337,27 @@ def scenario_warnings(s: Scenario) -> Iterator[tuple[str, str]]:
             )
 
 
-def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]]:
-    """At most :data:`MAX_FLIGHTS` planned flights: more is a typo, and a run that grinds."""
-    if start is None:
+def _zero_time_cycle(path: str, cat: Any) -> Iterator[tuple[str, str]]:
+    """A group that gives up at once and comes back at once, always, loops in zero time:
+    the clock would never move. (Short but positive cycles are priced by the cost
+    estimate, :mod:`evacsim.scenario.cost`.)"""
+    patience, back = getattr(cat, "patience", None), getattr(cat, "return_after", None)
+    if patience is None or back is None or getattr(cat, "return_probability", 0) != 1:
         return
+    if patience.mean_h == 0 and back.mean_h == 0:
+        yield (
+            f"{path}.return_probability",
+            "1 with patience and return_after both 0: a group would give up and come back "
+            "forever without the clock moving (expected a patience or return_after that "
+            "takes time, or a return_probability below 1)",
+        )
+
+
+def planned_flights(s: Any, start: Any, deadline: Any) -> tuple[float, str | None]:
+    """Most flights the run may plan (schedules at their highest rate, troop carriers), and
+    the path of the largest contributor (None if there is none)."""
+    if start is None:
+        return 0.0, None
     planned: list[tuple[float, str]] = []
     for key, fl in (getattr(s, "flights", None) or {}).items():
         window = (getattr(fl, "start", None), getattr(fl, "end", None))
@@ -1195,8 +1373,13 @@ def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]
         if isinstance(troops, int) and isinstance(per, int) and per > 0:
             planned.append((math.ceil(troops / per), f"forces.deployments.{key}.per_aircraft"))
     total = sum(n for n, _ in planned)
+    return total, (max(planned)[1] if planned else None)
+
+
+def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]]:
+    """At most :data:`MAX_FLIGHTS` planned flights: more is a typo, and a run that grinds."""
+    total, path = planned_flights(s, start, deadline)
     if total > MAX_FLIGHTS:
-        _, path = max(planned)
         yield (
             path,
             f"the run would plan up to {total:,.0f} flights, most of them here "
@@ -1204,7 +1387,7 @@ def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]
         )
 
 
-def _expected_arrivals(rates: Any, start: Any, deadline: Any) -> float:
+def expected_arrivals(rates: Any, start: Any, deadline: Any) -> float:
     """People a rate profile (per day) generates over start..deadline, before any pool."""
     if start is None or rates is None:
         return 0.0
