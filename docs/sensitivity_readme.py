@@ -7,7 +7,7 @@ The study is the command in ``scenarios/sensitivity/kabul_assumptions.yaml``::
 
 Then ``python docs/sensitivity_readme.py RESULTS_DIR`` copies the study's record and tables
 (``sensitivity.json``, ``sensitivity_*.csv``; not the per-run store) into
-``docs/results/kabul_sensitivity/`` and rewrites the README between the
+``docs/recorded/kabul_sensitivity/`` and rewrites the README between the
 ``<!-- sensitivity:begin -->`` and ``<!-- sensitivity:end -->`` markers from them.
 ``tests/test_sensitivity_readme.py`` checks that the README says what the committed tables
 say; the slow tier reruns the command and checks that it gives those tables again.
@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORD = ROOT / "docs" / "results" / "kabul_sensitivity"
+RECORD = ROOT / "docs" / "recorded" / "kabul_sensitivity"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- sensitivity:begin -->", "<!-- sensitivity:end -->"
 FILES = ("sensitivity.json", "sensitivity_indices.csv", "sensitivity_outputs.csv",

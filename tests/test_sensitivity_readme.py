@@ -1,7 +1,7 @@
 """The README's sensitivity finding is computed from a recorded study, not typed in.
 
 Default tier: the README block equals what ``docs/sensitivity_readme.py`` renders from the
-tables committed in ``docs/results/kabul_sensitivity/`` (cheap). Slow tier: the recorded
+tables committed in ``docs/recorded/kabul_sensitivity/`` (cheap). Slow tier: the recorded
 command, rerun, gives those tables again (same seed, same result).
 """
 
@@ -40,7 +40,7 @@ def test_the_study_covers_the_scenario_uncertain_block():
 
     scenario = evacsim.load_scenario(SCENARIO, allow_dirs=[ROOT / "scenarios"])
     params = resolve_parameters(scenario, parameters_from_scenario(scenario), "uncertain")
-    record = json.loads((ROOT / "docs/results/kabul_sensitivity/sensitivity.json").read_text())
+    record = json.loads((ROOT / "docs/recorded/kabul_sensitivity/sensitivity.json").read_text())
     assert [p["path"] for p in record["parameters"]] == [p.path for p in params]
     # every corner of the ranges is a valid scenario (the study can run any point)
     for row in design(params, "morris", 1, seed=0):
@@ -55,5 +55,5 @@ def test_the_recorded_command_gives_the_committed_indices(tmp_path):
     argv = _script().COMMAND.replace("RESULTS_DIR", str(tmp_path / "study")).split()[1:]
     assert main([*argv, "--no-progress"]) == 0
     fresh = pd.read_csv(tmp_path / "study" / "sensitivity_indices.csv")
-    kept = pd.read_csv(ROOT / "docs/results/kabul_sensitivity/sensitivity_indices.csv")
+    kept = pd.read_csv(ROOT / "docs/recorded/kabul_sensitivity/sensitivity_indices.csv")
     np.testing.assert_allclose(fresh[["S1", "ST"]], kept[["S1", "ST"]], atol=1e-9)
