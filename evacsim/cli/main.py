@@ -10,76 +10,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from evacsim.version import __version__
 
-if TYPE_CHECKING:  # the library is imported by the command that uses it: --help stays quick
-    from evacsim.scenario.loader import Problem, ScenarioError
+from .options import add_scenario_options, checked_scenario, over_budget, report_scenario_error
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
-
-
-def _report_scenario_error(err: ScenarioError) -> int:
-    for problem in err.problems:
-        print(str(problem), file=sys.stderr)
-    return EXIT_UNREADABLE if err.unreadable else EXIT_INVALID
-
-
-def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
-    """``--set`` overrides and ``--allow-dir`` for commands that read one scenario."""
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a field after extends, e.g. --set flights.us_c17.per_day=30 "
-        "(repeatable; VALUE is YAML; !remove deletes)",
-    )
-    parser.add_argument(
-        "--allow-large",
-        action="store_true",
-        help="run even if the estimated cost of a replication is over the budget "
-        "(default: refuse above 5 min of CPU or 2 GiB of memory)",
-    )
-    parser.add_argument(
-        "--allow-dir",
-        dest="allow_dirs",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="DIR",
-        help="also let 'extends:' read scenario files under DIR (repeatable)",
-    )
-
-
-def _checked_scenario(args: argparse.Namespace):
-    """Load ``args.scenario`` with the same validation as ``validate``; warnings to stderr."""
-    from evacsim.scenario.loader import ScenarioError, check_scenario
-
-    scenario, problems = check_scenario(
-        args.scenario, args.overrides, allow_dirs=args.allow_dirs
-    )
-    errors = [p for p in problems if p.severity == "error"]
-    if scenario is None or errors:
-        raise ScenarioError(problems)  # warnings too, as validate prints them
-    over = _over_budget(args.scenario, scenario, args)
-    if over:
-        raise ScenarioError([*problems, *over])
-    for problem in problems:
-        print(str(problem), file=sys.stderr)
-    return scenario
-
-
-def _over_budget(path: Path, scenario, args: argparse.Namespace) -> list[Problem]:
-    """The cost estimate's refusal, unless ``--allow-large`` (see evacsim.scenario.cost)."""
-    if getattr(args, "allow_large", False):
-        return []
-    from evacsim.scenario.cost import cost_problems
-    from evacsim.scenario.loader import Problem
-
-    return [Problem(str(path), "", message) for message in cost_problems(scenario)]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -90,12 +26,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             scenario, problems = check_scenario(path, args.overrides, allow_dirs=args.allow_dirs)
         except ScenarioError as err:
-            worst = max(worst, _report_scenario_error(err))
+            worst = max(worst, report_scenario_error(err))
             continue
         for problem in problems:
             print(str(problem), file=sys.stderr)
         if scenario is not None and not any(p.severity == "error" for p in problems):
-            over = _over_budget(path, scenario, args)
+            over = over_budget(path, scenario, args)
             problems += over
             for problem in over:
                 print(str(problem), file=sys.stderr)
@@ -124,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from evacsim.model.model import build
     from evacsim.results.result import collect
 
-    scenario = _checked_scenario(args)
+    scenario = checked_scenario(args.scenario, args)
     if args.replications is not None:
         from .experiments import run_replications
 
@@ -180,15 +116,24 @@ def _observed_problems(err) -> int:
     return EXIT_INVALID
 
 
+def _local_by_default(kwargs: dict) -> dict:
+    """On the command line every experiment runs on local workers unless told otherwise
+    (the Python functions backtest and calibrate default to sequential)."""
+    if kwargs["engine"] is None and not kwargs["scheduler"]:
+        kwargs["engine"] = "local"
+    return kwargs
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from evacsim.experiments.backtest import ObservedDataError, ReplicationsFailed, backtest
 
     from .experiments import EXIT_ALL_FAILED, engine_kwargs, failures_exit
 
-    scenario = _checked_scenario(args)
+    scenario = checked_scenario(args.scenario, args)
     try:
         result = backtest(scenario, args.observed, seed=args.seed,
-                          replications=args.replications, out=args.out, **engine_kwargs(args))
+                          replications=args.replications, out=args.out,
+                          **_local_by_default(engine_kwargs(args)))
     except ObservedDataError as err:
         return _observed_problems(err)
     except ReplicationsFailed as err:
@@ -215,14 +160,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from .experiments import EXIT_ALL_FAILED, engine_kwargs, failures_exit
 
-    scenario = _checked_scenario(args)
+    scenario = checked_scenario(args.scenario, args)
     out = args.out or Path(f"{scenario.name}-calibration")
     try:
         params = [parse_parameter(text) for text in args.param]
         result = calibrate(scenario, args.observed, params, seed=args.seed,
                            replications=args.replications, points=args.points,
                            rounds=args.rounds, confidence=args.confidence, out=out,
-                           **engine_kwargs(args))
+                           **_local_by_default(engine_kwargs(args)))
     except ObservedDataError as err:
         return _observed_problems(err)
     except ReplicationsFailed as err:
@@ -263,14 +208,14 @@ def make_parser() -> argparse.ArgumentParser:
         "NAME-report.html here without --out); with -n, the replications report",
     )
     add_run_options(run)  # -n N replications and the experiment engine options
-    _add_scenario_options(run)
+    add_scenario_options(run)
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser(
         "validate", help="check scenario files; every mistake as FILE:LINE: path: message"
     )
     val.add_argument("files", type=Path, nargs="+", metavar="FILE", help="scenario YAML files")
-    _add_scenario_options(val)
+    add_scenario_options(val)
     val.add_argument(
         "--print-resolved",
         action="store_true",
@@ -312,16 +257,16 @@ def make_parser() -> argparse.ArgumentParser:
                                              "every replication (resumable; default: only "
                                              "NAME-backtest.png here)")
     add_engine_options(bt)
-    _add_scenario_options(bt)
+    add_scenario_options(bt)
     bt.set_defaults(func=cmd_backtest)
 
     cal = sub.add_parser("calibrate", help="fit uncertain inputs to an observed daily series "
                                            "(least squares over replicated runs)")
     cal.add_argument("scenario", type=Path, help="scenario YAML file")
     cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv")
-    cal.add_argument("--param", action="append", required=True, metavar="PATH=LOW:HIGH",
-                     help="input to fit and its range, e.g. screening.lanes=20:90 or "
-                          "screening.service.mean=3min:12min; PATH*=LOW:HIGH scales every "
+    cal.add_argument("--param", action="append", required=True, metavar="PATH=LO..HI",
+                     help="input to fit and its range, e.g. screening.lanes=20..90 or "
+                          "screening.service.mean=3min..12min; PATH*=LO..HI scales every "
                           "number at PATH (a step profile); repeatable")
     cal.add_argument("-n", "--replications", type=int, default=4, metavar="N",
                      help="replications per design point (default 4)")
@@ -336,7 +281,7 @@ def make_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, help="results folder, every replication of every point "
                                               "included (resumable; default NAME-calibration)")
     add_engine_options(cal)
-    _add_scenario_options(cal)
+    add_scenario_options(cal)
     cal.set_defaults(func=cmd_calibrate)
     return parser
 
@@ -355,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ScenarioError as err:
-        return _report_scenario_error(err)
+        return report_scenario_error(err)
     except EngineUnavailable as err:
         print(f"evacsim {args.command}: {err}", file=sys.stderr)
         return EXIT_UNREADABLE  # 2: the command cannot run as asked here

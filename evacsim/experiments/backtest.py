@@ -8,7 +8,7 @@
 experiments' machinery, as ``evacsim run -n`` does (replication ``r`` of root seed ``s`` is
 seeded ``SeedSequence(entropy=s, spawn_key=(r,))``; any engine; each replication streamed to
 a results store, resumable; failures recorded and left out), takes each one's departures by
-calendar day, and compares the mean daily series and its band across replications with the
+reporting day, and compares the mean daily series and its band across replications with the
 observed one on the days both cover:
 
 * cumulative total: model minus observed, in people and in per cent of observed;
@@ -42,7 +42,9 @@ equal variance; daily evacuations are autocorrelated, so read it as indicative, 
 coverage check in ``tests/test_backtest.py``. An interval that reaches a search bound is
 flagged: the region may extend beyond it.
 
-Times in the model are hours; dates here are calendar days of the scenario's local clock.
+Times in the model are hours; dates here are the scenario's reporting days (local clock,
+``reporting_day_starts``; labelled by the date each starts), so an observed series kept
+11:30 to 11:30 compares like with like.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
+from evacsim.results.days import reporting_days
 from evacsim.scenario.loader import Problem, ScenarioError, scenario_from_dict
 from evacsim.scenario.schema import Scenario
 from evacsim.scenario.units import format_duration, parse_duration, parse_timestamp
@@ -208,17 +211,16 @@ def read_observed(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def model_days(scenario: Scenario) -> pd.DatetimeIndex:
-    """Calendar days the scenario covers, from its start's day to its deadline's (exclusive
-    of a deadline at midnight)."""
-    first = pd.Timestamp(scenario.start).normalize()
-    last = (pd.Timestamp(scenario.deadline) - pd.Timedelta(microseconds=1)).normalize()
-    return pd.date_range(first, last, freq="D")
+    """Reporting days the scenario covers (labels; see :mod:`evacsim.results.days`), from
+    the one its start falls in to the one its deadline ends."""
+    return reporting_days(scenario.start, scenario.deadline, scenario.reporting_day_starts)
 
 
 def daily_runs(series: pd.DataFrame, days: pd.DatetimeIndex,
                reps: Sequence[int]) -> pd.DataFrame:
-    """Each replication's people evacuated and flights departed per calendar day of ``days``:
-    tidy (replication, date, evacuated, flights), from the replications' daily series as the results
+    """Each replication's people evacuated and flights departed per reporting day of ``days``:
+    tidy (replication, date, evacuated, flights), from the replications' daily series as the
+    results
     store keeps them (:func:`evacsim.experiments.worker.daily_series`: one binning by day
     for every experiment). Days without a departure count 0."""
     part = series[series["series"].isin(("evacuated", "departures"))]
@@ -281,8 +283,8 @@ def simulate_daily(
     out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = False,
 ) -> pd.DataFrame:
-    """Daily departures of ``replications`` independent runs: tidy (replication, date, evacuated,
-    flights), people and flights per calendar day, finished replications only.
+    """Daily departures of ``replications`` independent runs: tidy (replication, date,
+    evacuated, flights), people and flights per reporting day, finished replications only.
     ``engine`` is an :class:`evacsim.experiments.Engine` or its name (default: sequential,
     in this process); ``out`` a results folder (resumable) or a store."""
     if replications < 1:
@@ -631,41 +633,47 @@ class Parameter:
 
 
 def parse_parameter(text: str) -> Parameter:
-    """Parse ``PATH=LOW:HIGH`` (set the value) or ``PATH*=LOW:HIGH`` (scale every number at
-    the path). Bounds may be durations (``3min:12min``). Raises ValueError naming the
-    mistake."""
-    path, sep, bounds = text.partition("=")
-    path = path.strip()
-    scale = path.endswith("*")
-    path = path.removesuffix("*").strip()
-    low_text, colon, high_text = bounds.partition(":")
-    if not sep or not path or not colon:
-        raise ValueError(f"'{text}' is not a parameter (expected PATH=LOW:HIGH, e.g. "
-                         "screening.lanes=10:80, or PATH*=LOW:HIGH to scale a profile)")
+    """Parse ``PATH=LO..HI`` (set the value) or ``PATH*=LO..HI`` (scale every number at the
+    path), in the lever language (:mod:`evacsim.scenario.levers`); ``LO:HI`` is read too.
+    Bounds may be durations (``3min..12min``). Raises ValueError naming the mistake."""
+    from .levers import LeverSyntaxError, Range, parse_lever
+
+    expected = ("expected PATH=LO..HI, e.g. screening.lanes=10..80, or PATH*=LO..HI to scale "
+                "a profile")
+    head, sep, tail = text.partition("=")
+    if sep and ".." not in tail and tail.count(":") == 1:  # the older spelling LOW:HIGH
+        text = f"{head}={tail.replace(':', '..')}"
+    try:
+        lever = parse_lever(text, several=True, example="screening.lanes=10..80")
+    except LeverSyntaxError as exc:
+        raise ValueError(f"'{text}' is not a parameter ({exc}; {expected})") from None
+    if not isinstance(lever.value, Range):
+        raise ValueError(f"'{text}' is not a parameter ({expected})")
+    if lever.mode == "add":
+        raise ValueError(f"{lever.path}: calibration sets or scales a value ({expected})")
     duration = False
     values = []
-    for part in (low_text.strip(), high_text.strip()):
+    for bound in (lever.value.low, lever.value.high):
+        if isinstance(bound, int | float) and not isinstance(bound, bool):
+            values.append(float(bound))
+            continue
         try:
-            values.append(float(part))
+            values.append(parse_duration(str(bound)))
+            duration = True
         except ValueError:
-            try:
-                values.append(parse_duration(part))
-                duration = True
-            except ValueError:
-                raise ValueError(f"{path}: bound '{part}' is not a number or a duration "
-                                 "(expected e.g. 10:80 or 3min:12min)") from None
+            raise ValueError(f"{lever.path}: bound '{bound}' is not a number or a duration "
+                             "(expected e.g. 10..80 or 3min..12min)") from None
     low, high = values
     if not low < high:
-        raise ValueError(f"{path}: expected LOW < HIGH, got {low_text.strip()}:"
-                         f"{high_text.strip()}")
-    return Parameter(path, low, high, scale=scale, duration=duration)
+        raise ValueError(f"{lever.path}: expected LO < HI, got {lever.value}")
+    return Parameter(lever.path, low, high, scale=lever.mode == "scale", duration=duration)
 
 
 def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
                        source: str = "--param") -> list[Parameter]:
     """Check each parameter's path against the scenario and note how its values are written
     (whole numbers, durations). Raises :class:`ScenarioError` listing every problem."""
-    from .levers import get_path
+    from .levers import PathError, get_path
 
     data = scenario.model_dump(mode="json", by_alias=True)
     problems: list[Problem] = []
@@ -673,10 +681,8 @@ def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
     for i, param in enumerate(parameters, start=1):
         try:
             current = get_path(data, param.path)
-        except KeyError as exc:
-            message = str(exc.args[0]) if exc.args else str(exc)
-            problems.append(Problem(source, param.path, message.partition(": ")[2] or message,
-                                    i))
+        except PathError as exc:
+            problems.append(Problem(source, param.path, exc.message, i))
             continue
         if param.scale:
             if param.low < 0:
@@ -686,7 +692,7 @@ def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
             continue
         if isinstance(current, dict | list):
             problems.append(Problem(source, param.path, "is a step profile or range: scale it "
-                                    f"with {param.path}*=LOW:HIGH, or name one step", i))
+                                    f"with {param.path}*=LO..HI, or name one step", i))
             continue
         is_duration = isinstance(current, str)
         if is_duration:
@@ -837,7 +843,7 @@ def calibrate(
     Args:
         scenario: a Scenario or a scenario file.
         observed: a CSV path or table (date, evacuated[, flights]).
-        parameters: :class:`Parameter` objects or ``PATH=LOW:HIGH`` / ``PATH*=LOW:HIGH``.
+        parameters: :class:`Parameter` objects or ``PATH=LO..HI`` / ``PATH*=LO..HI``.
         seed: root seed; every design point uses replications ``0..replications-1`` of it
             (common random numbers).
         replications: runs per design point (the model mean is over them).

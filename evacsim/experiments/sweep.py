@@ -19,6 +19,10 @@ and the design is the grid crossed with the hypercube sample. Sweep file (YAML):
     uncertainties:
       demand.siv_applicants.pool: {low: 40000, high: 80000, integer: true}
 
+``levers`` and ``uncertainties`` may also be lists written in the lever language, as on the
+command line (``--vary``): ``levers: ["flights.us_c17.per_day+=0,5,10",
+"screening.lanes=50,70,90"]``, ``uncertainties: ["demand.siv_applicants.pool=40000..80000"]``.
+
 Every point runs replications ``0 .. replications-1`` with the same root seed, so points
 differ by their factors, not by their noise (common random numbers). The result is one tidy
 table: one row per point × replication × KPI, with the factors' values as columns.
@@ -38,19 +42,13 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from evacsim.scenario.loader import (
-    Problem,
-    ScenarioError,
-    load_scenario,
-    problems_from_validation,
-    read_yaml,
-)
+from evacsim.scenario.documents import read_document
+from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, problems_from_validation
 from evacsim.scenario.schema import Scenario
 
 from . import statistics
 from .engines import Engine, make_engine
-from .levers import Lever, get_path, parse_value
-from .levers import apply_levers as _apply
+from .levers import Lever, LeverSyntaxError, Range, apply_levers, check_paths, parse_lever
 from .progress import Progress
 from .replications import RunStats, as_scenario, execute
 from .store import ResultStore
@@ -99,6 +97,37 @@ class Factor(BaseModel):
 FactorSpec = Annotated[Factor, BeforeValidator(_shorthand)]
 
 
+def factor_fields(lever: Lever) -> dict[str, Any]:
+    """A factor's fields from a lever written in the lever language (``PATH=a,b``,
+    ``PATH+=LO..HI``...): grid values or a range, and the mode."""
+    if isinstance(lever.value, Range):
+        lo, hi = lever.value.low, lever.value.high
+        integer = isinstance(lo, int) and isinstance(hi, int)
+        return {"mode": lever.mode, "low": lo, "high": hi, "integer": integer}
+    return {"mode": lever.mode, "values": lever.value}
+
+
+def _lever_strings(value: Any) -> Any:
+    """``levers: ["screening.lanes=50,70", "x+=0..5"]``: the lever language in a sweep file,
+    read into the mapping form ``{path: {mode, values | low, high}}``."""
+    if not isinstance(value, list):
+        return value
+    factors: dict[str, Any] = {}
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"{item!r} is not a lever (expected text such as "
+                             "'screening.lanes=50,70,90')")
+        try:
+            lever = parse_lever(item, several=True, example="screening.lanes=50,70,90")
+        except LeverSyntaxError as exc:
+            raise ValueError(str(exc)) from None
+        factors[lever.path] = factor_fields(lever)
+    return factors
+
+
+Factors = Annotated[dict[str, FactorSpec], BeforeValidator(_lever_strings)]
+
+
 class SweepSpec(BaseModel):
     """A sweep: base scenario, factors (levers and uncertainties), replications, seed."""
 
@@ -111,10 +140,10 @@ class SweepSpec(BaseModel):
     seed: int = Field(0, ge=0, description="Root seed shared by every point.")
     samples: int = Field(0, ge=0, description="Latin hypercube points over the ranges.")
     sample_seed: int | None = Field(None, ge=0, description="Seed of the hypercube sample.")
-    levers: dict[str, FactorSpec] = Field(default_factory=dict,
-                                          description="Decisions under our control.")
-    uncertainties: dict[str, FactorSpec] = Field(default_factory=dict,
-                                                 description="What we do not control.")
+    levers: Factors = Field(default_factory=dict, description="Decisions under our control: "
+                            "{path: factor}, or a list of levers such as 'x.y+=0,5'.")
+    uncertainties: Factors = Field(default_factory=dict, description="What we do not "
+                                   "control, written as levers are.")
 
     @model_validator(mode="after")
     def _design(self) -> SweepSpec:
@@ -142,26 +171,43 @@ class Point:
     scenario_hash: str
 
 
-def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Scenario]:
-    """Read a sweep file and its base scenario (ScenarioError listing every mistake)."""
-    data = read_yaml(path)
-    if not isinstance(data, dict):
+def load_sweep(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = (), *,
+               allow_dirs: list[str | os.PathLike[str]] | tuple = ()
+               ) -> tuple[SweepSpec, Scenario]:
+    """Read a sweep file and its base scenario, ``overrides`` (``--set``) applied to the
+    base. Every mistake is a :class:`Problem` with its line and, for a misspelt field or a
+    lever path that does not exist, the closest one (ScenarioError listing them all)."""
+    doc = read_document(path)
+    if not isinstance(doc.data, dict):
         raise ScenarioError([Problem(str(path), "", "expected a mapping of sweep fields")])
     try:
-        spec = SweepSpec.model_validate(data)
+        spec = SweepSpec.model_validate(doc.data)
     except ValidationError as exc:
-        raise ScenarioError(problems_from_validation(exc, str(path))) from None
+        raise ScenarioError(problems_from_validation(exc, str(path), SweepSpec, doc)) from None
     base = Path(path).parent / spec.base
     if not base.is_file():
-        raise ScenarioError([Problem(str(path), "base", f"no such scenario file '{spec.base}' "
-                                     f"(looked at {base})")], unreadable=True)
+        file, line = doc.origin(("base",))
+        raise ScenarioError([Problem(file, "base", f"no such scenario file '{spec.base}' "
+                                     f"(looked at {base})", line)], unreadable=True)
     if spec.name is None:
         spec = spec.model_copy(update={"name": Path(path).stem})
-    return spec, load_scenario(base)
+    scenario = load_scenario(base, overrides, allow_dirs=allow_dirs)
+    problems = []
+    for group in ("levers", "uncertainties"):
+        for lever_path in getattr(spec, group):
+            try:
+                check_paths(scenario, [lever_path], str(path))
+            except ScenarioError as err:
+                file, line = doc.origin((group, lever_path))
+                problems += [dataclasses.replace(p, path=f"{group}.{p.path}", line=line)
+                             for p in err.problems]
+    if problems:
+        raise ScenarioError(problems)
+    return spec, scenario
 
 
 def parse_vary(items: list[str]) -> dict[str, Factor]:
-    """Factors from ``--vary`` flags.
+    """Factors from ``--vary`` flags, in the lever language (:mod:`evacsim.scenario.levers`).
 
     ``path=v1,v2`` (set), ``path+=v1,v2`` (add), ``path*=v1,v2`` (scale) give grid values;
     ``path=low..high`` (or ``+=``/``*=``) a range for the Latin hypercube. Values are read
@@ -169,24 +215,11 @@ def parse_vary(items: list[str]) -> dict[str, Factor]:
     """
     factors: dict[str, Factor] = {}
     for item in items:
-        head, sep, tail = item.partition("=")
-        if not sep or not head.strip() or not tail.strip():
-            raise ValueError(f"--vary {item}: expected PATH=V1,V2,... or PATH=LOW..HIGH")
-        mode = "set"
-        if head.endswith("+"):
-            mode, head = "add", head[:-1]
-        elif head.endswith("*"):
-            mode, head = "scale", head[:-1]
-        path = head.strip()
         try:
-            if ".." in tail:
-                low, _, high = tail.partition("..")
-                lo, hi = parse_value(low.strip()), parse_value(high.strip())
-                integer = isinstance(lo, int) and isinstance(hi, int)
-                factors[path] = Factor(mode=mode, low=lo, high=hi, integer=integer)
-            else:
-                factors[path] = Factor(mode=mode,
-                                       values=[parse_value(v.strip()) for v in tail.split(",")])
+            lever = parse_lever(item, several=True, example="screening.lanes=50,70,90")
+            factors[lever.path] = Factor(**factor_fields(lever))
+        except LeverSyntaxError as exc:
+            raise ValueError(f"--vary {item}: {exc}") from None
         except ValidationError as exc:
             reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
             raise ValueError(f"--vary {item}: {reason}") from None
@@ -279,21 +312,13 @@ def _cell(value: Any) -> Any:
 def _points(spec: SweepSpec, base: Scenario, source: str) -> list[Point]:
     factors = spec.factors()
     # A path that does not exist is one mistake, not one per point: check paths first.
-    data = base.model_dump(mode="json", by_alias=True)
+    check_paths(base, list(factors), source)
     problems = []
-    for path in factors:
-        try:
-            get_path(data, path)
-        except KeyError as exc:
-            _, _, text = str(exc.args[0]).partition(": ")
-            problems.append(Problem(source, path, text))
-    if problems:
-        raise ScenarioError(problems)
     points = []
     for i, values in enumerate(design(spec)):
         levers = [Lever(path, value, factors[path].mode) for path, value in values.items()]
         try:
-            scenario = _apply(base, levers, source=f"{source} (point {i})")
+            scenario = apply_levers(base, levers, source=f"{source} (point {i})")
         except ScenarioError as err:
             problems.extend(err.problems)
             continue

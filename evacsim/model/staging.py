@@ -45,6 +45,9 @@ class StagingBase:
         self._landing = Signal(env)  # people landed
         self.occupancy = Level(horizon_h, initial=initial)  # people on the base
         self.full = Level(horizon_h)  # 1 while a departure is held for room here
+        # Capacity over time, for utilisation: its value while finite, and 1 while unlimited.
+        self.capacity_level = Level(horizon_h, initial=capacity if math.isfinite(capacity) else 0)
+        self.unlimited = Level(horizon_h, initial=0 if math.isfinite(capacity) else 1)
         self._held = 0
         env.process(self._outflow())
 
@@ -65,11 +68,12 @@ class StagingBase:
                 self.full.set(self.env.now, 0)
         self.reserved += people
 
-    def fly_in(self, people: int):
-        """Wheels-up with ``people`` (room claimed); they land after the flight time."""
+    def fly_in(self, people: int, flight_time_h: float | None = None):
+        """Wheels-up with ``people`` (room claimed); they land after the flight time (the
+        base's, or a fleet's own block time ``flight_time_h``)."""
         self.reserved -= people
         self.inbound += people
-        yield self.env.timeout(self.flight_time_h)
+        yield self.env.timeout(self.flight_time_h if flight_time_h is None else flight_time_h)
         self.inbound -= people
         self.landed += people
         self.received += people
@@ -78,6 +82,9 @@ class StagingBase:
 
     def set_capacity(self, capacity: int, onward_per_day: float | None) -> None:
         self.capacity = capacity
+        finite = math.isfinite(capacity)
+        self.capacity_level.set(self.env.now, capacity if finite else 0)
+        self.unlimited.set(self.env.now, 0 if finite else 1)
         if onward_per_day is not None:
             self.onward_per_day = onward_per_day
         self.space_freed.fire()

@@ -22,8 +22,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
+
+from evacsim.scenario.units import format_clock
 
 from . import charts
 from .binding import CONSTRAINTS, LEVEL_THRESHOLD, NONE, TIME_THRESHOLD, binding_constraints
@@ -41,16 +44,17 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("charts", "Charts"),
     ("binding", "What was binding"),
     ("operators", "By nation and operator"),
+    ("schedules", "Flights by schedule"),
     ("events", "Events timeline"),
     ("provenance", "Provenance"),
 )
 """The report's sections as (HTML id, heading), in order."""
 
 _TIME_COLUMNS = {
-    "evacuated_hourly": ["time"],
+    "evacuated_hourly": ["time", "day"],
     "backlog": ["time"],
     "ground": ["time"],
-    "flights": ["slot", "landed", "boarding", "departed"],
+    "flights": ["slot", "landed", "boarding", "departed", "day"],
     "utilisation": ["date"],
     "events": ["time", "until"],
     "groups": ["arrive_time", "gate_time", "screened_time", "board_time", "depart_time"],
@@ -68,7 +72,7 @@ _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("turned_away", "Turned away at screening", "{:,.0f}"),
     ("never_arrived", "Never reached the airport", "{:,.0f}"),
     ("peak_24h_evacuated", "Peak 24 h evacuated", "{:,.0f}"),
-    ("peak_day_evacuated", "Peak calendar day evacuated", "{:,.0f}"),
+    ("peak_day_evacuated", "Peak reporting day evacuated", "{:,.0f}"),
     ("peak_backlog.outside", "Peak crowd outside the gates", "{:,.0f}"),
     ("peak_backlog.inside_waiting", "Peak waiting inside", "{:,.0f}"),
     ("flights_departed", "Flights departed", "{:,.0f}"),
@@ -279,7 +283,9 @@ def _binding_html(result: RunResult, binding: pd.DataFrame) -> str:
         "screening, holding, gates): a saturated stage blocks those upstream of it, so "
         "their saturation is a symptom. 'Eligibility' means flights left with seats that "
         "people waiting inside were not allowed to take (operators' boarding rules); "
-        "'Nothing' means throughput followed demand: nobody was waiting for those seats."
+        "'Nothing' means throughput followed demand: nobody was waiting for those seats. Days "
+        f"are reporting days from {format_clock(result.reporting_day_starts_h)} local time, "
+        "each labelled by the date on which it starts (the scenario's reporting_day_starts)."
     )
     return (
         f"<p>{escape(rule)}</p><p><strong>Days binding:</strong> {escape(summary)}.</p>"
@@ -348,6 +354,54 @@ def timeline_html(spec: dict[str, Any], events: pd.DataFrame | None = None) -> s
     if not len(frame):
         return "<p>No events in this scenario.</p>"
     return table_html(frame, ["When", "Until", "Event", "Kind", "What happened"])
+
+
+def schedule_table(flights: pd.DataFrame) -> pd.DataFrame:
+    """Per flight schedule: flights departed, aircraft flying them (fleets), sorties per
+    aircraft, people carried, mean load factor, aircraft-hours held by full staging bases
+    and people left waiting who were not allowed the empty seats (summed over flights)."""
+    f = flights[flights["status"] == "departed"]
+    if not len(f):
+        return pd.DataFrame()
+    tails = f["tail"] if "tail" in f else pd.Series(-1, index=f.index)
+    refused = f["may_not_board"] if "may_not_board" in f else pd.Series(0, index=f.index)
+    g = f.assign(tail=tails, refused=refused).groupby(["schedule", "operator", "aircraft"])
+    out = pd.DataFrame(
+        {
+            "flights": g.size(),
+            "fleet": g["tail"].agg(lambda t: int(t.max()) + 1 if (t >= 0).any() else 0),
+            "people": g["boarded"].sum(),
+            "load": g["load_factor"].mean(),
+            "held_h": g["held_for_staging_h"].sum(),
+            "refused": g["refused"].sum(),
+        }
+    ).reset_index()
+    out["per_aircraft"] = np.where(out["fleet"] > 0, out["flights"] / out["fleet"].clip(1), np.nan)
+    return out
+
+
+def _schedules_html(result: RunResult) -> str:
+    table = schedule_table(result.flights)
+    if not len(table):
+        return "<p>No flight departed.</p>"
+    table = table[["schedule", "operator", "aircraft", "flights", "fleet", "per_aircraft",
+                   "people", "load", "held_h", "refused"]]
+    table["fleet"] = table["fleet"].map(lambda n: f"{n}" if n else "")
+    table["per_aircraft"] = table["per_aircraft"].map(
+        lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    table["load"] = table["load"].map(lambda v: f"{v:.2f}")
+    table["held_h"] = table["held_h"].map(lambda v: f"{v:,.1f}")
+    headers = ["Schedule", "Operator", "Aircraft", "Flights departed", "Fleet (aircraft)",
+               "Sorties per aircraft", "People carried", "Mean load factor",
+               "Aircraft-hours held by staging", "Refused waiting (sum over flights)"]
+    note = (
+        "A fleet's sorties come out of its cycle (block time both ways, turnarounds, time "
+        "held on the ramp by a full staging base, crew rest); other schedules fly the flights "
+        "planned per day or by timetable. 'Refused waiting' adds up, over the schedule's "
+        "flights that left with empty seats, the people waiting inside who were not allowed "
+        "to take them (the operator's boarding rules)."
+    )
+    return f"<p>{escape(note)}</p>{table_html(table, headers, 'numbers')}"
 
 
 def _events_html(result: RunResult) -> str:
@@ -467,6 +521,7 @@ def render_report(result: RunResult, title: str | None = None) -> str:
         "charts": chart_html,
         "binding": _binding_html(result, binding),
         "operators": operators_html(result.by_operator(), spec),
+        "schedules": _schedules_html(result),
         "events": _events_html(result),
         "provenance": _provenance_html(result),
     }

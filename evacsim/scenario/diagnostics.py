@@ -35,7 +35,7 @@ from pydantic.fields import FieldInfo
 
 from .bounds import Plausible
 from .schema import Scenario, shorthand_fixed
-from .units import format_duration, parse_duration, parse_timestamp
+from .units import format_duration, parse_clock, parse_duration, parse_timestamp
 
 __all__ = [
     "Finding",
@@ -48,6 +48,7 @@ __all__ = [
     "norm_key",
     "salvage",
     "show_value",
+    "suggest",
     "unwrap",
 ]
 
@@ -330,6 +331,8 @@ def describe(tp: Any, *, short: bool = False, limits: bool = False) -> str:
         return f"a duration{suffix} with a unit, e.g. 45min, 2h or 1.5d"
     if parse_timestamp in validators:
         return "date-time" if short else "a date-time such as 2021-08-16T18:00, or a date"
+    if parse_clock in validators:
+        return "time of day" if short else "a time of day 'HH:MM' (00:00 to 23:59), e.g. '11:30'"
     if is_union(base):
         members = _members(base)
         # Bounds given on the field (``Field(ge=1)`` on ``int | None``) apply to its numbers.
@@ -416,7 +419,7 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-def _suggest(word: Any, options: Iterable[str]) -> str:
+def suggest(word: Any, options: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest option (a prefix counts), or nothing."""
     word, options = str(word), list(options)
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
@@ -467,17 +470,25 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
             what = "required field is missing"
     elif kind == "extra_forbidden":
         keys = _keys_of(walk.model) if walk.model else []
-        what = f"unknown field{_suggest(parts[-1], keys)}"
+        what = f"unknown field{suggest(parts[-1], keys)}"
         expected = f"one of: {', '.join(keys)}" if keys else None
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         field = str(ctx.get("discriminator", "type")).strip("'")
         tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
         parts.append(field)
         if kind == "union_tag_invalid":
-            what = f"unknown {field} '{ctx.get('tag')}'{_suggest(ctx.get('tag'), tags)}"
+            what = f"unknown {field} '{ctx.get('tag')}'{suggest(ctx.get('tag'), tags)}"
         else:
             what = "required field is missing"
             tags = (_tags_of(spec, field) if spec is not None else []) or tags
+            # A misspelt discriminator (idst: lognormal) leaves a key no member knows: name it.
+            known = set(_fields_of(spec)) if spec is not None else set()
+            given = value if isinstance(value, dict) else {}
+            strays = [str(k) for k in given if str(k) not in known]
+            if strays:
+                shown = ", ".join(f"'{k}'" for k in strays)
+                what += (f"; found unknown key{'s' if len(strays) > 1 else ''} {shown}"
+                         f"{suggest(strays[0], [field])}")
         expected = f"one of: {', '.join(tags)}" if tags and tags != [""] else None
     elif kind in _NOT_A:
         what = f"{show_value(value)} is not {_NOT_A[kind]}"
@@ -491,7 +502,7 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
         what = f"{shown} is {_TOO[kind]}"
     elif kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        what = f"{show_value(value)} is not allowed{_suggest(value, options)}"
+        what = f"{show_value(value)} is not allowed{suggest(value, options)}"
     elif kind == "string_pattern_mismatch":
         what = f"{show_value(value)} is not a valid name"
     elif kind == "string_too_short":
@@ -524,6 +535,14 @@ def _tags_of(spec: Any, field: str) -> list[str]:
     if is_model(base) and field in base.model_fields:
         return list(get_args(base.model_fields[field].annotation))
     return []
+
+
+def _fields_of(spec: Any) -> list[str]:
+    """Every field name (and alias) of the models in the (nested) union ``spec``."""
+    base, _ = unwrap(spec)
+    if is_union(base):
+        return [name for member in _members(base) for name in _fields_of(member)]
+    return _keys_of(base) if is_model(base) else []
 
 
 _TYPE_ERRORS = set(_NOT_A) | {
