@@ -98,7 +98,7 @@ def test_parse_range_takes_both_separators_and_durations():
     assert parse_range("screening.lanes=2..8").high == 8
     assert parse_range("screening.lanes=2:8").low == 2
     assert parse_range("screening.service.mean=3min..12min").high == pytest.approx(0.2)
-    with pytest.raises(ValueError, match="LOW < HIGH"):
+    with pytest.raises(ValueError, match="LO < HI"):
         parse_range("screening.lanes=8:2")
 
 
@@ -117,7 +117,7 @@ def test_cli_sensitivity_from_the_uncertain_block(tmp_path, capsys):
     assert main(["sensitivity", str(scenario), "--param", "screening.lanes=9:3",
                  "--engine", "sequential"]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "LOW < HIGH" in err
+    assert len(err.splitlines()) == 1 and "LO < HI" in err
     assert main(["sensitivity", str(scenario), "--param", "screening.nope=1:3",
                  "--engine", "sequential"]) == 1
     assert "screening.nope" in capsys.readouterr().err
