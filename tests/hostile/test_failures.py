@@ -49,7 +49,7 @@ def test_run_n_exits_5_and_excludes_the_failed_replication(tmp_path, monkeypatch
     assert code == EXIT_SOME_FAILED
     assert "1 of 3 replications failed" in printed.out + printed.err
     kpis = pd.read_csv(out / "replications_kpis.csv")
-    assert sorted(kpis["rep"].unique()) == [0, 2]
+    assert sorted(kpis["replication"].unique()) == [0, 2]
 
 
 def test_compare_with_an_alternative_that_always_fails(tmp_path, monkeypatch, capsys):
