@@ -29,6 +29,7 @@ from evacsim.scenario.schema import ArrivalsStopped, OperatorEnds, RunwayClosed,
 from evacsim.scenario.units import hours_between
 
 from .airfield import Airfield
+from .daily import DailyHours, clock_offset_h
 from .demand import Stage, category_set, plan_arrivals, step_profile
 from .flights import Flights, plan_flights
 from .forces import Forces
@@ -82,6 +83,7 @@ class Model:
         cats = [scenario.demand[n] for n in names]
         priorities = [c.priority for c in cats]
         hours = functools.partial(hours_between, start)
+        clock = clock_offset_h(start)  # clock time at the start, for time-of-day rules
         self.ran = False
         self.wall_s = math.nan
 
@@ -152,6 +154,7 @@ class Model:
                 horizon_h=horizon,
                 open_from_h=hours(g.open_from) if g.open_from else 0.0,
                 closed_from_h=hours(g.closed_from) if g.closed_from else math.inf,
+                daily_hours=DailyHours(*g.daily_hours, clock) if g.daily_hours else None,
             )
             for name, g in scenario.gates.items()
         }
@@ -180,6 +183,8 @@ class Model:
             if isinstance(e, RunwayClosed)
         ]
         a = scenario.airfield
+        if a.runway_hours is not None:  # flying hours: one closure per night
+            closures += DailyHours(*a.runway_hours, clock).shut_intervals(horizon)
         self.airfield = Airfield(
             env,
             runways=a.runways,

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -37,6 +38,7 @@ __all__ = [
     "AircraftType",
     "Airfield",
     "Category",
+    "DailyWindow",
     "DurationDist",
     "Event",
     "FlightSchedule",
@@ -306,6 +308,32 @@ def _check_range(value: Any) -> Any:
     return value
 
 
+def _daily_window(value: Any) -> Any:
+    """``[open, close]`` in clock hours; ``close < open`` runs across midnight."""
+    open_h, close_h = value
+    if not (0 <= open_h < 24 and 0 < close_h <= 24 and open_h != close_h):
+        raise ValueError(
+            f"[{format_duration(open_h)}, {format_duration(close_h)}] is not a daily window "
+            "(expected [open, close] with 0h <= open < 24h, 0h < close <= 24h and open != "
+            "close; close < open runs across midnight, e.g. [20h, 6h])"
+        )
+    return value
+
+
+DailyWindow = Annotated[tuple[Duration, Duration], AfterValidator(_daily_window)]
+"""Daily clock hours ``[open, close]`` (h since local midnight); may cross midnight."""
+
+
+def window_hours(window: tuple[float, float] | None) -> list[tuple[float, float]]:
+    """A daily window as clock intervals within one day (all day when None)."""
+    if window is None:
+        return [(0.0, 24.0)]
+    open_h, close_h = window
+    if close_h > open_h:
+        return [(open_h, close_h)]
+    return [(0.0, close_h), (open_h, 24.0)]
+
+
 # --------------------------------------------------------------------------- components
 
 
@@ -331,6 +359,16 @@ class Category(_Frozen):
             "(before the first key the rate is 0). Arrivals stop once the pool has arrived."
         ),
         json_schema_extra=_unit("persons/day"),
+    )
+    arrival_hours: DailyWindow | None = Field(
+        None,
+        description=(
+            "Daily clock hours [from, to] in which this category reaches the perimeter (a "
+            "curfew from 22:00 to 05:00 is [5h, 22h]; daylight only, e.g. [6h, 18h]; across "
+            "midnight, e.g. [20h, 4h]): each day's arrivals come in this window, in the same "
+            "number. null = round the clock."
+        ),
+        json_schema_extra=_unit("h since midnight"),
     )
     group_size: dict[int, NonNegative] = Field(
         default_factory=lambda: {1: 1.0},
@@ -387,11 +425,11 @@ class Gate(_Frozen):
     admits: list[Name] | Literal["all"] = Field(
         "all", description="Categories admitted (changeable by gate_policy events)."
     )
-    daily_hours: tuple[Duration, Duration] | None = Field(
+    daily_hours: DailyWindow | None = Field(
         None,
         description=(
-            "Daily opening window [open, close] as times since midnight, e.g. [6h, 22h]; "
-            "null = round the clock."
+            "Daily opening window [open, close] as clock times since local midnight, e.g. "
+            "[6h, 22h], or across midnight, e.g. [20h, 6h]; null = round the clock."
         ),
         json_schema_extra=_unit("h since midnight"),
     )
@@ -411,18 +449,6 @@ class Gate(_Frozen):
             "much longer. 0 = group by group (exact, slower)."
         ),
     )
-
-    @field_validator("daily_hours")
-    @classmethod
-    def _window(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        if value is not None:
-            open_h, close_h = value
-            if not (0 <= open_h < close_h <= 24):
-                raise ValueError(
-                    f"[{format_duration(open_h)}, {format_duration(close_h)}] is not a daily "
-                    "window (expected [open, close] with 0h <= open < close <= 24h)"
-                )
-        return value
 
 
 class Screening(_Frozen):
@@ -483,6 +509,15 @@ class Airfield(_Frozen):
         ge=1,
         description="Aircraft on the ground at most (MOG).",
         json_schema_extra=_unit("aircraft"),
+    )
+    runway_hours: DailyWindow | None = Field(
+        None,
+        description=(
+            "Daily clock hours [open, close] when the runways may be used, e.g. night flying "
+            "limits [5h, 23h], or night only across midnight [19h, 5h]: a movement due outside "
+            "them waits for the next opening. null = round the clock."
+        ),
+        json_schema_extra=_unit("h since midnight"),
     )
     surge_when_waiting_over: int | None = Field(
         None,
@@ -1063,6 +1098,7 @@ def scenario_warnings(s: Scenario) -> Iterator[tuple[str, str]]:
             "screening.lanes",
             "no lane ever opens, so no one can be screened (expected at least one lane)",
         )
+    yield from _overnight_crowds(s)
     troops = dict(s.forces.initial)
     for dep in s.forces.deployments.values():
         troops[dep.nation] = troops.get(dep.nation, 0) + dep.troops
@@ -1123,3 +1159,48 @@ def _expected_arrivals(rates: Any, start: Any, deadline: Any) -> float:
     for (t0, rate), (t1, _) in zip(steps, [*steps[1:], (deadline, 0)], strict=False):
         total += rate * (t1 - t0).total_seconds() / 86400
     return total
+
+
+def _minutes(window: tuple[float, float] | None) -> np.ndarray:
+    """Which minutes of the day a daily window covers (1,440 booleans)."""
+    covered = np.zeros(24 * 60, dtype=bool)
+    for lo, hi in window_hours(window):
+        covered[round(lo * 60) : round(hi * 60)] = True
+    return covered
+
+
+def _spans(minutes: np.ndarray) -> str:
+    """Covered minutes as clock spans: '18:00-06:00' (a span may wrap past midnight)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], minutes, [False]]).astype(int)))
+    spans = list(zip(edges[::2], edges[1::2], strict=True))
+    if len(spans) > 1 and spans[0][0] == 0 and spans[-1][1] == len(minutes):
+        spans = [(spans[-1][0], spans[0][1] + len(minutes)), *spans[1:-1]]
+    clock = lambda m: f"{(m // 60) % 24:02d}:{m % 60:02d}"  # noqa: E731
+    return ", ".join(f"{clock(a)}-{clock(b)}" for a, b in spans)
+
+
+def _overnight_crowds(s: Scenario) -> Iterator[tuple[str, str]]:
+    """A category arriving at hours when no gate it may use is open builds an artificial
+    crowd outside every night: legal (people did wait), but rarely what a planner meant."""
+    for key, cat in s.demand.items():
+        if cat.pool == 0:
+            continue
+        gates = [g for g in s.gates.values() if g.admits == "all" or key in g.admits]
+        if not gates or any(g.daily_hours is None for g in gates):
+            continue
+        open_minutes = np.zeros(24 * 60, dtype=bool)
+        for gate in gates:
+            open_minutes |= _minutes(gate.daily_hours)
+        stranded = _minutes(cat.arrival_hours) & ~open_minutes
+        if stranded.any():
+            hours = ", ".join(
+                f"[{format_duration(g.daily_hours[0])}, {format_duration(g.daily_hours[1])}]"
+                for g in gates
+            )
+            yield (
+                f"demand.{key}.arrival_hours",
+                f"people arrive at {_spans(stranded)} when no gate admitting them is open "
+                f"(gates' daily_hours: {hours}), so a crowd builds outside every night "
+                "(expected arrival_hours within the gates' hours, if that is what you meant)",
+            )
+
