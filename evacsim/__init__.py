@@ -20,8 +20,7 @@ from evacsim.model.model import ConservationError, Model, build
 from evacsim.results.result import RunResult, collect
 from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
 from evacsim.scenario.schema import Scenario
-
-__version__ = "0.1.0"
+from evacsim.version import __version__
 
 __all__ = [
     "ConservationError",

@@ -28,10 +28,10 @@ from evacsim.experiments.backtest import (
     observed_from_run,
     parse_parameter,
     read_observed,
-    replication_seed,
     resolve_parameters,
     with_parameters,
 )
+from evacsim.experiments.worker import ReplicationKey
 
 TRUE_LANES = 6
 KABUL = Path(__file__).resolve().parent.parent / "scenarios" / "kabul_2021.yaml"
@@ -163,7 +163,7 @@ def test_fit_metrics_by_hand():
 def test_a_replication_against_itself_fits_exactly():
     scenario = small()
     seed = 17
-    observed = synthetic(scenario, replication_seed(seed, 0))
+    observed = synthetic(scenario, ReplicationKey("", seed, 0).seed_sequence())
     bt = backtest(scenario, observed, seed=seed, replications=1)
     m = bt.metrics.set_index("metric")
     assert m.loc["total evacuated", "error"] == 0
@@ -367,3 +367,102 @@ def test_cli_calibrate(files, tmp_path, capsys):
                  "--engine", "sequential"])
     assert code == 1
     assert "expected PATH=LOW:HIGH" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ machinery
+
+
+def flaky(monkeypatch, reps: set[int]):
+    """Make the replications ``reps`` fail on the experiments' worker (as a model error would)."""
+    from evacsim.experiments import worker as worker_module
+
+    real_build = worker_module.build
+
+    def build(scenario, seed, keep_records=True):
+        if seed.spawn_key[0] in reps:
+            raise RuntimeError(f"injected failure in replication {seed.spawn_key[0]}")
+        return real_build(scenario, seed, keep_records)
+
+    monkeypatch.setattr(worker_module, "build", build)
+    return real_build
+
+
+def test_backtest_records_failed_replications_leaves_them_out_and_resumes(tmp_path, monkeypatch):
+    scenario = small()
+    observed = synthetic(scenario, 9)
+    clean = backtest(scenario, observed, seed=3, replications=3)
+    flaky(monkeypatch, {1})
+    bt = backtest(scenario, observed, seed=3, replications=3, out=tmp_path)
+    assert bt.failures["rep"].tolist() == [1] and bt.finished == 2
+    assert sorted(bt.runs["rep"].unique()) == [0, 2]
+    assert "1 of 3 replication(s) failed" in bt.summary()
+    assert "injected failure" in bt.summary()
+    # The mean is over the two that finished, each identical to the clean run's.
+    pd.testing.assert_frame_equal(bt.runs, clean.runs[clean.runs["rep"] != 1]
+                                  .reset_index(drop=True))
+    # Fixed, a rerun into the same folder runs only the failed one.
+    monkeypatch.undo()
+    again = backtest(scenario, observed, seed=3, replications=3, out=tmp_path)
+    assert again.failures.empty
+    pd.testing.assert_frame_equal(again.daily, clean.daily)
+    assert (tmp_path / "runs").is_dir() and again.store == tmp_path
+
+
+def test_backtest_with_every_replication_failed_says_so(monkeypatch):
+    from evacsim.experiments.backtest import ReplicationsFailed
+
+    flaky(monkeypatch, {0, 1})
+    with pytest.raises(ReplicationsFailed, match="all 2 replications of small failed.*injected"):
+        backtest(small(), synthetic(small(), 9), seed=3, replications=2)
+
+
+def test_backtest_same_on_local_workers_as_sequential():
+    scenario = small()
+    observed = synthetic(scenario, 9)
+    seq = backtest(scenario, observed, seed=4, replications=2, engine="sequential")
+    loc = backtest(scenario, observed, seed=4, replications=2, engine="local", workers=2)
+    pd.testing.assert_frame_equal(seq.daily, loc.daily)
+
+
+def test_calibrate_is_resumable_and_counts_failures(tmp_path, monkeypatch):
+    observed = synthetic(small(), 21)
+    args = dict(seed=1, replications=2, points=3, rounds=1)
+    flaky(monkeypatch, {1})
+    first = calibrate(small(), observed, ["screening.lanes=4:8"], out=tmp_path, **args)
+    assert first.failed == 3 and first.evaluations["failed"].tolist() == [1, 1, 1]
+    assert "3 of 6 replications failed" in first.summary()
+    monkeypatch.undo()
+    oks = sorted(tmp_path.glob("runs/*/*/*.ok.json"))
+    stamps = {p: p.stat().st_mtime_ns for p in oks}
+    second = calibrate(small(), observed, ["screening.lanes=4:8"], out=tmp_path, **args)
+    assert second.failed == 0
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())  # kept, not rerun
+    assert len(list(tmp_path.glob("runs/*/*/*.ok.json"))) == 6
+    fresh = calibrate(small(), observed, ["screening.lanes=4:8"], **args)
+    pd.testing.assert_frame_equal(second.evaluations, fresh.evaluations)
+
+
+def test_cli_backtest_exit_code_when_replications_fail(files, tmp_path, monkeypatch, capsys):
+    scenario, obs = files
+    flaky(monkeypatch, {1})
+    code = main(["backtest", str(scenario), "--observed", str(obs), "-n", "2",
+                 "--engine", "sequential", "--out", str(tmp_path / "out")])
+    assert code == 5
+    assert "1 of 2 replication(s) failed" in capsys.readouterr().out
+    flaky(monkeypatch, {0, 1})
+    code = main(["backtest", str(scenario), "--observed", str(obs), "-n", "2",
+                 "--engine", "sequential", "--out", str(tmp_path / "out2")])
+    assert code == 6
+    err = capsys.readouterr().err
+    assert "all 2 replications" in err and "Traceback" not in err
+
+
+def test_cli_backtest_and_calibrate_take_set(files, tmp_path, capsys):
+    scenario, obs = files
+    code = main(["backtest", str(scenario), "--observed", str(obs), "-n", "1", "--engine",
+                 "sequential", "--set", "screening.lanes=5", "--out", str(tmp_path / "o")])
+    assert code == 0
+    stored = list((tmp_path / "o" / "scenarios").glob("*.json"))
+    assert len(stored) == 1 and '"lanes": 5' in stored[0].read_text()
+    code = main(["backtest", str(scenario), "--observed", str(obs), "--set", "screening.lane=5"])
+    assert code == 1 and "lane" in capsys.readouterr().err

@@ -24,12 +24,30 @@ if TYPE_CHECKING:  # the library is imported when a command runs, so --help stay
     from evacsim.experiments.replications import Replications
     from evacsim.scenario.schema import Scenario
 
-__all__ = ["add_commands", "add_engine_options", "add_run_options", "run_replications"]
+__all__ = [
+    "EXIT_ALL_FAILED",
+    "EXIT_SOME_FAILED",
+    "add_commands",
+    "add_engine_options",
+    "add_run_options",
+    "engine_kwargs",
+    "failures_exit",
+    "run_replications",
+]
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_INVALID = 0, 1
 EXIT_GOAL_NOT_REACHED = 4  # goalseek: even the top of the range misses the goal
+EXIT_SOME_FAILED = 5  # some replications failed: left out of the tables, recorded in --out
+EXIT_ALL_FAILED = 6  # every replication failed: nothing to report
+
+
+def failures_exit(failed: int, total: int) -> int:
+    """The exit code of an experiment whose ``failed`` of ``total`` replications failed."""
+    if failed <= 0:
+        return EXIT_OK
+    return EXIT_ALL_FAILED if failed >= total else EXIT_SOME_FAILED
 
 HEADLINE = (
     "evacuated", "left_behind", "not_out", "turned_away", "peak_24h_evacuated",
@@ -126,7 +144,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     gs.set_defaults(func=cmd_goalseek)
 
 
-def _engine_kwargs(args: argparse.Namespace) -> dict:
+def engine_kwargs(args: argparse.Namespace) -> dict:
+    """engine, workers, scheduler and progress from the engine options, checked."""
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be 1 or more, got {args.workers}")
     if args.engine == "dask" or args.scheduler:
@@ -250,7 +269,7 @@ def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
     if getattr(args, "report", False):
         print("evacsim run: --report describes one run; ignored with -n", file=sys.stderr)
     reps = replicate(scenario, args.replications, args.seed, out=args.out,
-                     **_engine_kwargs(args))
+                     **engine_kwargs(args))
     print(present_replications(reps, args.all_kpis))
     if args.out:
         reps.write()
@@ -273,7 +292,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             label, k = f"{path.stem}_{k}", k + 1
         labels.append(label)
     result = compare(args.scenarios, args.replications, args.seed, labels=labels, out=args.out,
-                     **_engine_kwargs(args))
+                     **engine_kwargs(args))
     names = list(dict.fromkeys([args.kpi, *HEADLINE]))
     summary = result.summary()
     means = summary[summary["kpi"].isin(names)].pivot(index="kpi", columns="scenario",
@@ -326,7 +345,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                  samples=args.samples or 0)
         base = args.file
     result = sweep(spec_or_file, base, replications=args.replications, samples=args.samples,
-                   seed=args.seed, out=args.out, **_engine_kwargs(args))
+                   seed=args.seed, out=args.out, **engine_kwargs(args))
     kpis = args.kpi or ["left_behind", "evacuated"]
     summary = result.summary()
     known = set(summary["kpi"])
@@ -364,7 +383,7 @@ def cmd_goalseek(args: argparse.Namespace) -> int:
     result = goal_seek(args.scenario, args.lever, low, high, at_most=args.at_most,
                        probability=args.prob, kpi=args.kpi, mode=args.mode, step=args.step,
                        n=args.replications, seed=args.seed, conservative=args.conservative,
-                       out=args.out, **_engine_kwargs(args))
+                       out=args.out, **engine_kwargs(args))
     ev = result.evaluations.sort_values("value")
     print(pd.DataFrame(
         [[r.value, _pct(r.p), f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}]",

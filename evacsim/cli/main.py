@@ -11,8 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
-from evacsim import __version__
-from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario, load_scenario
+from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario
+from evacsim.version import __version__
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -139,57 +139,68 @@ def cmd_charts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _engine(args: argparse.Namespace):
-    from evacsim.experiments.engines import make_engine
-
-    return make_engine(args.engine, args.workers, args.scheduler)
+def _observed_problems(err) -> int:
+    for problem in err.problems:
+        print(str(problem), file=sys.stderr)
+    return EXIT_INVALID
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from evacsim.experiments.backtest import ObservedDataError, backtest
+    from evacsim.experiments.backtest import ObservedDataError, ReplicationsFailed, backtest
 
-    scenario = load_scenario(args.scenario)
+    from .experiments import EXIT_ALL_FAILED, engine_kwargs, failures_exit
+
+    scenario = _checked_scenario(args)
     try:
-        with _engine(args) as engine:
-            result = backtest(scenario, args.observed, seed=args.seed,
-                              replications=args.replications, engine=engine,
-                              progress=args.progress)
+        result = backtest(scenario, args.observed, seed=args.seed,
+                          replications=args.replications, out=args.out, **engine_kwargs(args))
     except ObservedDataError as err:
-        for problem in err.problems:
-            print(str(problem), file=sys.stderr)
-        return EXIT_INVALID
+        return _observed_problems(err)
+    except ReplicationsFailed as err:
+        print(f"evacsim backtest: {err}", file=sys.stderr)
+        return EXIT_ALL_FAILED
     print(result.summary())
     if args.out:
-        print(f"\nTables and overlay chart written to {result.write(args.out)}/")
+        print(f"\nTables and overlay chart written to {result.write(args.out)}/ (rerun to "
+              "resume)")
     else:
         png = Path(f"{scenario.name}-backtest.png")
         result.figure().savefig(png, dpi=120)
         print(f"\nOverlay chart written to {png}")
-    return EXIT_OK
+    return failures_exit(len(result.failures), args.replications)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from evacsim.experiments.backtest import ObservedDataError, calibrate, parse_parameter
+    from evacsim.experiments.backtest import (
+        ObservedDataError,
+        ReplicationsFailed,
+        calibrate,
+        parse_parameter,
+    )
 
-    scenario = load_scenario(args.scenario)
+    from .experiments import EXIT_ALL_FAILED, engine_kwargs, failures_exit
+
+    scenario = _checked_scenario(args)
+    out = args.out or Path(f"{scenario.name}-calibration")
     try:
         params = [parse_parameter(text) for text in args.param]
-        with _engine(args) as engine:
-            result = calibrate(scenario, args.observed, params, seed=args.seed,
-                               replications=args.replications, points=args.points,
-                               rounds=args.rounds, confidence=args.confidence, engine=engine,
-                               progress=args.progress)
+        result = calibrate(scenario, args.observed, params, seed=args.seed,
+                           replications=args.replications, points=args.points,
+                           rounds=args.rounds, confidence=args.confidence, out=out,
+                           **engine_kwargs(args))
     except ObservedDataError as err:
-        for problem in err.problems:
-            print(str(problem), file=sys.stderr)
-        return EXIT_INVALID
+        return _observed_problems(err)
+    except ReplicationsFailed as err:
+        print(f"evacsim calibrate: {err}", file=sys.stderr)
+        return EXIT_ALL_FAILED
     except ValueError as err:
         print(f"evacsim calibrate: {err}", file=sys.stderr)
         return EXIT_INVALID
     print(result.summary())
-    out = result.write(args.out or Path(f"{scenario.name}-calibration"))
-    print(f"\nEstimates, evaluations, fitted scenario and charts written to {out}/")
-    return EXIT_OK
+    out = result.write(out)
+    print(f"\nEstimates, evaluations, fitted scenario and charts written to {out}/ (rerun "
+          "to resume)")
+    return failures_exit(result.failed, len(result.evaluations) * result.replications)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -256,9 +267,11 @@ def make_parser() -> argparse.ArgumentParser:
     bt.add_argument("-n", "--replications", type=int, default=10, metavar="N",
                     help="replications for the model mean and band (default 10)")
     bt.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
-    bt.add_argument("--out", type=Path, help="folder for metrics, daily tables and overlay.png "
-                                             "(default: only NAME-backtest.png here)")
+    bt.add_argument("--out", type=Path, help="folder for metrics, daily tables, overlay.png and "
+                                             "every replication (resumable; default: only "
+                                             "NAME-backtest.png here)")
     add_engine_options(bt)
+    _add_scenario_options(bt)
     bt.set_defaults(func=cmd_backtest)
 
     cal = sub.add_parser("calibrate", help="fit uncertain inputs to an observed daily series "
@@ -279,8 +292,10 @@ def make_parser() -> argparse.ArgumentParser:
     cal.add_argument("--confidence", type=float, default=0.95,
                      help="level of the parameters' confidence region (default 0.95)")
     cal.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
-    cal.add_argument("--out", type=Path, help="results folder (default NAME-calibration)")
+    cal.add_argument("--out", type=Path, help="results folder, every replication of every point "
+                                              "included (resumable; default NAME-calibration)")
     add_engine_options(cal)
+    _add_scenario_options(cal)
     cal.set_defaults(func=cmd_calibrate)
     return parser
 

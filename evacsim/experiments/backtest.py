@@ -4,10 +4,12 @@
 (people flown out that day) and, optionally, ``flights`` (departures that day).
 :func:`read_observed` checks it and reports every mistake with its line.
 
-**Backtest** (:func:`backtest`) runs independent replications of the scenario (replication
-``r`` of root seed ``s`` is seeded ``SeedSequence(entropy=s, spawn_key=(r,))``, as in
-``evacsim run -n``), sums each one's departures by calendar day, and compares the mean daily
-series and its band across replications with the observed one on the days both cover:
+**Backtest** (:func:`backtest`) runs independent replications of the scenario on the
+experiments' machinery, as ``evacsim run -n`` does (replication ``r`` of root seed ``s`` is
+seeded ``SeedSequence(entropy=s, spawn_key=(r,))``; any engine; each replication streamed to
+a results store, resumable; failures recorded and left out), takes each one's departures by
+calendar day, and compares the mean daily series and its band across replications with the
+observed one on the days both cover:
 
 * cumulative total: model minus observed, in people and in per cent of observed;
 * daily RMSE of the mean series (people per day; in per cent of the observed daily mean);
@@ -62,16 +64,24 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
-from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
+from evacsim.scenario.loader import Problem, ScenarioError, scenario_from_dict
 from evacsim.scenario.schema import Scenario
 from evacsim.scenario.units import format_duration, parse_duration, parse_timestamp
+
+from .engines import Engine, make_engine
+from .progress import Progress
+from .replications import RunStats, as_scenario, execute
+from .store import ResultStore
+from .worker import ReplicationKey, daily_series, scenario_hash
 
 __all__ = [
     "Backtest",
     "Calibration",
     "ObservedDataError",
     "Parameter",
+    "ReplicationsFailed",
     "backtest",
+    "daily_runs",
     "calibrate",
     "fit_metrics",
     "model_days",
@@ -205,55 +215,58 @@ def model_days(scenario: Scenario) -> pd.DatetimeIndex:
     return pd.date_range(first, last, freq="D")
 
 
-def _daily_counts(result, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """People evacuated and flights departed per day of ``days`` in one run."""
-    evac = result.evacuated
-    people = evac.groupby(evac["time"].dt.normalize())["people"].sum()
-    people = people.reindex(days, fill_value=0).to_numpy(dtype=float)
-    flights = result.flights
-    departed = flights.loc[flights["status"] == "departed", "departed"]
-    per_day = departed.dt.normalize().value_counts()
-    per_day = per_day.reindex(days, fill_value=0).to_numpy(dtype=float)
-    return people, per_day
+def daily_runs(series: pd.DataFrame, days: pd.DatetimeIndex,
+               reps: Sequence[int]) -> pd.DataFrame:
+    """Each replication's people evacuated and flights departed per calendar day of ``days``:
+    tidy (rep, date, evacuated, flights), from the replications' daily series as the results
+    store keeps them (:func:`evacsim.experiments.worker.daily_series`: one binning by day
+    for every experiment). Days without a departure count 0."""
+    part = series[series["series"].isin(("evacuated", "departures"))]
+    part = part.assign(date=pd.DatetimeIndex(part["date"]).as_unit("ns"))
+    wide = part.pivot_table(index=["rep", "date"], columns="series", values="value",
+                            aggfunc="sum")
+    full = pd.MultiIndex.from_product([sorted(reps), days.as_unit("ns")], names=["rep", "date"])
+    wide = wide.reindex(index=full, columns=["evacuated", "departures"], fill_value=0.0)
+    frame = wide.fillna(0.0).rename(columns={"departures": "flights"}).reset_index()
+    frame.columns.name = None
+    return frame.astype({"rep": np.int64, "evacuated": float, "flights": float})
 
 
-def replication_seed(seed: int, rep: int) -> np.random.SeedSequence:
-    """Seed of replication ``rep`` of root ``seed`` (the convention of ``evacsim run -n``)."""
-    return np.random.SeedSequence(entropy=seed, spawn_key=(rep,))
+def _replicated(scenario: Scenario, seed: int, replications: int, store: ResultStore,
+                engine: Engine, progress: bool | None, desc: str) -> RunStats:
+    """Run replications ``0..replications-1`` of ``scenario`` into ``store`` (those already
+    there are skipped), as every experiment does (:func:`.replications.execute`)."""
+    digest = scenario_hash(scenario)
+    jobs = ((scenario, ReplicationKey(digest, seed, r)) for r in range(replications))
+    with Progress(replications, desc, progress) as bar:
+        return execute(jobs, engine, store, bar)
 
 
-def _run_task(task: tuple[Any, Scenario, int, int]) -> tuple[Any, int, np.ndarray, np.ndarray]:
-    """One replication (picklable, for engines): ``(tag, scenario, seed, rep)`` in,
-    ``(tag, rep, daily evacuated, daily flights)`` out."""
-    from evacsim.model.model import build
-    from evacsim.results.result import collect
-
-    tag, scenario, seed, rep = task
-    result = collect(build(scenario, replication_seed(seed, rep), keep_records=False).run())
-    people, flights = _daily_counts(result, model_days(scenario))
-    return tag, rep, people, flights
+def _stored_runs(scenario: Scenario, seed: int, replications: int,
+                 store: ResultStore) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The finished replications' daily runs (see :func:`daily_runs`) and the failed ones
+    (rep, error), read back from ``store``."""
+    digest = scenario_hash(scenario)
+    done = sorted(store.done(digest, seed) & set(range(replications)))
+    runs = daily_runs(store.series(digest, seed, done), model_days(scenario), done)
+    return runs, store.failures(digest, seed, range(replications))
 
 
-def _run_tasks(tasks: list[tuple[Any, Scenario, int, int]], engine=None,
-               progress: bool | None = False, desc: str = "replications"):
-    """Run tasks on an engine; yield their outputs. A failed replication is an error."""
-    from .engines import make_engine
-    from .progress import Progress
+class ReplicationsFailed(RuntimeError):
+    """No replication of a backtest (or of any calibration point) finished; ``failures``
+    holds (rep, error) of those that failed."""
 
-    own = engine is None or isinstance(engine, str)
-    eng = make_engine(engine or "sequential")
-    try:
-        with Progress(len(tasks), desc, progress) as bar:
-            for task, output, error in eng.map(_run_task, tasks):
-                if error is not None:
-                    raise RuntimeError(
-                        f"replication {task[3]} of {task[1].name} failed: {error}"
-                    ) from error
-                bar.update(1)
-                yield output
-    finally:
-        if own:
-            eng.close()
+    def __init__(self, message: str, failures: pd.DataFrame):
+        self.failures = failures
+        super().__init__(message)
+
+
+def _own_engine(engine: str | Engine | None, workers: int | None,
+                scheduler: str | None) -> tuple[Engine, bool]:
+    """The engine to use (default: sequential, in this process) and whether we close it."""
+    own = not isinstance(engine, Engine)
+    return make_engine(engine or ("dask" if scheduler else "sequential"), workers,
+                       scheduler), own
 
 
 def simulate_daily(
@@ -261,32 +274,36 @@ def simulate_daily(
     seed: int = 0,
     replications: int = 10,
     *,
-    engine=None,
+    engine: str | Engine | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = False,
 ) -> pd.DataFrame:
     """Daily departures of ``replications`` independent runs: tidy (rep, date, evacuated,
-    flights), people and flights per calendar day. ``engine`` is an
-    :class:`evacsim.experiments.Engine` or its name (default: sequential, in this process)."""
+    flights), people and flights per calendar day, finished replications only.
+    ``engine`` is an :class:`evacsim.experiments.Engine` or its name (default: sequential,
+    in this process); ``out`` a results folder (resumable) or a store."""
     if replications < 1:
         raise ValueError(f"replications must be 1 or more, got {replications}")
-    days = model_days(scenario)
-    tasks = [(None, scenario, seed, rep) for rep in range(replications)]
-    frames = [
-        pd.DataFrame({"rep": rep, "date": days, "evacuated": people, "flights": flights})
-        for _, rep, people, flights in _run_tasks(tasks, engine, progress, "backtest")
-    ]
-    return pd.concat(frames, ignore_index=True).sort_values(["rep", "date"], ignore_index=True)
+    store = out if isinstance(out, ResultStore) else ResultStore(out)
+    eng, own = _own_engine(engine, workers, scheduler)
+    try:
+        _replicated(scenario, seed, replications, store, eng, progress, "backtest")
+    finally:
+        if own:
+            eng.close()
+    return _stored_runs(scenario, seed, replications, store)[0]
 
 
 def observed_from_run(result, flights: bool = True) -> pd.DataFrame:
     """A run's own daily series in the observed format (synthetic observations for tests
     and demonstrations): date, evacuated and, if ``flights``, departures per day."""
     scenario = scenario_from_dict(result.provenance["resolved_scenario"])
-    days = model_days(scenario)
-    people, per_day = _daily_counts(result, days)
-    frame = pd.DataFrame({"date": days, "evacuated": people.astype(np.int64)})
+    run = daily_runs(daily_series(result, []).assign(rep=0), model_days(scenario), [0])
+    frame = pd.DataFrame({"date": run["date"], "evacuated": run["evacuated"].astype(np.int64)})
     if flights:
-        frame["flights"] = per_day.astype(np.int64)
+        frame["flights"] = run["flights"].astype(np.int64)
     return frame
 
 
@@ -411,7 +428,9 @@ class Backtest:
     [model_flights_mean], and running totals observed_cum, model_cum_mean, model_cum_low,
     model_cum_high, on the days both cover (people, flights per day); ``runs``: every
     replication's daily series (rep, date, evacuated, flights); ``metrics``: see
-    :func:`fit_metrics`; ``dropped_dates``: observed days outside the scenario.
+    :func:`fit_metrics`; ``dropped_dates``: observed days outside the scenario;
+    ``failures``: the replications that failed (rep, error), recorded in the results store
+    and left out of every table; ``store``: that results folder (rerun into it to resume).
     """
 
     scenario_name: str
@@ -422,6 +441,14 @@ class Backtest:
     runs: pd.DataFrame
     metrics: pd.DataFrame
     dropped_dates: list[dt.date]
+    failures: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=["rep", "error"]))
+    store: Path | None = None
+
+    @property
+    def finished(self) -> int:
+        """Replications that finished (the model mean and band are over these)."""
+        return int(self.runs["rep"].nunique())
 
     def figure(self) -> Figure:
         return overlay_figure(self.daily, f"Backtest of {self.scenario_name} "
@@ -441,6 +468,7 @@ class Backtest:
         if self.dropped_dates:
             lines += ["", "Observed days outside the scenario, not compared: "
                       + ", ".join(str(d) for d in self.dropped_dates)]
+        lines += failure_lines(self.failures, self.replications)
         return "\n".join(lines)
 
     def metric(self, name: str) -> pd.Series:
@@ -458,8 +486,19 @@ class Backtest:
         self.metrics.to_csv(out / "metrics.csv", index=False)
         self.daily.to_csv(out / "daily.csv", index=False)
         self.runs.to_csv(out / "runs.csv", index=False)
+        self.failures.to_csv(out / "failures.csv", index=False)
         self.figure().savefig(out / "overlay.png", dpi=120)
         return out
+
+
+def failure_lines(failures: pd.DataFrame, requested: int) -> list[str]:
+    """The summary's lines on failed replications (none when every one finished)."""
+    if failures.empty:
+        return []
+    lines = ["", f"{len(failures)} of {requested} replication(s) failed and are left out "
+             "(recorded in the results folder):"]
+    lines += [f"  rep {r.rep}: {r.error}" for r in failures.head(10).itertuples()]
+    return lines
 
 
 def _fmt(value: Any, pct: bool = False) -> str:
@@ -472,10 +511,6 @@ def _fmt(value: Any, pct: bool = False) -> str:
     if abs(value) >= 100 or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:.3f}"
-
-
-def _as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:
-    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
 def _as_observed(observed: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
@@ -499,10 +534,15 @@ def _overlap(scenario: Scenario, observed: pd.DataFrame, file: str) -> tuple[pd.
 
 
 def _from_runs(scenario: Scenario, observed: pd.DataFrame, runs: pd.DataFrame, seed: int,
-               replications: int, band: float, dropped: list) -> Backtest:
+               replications: int, band: float, dropped: list, failures: pd.DataFrame,
+               store: ResultStore) -> Backtest:
+    if runs.empty:
+        first = failures["error"].iloc[0] if len(failures) else "no replication ran"
+        raise ReplicationsFailed(f"all {replications} replications of {scenario.name} failed "
+                                 f"(first: {first})", failures)
     daily = _daily_table(runs, observed, band)
     return Backtest(scenario.name, seed, replications, band, daily, runs, fit_metrics(daily),
-                    dropped)
+                    dropped, failures, None if store.temporary else store.root)
 
 
 def backtest(
@@ -512,7 +552,10 @@ def backtest(
     seed: int = 0,
     replications: int = 10,
     band: float = 0.9,
-    engine=None,
+    engine: str | Engine | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = False,
 ) -> Backtest:
     """Compare ``replications`` runs of ``scenario`` with an observed daily series.
@@ -520,15 +563,29 @@ def backtest(
     ``observed`` is a CSV path or a table with columns date, evacuated[, flights]. Only the
     days both cover are compared (others are listed in ``dropped_dates``). ``band`` is the
     central share of replications in the model band (0.9: 5th to 95th percentile).
+    Replications run as in every experiment: seeded by :class:`ReplicationKey`, on
+    ``engine`` (an :class:`evacsim.experiments.Engine` or its name; default sequential),
+    each written to the results store ``out`` as it finishes (a rerun into the same folder
+    skips those already there). A replication that fails is recorded there and left out of
+    the tables (:attr:`Backtest.failures`); :class:`ReplicationsFailed` if none finished.
     """
     if not 0 < band < 1:
         raise ValueError(f"band must be between 0 and 1, got {band}")
-    sc = _as_scenario(scenario)
+    if replications < 1:
+        raise ValueError(f"replications must be 1 or more, got {replications}")
+    sc = as_scenario(scenario)
     obs = _as_observed(observed)
     obs, dropped = _overlap(sc, obs, str(observed) if not isinstance(observed, pd.DataFrame)
                             else "<observed>")
-    runs = simulate_daily(sc, seed, replications, engine=engine, progress=progress)
-    result = _from_runs(sc, obs, runs, seed, replications, band, dropped)
+    store = out if isinstance(out, ResultStore) else ResultStore(out)
+    eng, own = _own_engine(engine, workers, scheduler)
+    try:
+        _replicated(sc, seed, replications, store, eng, progress, "backtest")
+    finally:
+        if own:
+            eng.close()
+    runs, failures = _stored_runs(sc, seed, replications, store)
+    result = _from_runs(sc, obs, runs, seed, replications, band, dropped, failures, store)
     log.info("backtest of %s: %d days, total error %.1f %%", sc.name, len(result.daily),
              result.metric("total evacuated")["error_pct"])
     return result
@@ -671,7 +728,9 @@ class Calibration:
 
     ``estimates``: parameter, fitted, low, high, unit, at_bound (the interval reaches a
     search bound). ``evaluations``: one row per design point (round, one column per
-    parameter, sse, in_region). ``backtest``: the fit at the fitted values (the same runs).
+    parameter, sse, failed replications, in_region; a point whose every replication failed
+    has sse NaN and is not scored). ``backtest``: the fit at the fitted values (the same
+    runs). ``failed``: replications that failed over all points (left out of the means).
     """
 
     parameters: list[Parameter]
@@ -686,6 +745,7 @@ class Calibration:
     scenario: Scenario
     backtest: Backtest
     method: str
+    failed: int = 0
 
     def fitted(self) -> dict[str, float]:
         """Fitted value by parameter label."""
@@ -705,8 +765,12 @@ class Calibration:
             lines.append(f"{row.parameter:<44}{row.fitted:>12.5g}{row.low:>12.5g}"
                          f"{row.high:>12.5g}  {row.unit}{flag}")
         lines += ["", f"{len(self.evaluations)} points evaluated; S_min = {self.sse_min:.5g}, "
-                  f"region S <= {self.threshold:.5g} ({self.confidence:.0%})", "",
-                  "Fit at the fitted values:", self.backtest.summary()]
+                  f"region S <= {self.threshold:.5g} ({self.confidence:.0%})"]
+        if self.failed:
+            lines.append(f"{self.failed} of {len(self.evaluations) * self.replications} "
+                         "replications failed and are left out of the points' means "
+                         "(column 'failed' of evaluations.csv)")
+        lines += ["", "Fit at the fitted values:", self.backtest.summary()]
         return "\n".join(lines)
 
     def profile_figure(self) -> Figure:
@@ -759,7 +823,10 @@ def calibrate(
     rounds: int = 3,
     confidence: float = 0.95,
     band: float = 0.9,
-    engine=None,
+    engine: str | Engine | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = False,
 ) -> Calibration:
     """Fit ``parameters`` to the observed daily evacuated series by least squares over
@@ -777,12 +844,16 @@ def calibrate(
         rounds: 1 + the number of zooms around the best point.
         confidence: level of the F-based confidence region.
         band: central share of replications in the backtest band.
-        engine: an :class:`evacsim.experiments.Engine` or its name (default sequential).
+        engine: an :class:`evacsim.experiments.Engine` or its name (default sequential);
+            ``workers`` and ``scheduler`` as for :func:`evacsim.replicate`.
+        out: results folder (or store) every replication of every point is written to as
+            it finishes; a rerun into it skips what is there (resumable). Failed
+            replications are recorded there and left out of the points' means.
 
     Returns:
         :class:`Calibration`.
     """
-    sc = _as_scenario(scenario)
+    sc = as_scenario(scenario)
     obs = _as_observed(observed)
     obs, dropped = _overlap(sc, obs, str(observed) if not isinstance(observed, pd.DataFrame)
                             else "<observed>")
@@ -806,10 +877,8 @@ def calibrate(
     evaluated: dict[tuple[float, ...], dict[str, Any]] = {}
     box = [(param.low, param.high) for param in params]
     steps = [0.0] * p
-    from .engines import make_engine
-
-    own = engine is None or isinstance(engine, str)
-    eng = make_engine(engine or "sequential")
+    store = out if isinstance(out, ResultStore) else ResultStore(out)
+    eng, own = _own_engine(engine, workers, scheduler)
     try:
         for rnd in range(1, rounds + 1):
             axes = [param.grid(lo, hi, points) for param, (lo, hi) in zip(params, box,
@@ -817,22 +886,29 @@ def calibrate(
             steps = [float(np.min(np.diff(a))) if len(a) > 1 else steps[i]
                      for i, a in enumerate(axes)]
             design = [tuple(float(v) for v in point) for point in itertools.product(*axes)]
-            todo = [pt for pt in dict.fromkeys(design) if pt not in evaluated]
-            tasks = [(pt, with_parameters(sc, params, pt), seed, rep)
-                     for pt in todo for rep in range(replications)]
-            sums: dict[tuple[float, ...], list[np.ndarray]] = {pt: [] for pt in todo}
-            runs: dict[tuple[float, ...], list[pd.DataFrame]] = {pt: [] for pt in todo}
-            for pt, rep, people, flights in _run_tasks(tasks, eng, progress,
-                                                       f"calibrate round {rnd}"):
-                sums[pt].append(people)
-                runs[pt].append(pd.DataFrame({"rep": rep, "date": days, "evacuated": people,
-                                              "flights": flights}))
-            for pt in todo:
-                mean = np.mean(sums[pt], axis=0)[keep]
-                sse = float(np.sum((mean - target) ** 2))
-                evaluated[pt] = {"round": rnd, "sse": sse, "runs": runs[pt]}
+            todo = {pt: with_parameters(sc, params, pt) for pt in dict.fromkeys(design)
+                    if pt not in evaluated}
+            # Every point runs the same replications (common random numbers), into one store.
+            jobs = ((scen, ReplicationKey(scenario_hash(scen), seed, r))
+                    for scen in todo.values() for r in range(replications))
+            with Progress(len(todo) * replications, f"calibrate round {rnd}", progress) as bar:
+                execute(jobs, eng, store, bar)
+            for pt, scen in todo.items():
+                runs, failures = _stored_runs(scen, seed, replications, store)
+                if runs.empty:  # every replication failed: the point cannot be scored
+                    sse = math.nan
+                else:
+                    mean = runs.groupby("date")["evacuated"].mean().reindex(days)
+                    sse = float(np.sum((mean.to_numpy()[keep] - target) ** 2))
+                evaluated[pt] = {"round": rnd, "sse": sse, "runs": runs, "failures": failures}
                 log.info("calibrate round %d: %s -> S = %.4g", rnd, pt, sse)
-            best = min(evaluated, key=lambda k: evaluated[k]["sse"])
+            scored = [k for k in evaluated if math.isfinite(evaluated[k]["sse"])]
+            if not scored:
+                failures = pd.concat([v["failures"] for v in evaluated.values()])
+                first = failures["error"].iloc[0] if len(failures) else "none ran"
+                raise ReplicationsFailed(f"every replication of every calibration point "
+                                         f"failed (first: {first})", failures)
+            best = min(scored, key=lambda k: evaluated[k]["sse"])
             # Zoom: the next grid spans two of this round's steps either side of the best.
             box = [
                 (max(param.low, b - 2 * s), min(param.high, b + 2 * s))
@@ -842,14 +918,14 @@ def calibrate(
         if own:
             eng.close()
 
-    best = min(evaluated, key=lambda k: evaluated[k]["sse"])
+    failed = sum(len(v["failures"]) for v in evaluated.values())
     sse_min = evaluated[best]["sse"]
     f_crit = float(stats.f.ppf(confidence, p, n - p))
     threshold = sse_min * (1.0 + p / (n - p) * f_crit)
     labels = [param.label for param in params]
     evaluations = pd.DataFrame(
-        [{"round": v["round"], **dict(zip(labels, pt, strict=True)), "sse": v["sse"]}
-         for pt, v in evaluated.items()]
+        [{"round": v["round"], **dict(zip(labels, pt, strict=True)), "sse": v["sse"],
+          "failed": len(v["failures"])} for pt, v in evaluated.items()]
     ).sort_values(["round", *labels], ignore_index=True)
     evaluations["in_region"] = evaluations["sse"] <= threshold
     region = evaluations[evaluations["in_region"]]
@@ -864,14 +940,16 @@ def calibrate(
                      "unit": param.unit, "at_bound": bool(at_bound)})
     estimates = pd.DataFrame(rows)
     fitted = with_parameters(sc, params, best)
-    runs_best = pd.concat(evaluated[best]["runs"], ignore_index=True).sort_values(
-        ["rep", "date"], ignore_index=True)
-    fit = _from_runs(fitted, obs, runs_best, seed, replications, band, dropped)
+    fit = _from_runs(fitted, obs, evaluated[best]["runs"], seed, replications, band, dropped,
+                     evaluated[best]["failures"], store)
     method = (
         f"least squares on {n} daily totals; model mean of {replications} replications per "
         f"point (common random numbers, seed {seed}); {rounds} round(s) of a {points}-point "
         f"grid per parameter, zooming on the best; {confidence:.0%} F-region "
         f"S <= S_min (1 + {p}/{n - p} F({p},{n - p})) = {threshold:.4g}"
     )
+    if failed:
+        log.warning("calibrate: %d of %d replications failed and were left out", failed,
+                    len(evaluated) * replications)
     return Calibration(params, estimates, evaluations, sse_min, threshold, n, confidence,
-                       replications, seed, fitted, fit, method)
+                       replications, seed, fitted, fit, method, failed)

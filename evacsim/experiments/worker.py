@@ -4,7 +4,7 @@ A replication is identified by (scenario content hash, root seed, replication in
 random streams come from ``SeedSequence(entropy=root_seed, spawn_key=(index,))``, the same
 sequence as ``SeedSequence(root_seed).spawn(n)[index]`` for any ``n > index``: replication
 ``i`` is the same whether 10 or 30 are run, on whichever engine or worker. The model then
-spawns one stream per stochastic source *by name* (:mod:`evacsim.streams`), so two scenarios
+spawns one stream per stochastic source *by name* (:mod:`evacsim.model.streams`), so two scenarios
 run with the same root seed share their arrivals, group sizes, service times ... (common
 random numbers).
 
@@ -77,7 +77,7 @@ class Outcome:
 
 @functools.cache
 def code_fingerprint() -> str:
-    """A hash of the model's source (evacsim/*.py and this module), 16 hex digits.
+    """A hash of the package's source (every evacsim/**/*.py), 16 hex digits.
 
     Stored with every replication, so that a rerun into an old results folder can tell that
     the stored replications came from different model code (the version number does not
@@ -85,14 +85,15 @@ def code_fingerprint() -> str:
     """
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
-    for path in [*sorted(package.glob("*.py")), Path(__file__).resolve()]:
-        digest.update(path.name.encode())
+    # Every module of the package, subpackages included (the model lives in evacsim/model/).
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def _provenance(task: Task) -> dict[str, Any]:
-    from evacsim import __version__
+    from evacsim.version import __version__
 
     key = task.key
     return {
@@ -133,7 +134,8 @@ def daily_series(result: RunResult, categories: list[str]) -> pd.DataFrame:
 
     ``evacuated`` and ``evacuated.<category>``: people flown out that calendar day;
     ``backlog.<stage>``: people at that stage (all categories) at the end of the day, for the
-    stages outside, screening, inside_waiting, aboard and staging:<base>.
+    stages outside, screening, inside_waiting, aboard and staging:<base>; ``departures``:
+    flights that took off that day (what a backtest compares with observed flights).
     """
     backlog = result.backlog
     level = backlog.groupby(["stage", "time"], sort=True)["end"].sum().reset_index()
@@ -148,6 +150,11 @@ def daily_series(result: RunResult, categories: list[str]) -> pd.DataFrame:
     total = evac.groupby("date")["people"].sum().reindex(days, fill_value=0)
     frames.append(pd.DataFrame({"date": days, "series": "evacuated",
                                 "value": total.to_numpy(dtype=float)}))
+    flights = result.flights
+    took_off = flights.loc[flights["status"] == "departed", "departed"].dt.normalize()
+    departures = took_off.value_counts().reindex(days, fill_value=0)
+    frames.append(pd.DataFrame({"date": days, "series": "departures",
+                                "value": departures.to_numpy(dtype=float)}))
     for cat in categories:
         per = evac[evac["category"] == cat].groupby("date")["people"].sum().reindex(
             days, fill_value=0)

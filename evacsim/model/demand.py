@@ -19,7 +19,6 @@ from evacsim.scenario.units import hours_between
 
 from .daily import DailyHours, clock_offset_h
 
-# and the stage ints
 __all__ = [
     "ArrivalPlan",
     "Group",

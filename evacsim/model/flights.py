@@ -6,7 +6,7 @@ Each flight is one SimPy process (hundreds per run, not one per evacuee):
 2. it waits for a parking spot on the ramp, then for the runway, and lands;
 3. troops aboard (if any) join the forces on the ground;
 4. after its turnaround it boards withdrawing troops of its operator first, then evacuees
-   (see :meth:`evacsim.holding.Holding.board`), to its surge seats when the inside is crowded;
+   (see :meth:`evacsim.model.holding.Holding.board`), to its surge seats when the inside is crowded;
    a part-empty aircraft may wait a little longer to fill;
 5. it claims room at its staging base, waiting on the ramp while the base is full;
 6. it takes off: its evacuees are evacuated, and land at the base after the flight time.

@@ -4,7 +4,7 @@ The :class:`Crowd` holds everyone waiting outside, in one first-come queue per c
 People reach it from the arrival plan, or come back after giving up. A group whose patience
 runs out leaves the crowd at that moment; the crowd learns of it lazily, whenever it is next
 looked at, by replaying the arrival, give-up and return times in time order (exact for the
-statistics, which take changes in any order; see :mod:`evacsim.monitor`).
+statistics, which take changes in any order; see :mod:`evacsim.model.monitor`).
 
 Each :class:`Gate` is one SimPy process that admits groups one after another at its
 throughput, while it is open, manned and not paused, and while the holding area has room
@@ -270,7 +270,8 @@ class Crowd:
 
 
 class Gate:
-    """One entry point: admits groups from the crowd into screening, one at a time."""
+    """One entry point: admits groups from the crowd into screening, wave by wave (group by
+    group with ``batch: 0``), claiming their room inside as they start through."""
 
     def __init__(
         self,

@@ -89,7 +89,7 @@ class Ledger:
     group's journey ends (evacuated, turned away, or still on its way at the deadline) or one
     of its spells in the crowd ends in giving up, one tuple goes into a bounded buffer, and
     :meth:`flush` bins the buffer into backlog levels and waiting-time tallies with a few
-    numpy calls (order-independent bins, see :mod:`evacsim.monitor`). A journey is therefore
+    numpy calls (order-independent bins, see :mod:`evacsim.model.monitor`). A journey is therefore
     booked once, not move by move; the levels and tallies are complete once the run is closed
     (:meth:`close`).
     """
@@ -102,6 +102,11 @@ class Ledger:
         self.horizon_h = horizon_h
         self.people = [[0] * n for _ in Stage]  # people[stage][cat], current head-count
         self.arrived = [0] * n  # first arrivals (people); returns are not new arrivals
+        # Person-hours in each stage over [0, horizon], integrated from the moves alone: a move
+        # at t adds size x (horizon - t) to the stage entered and takes it from the one left,
+        # so the sum is the area under the head-count whatever order the moves come in. A
+        # second set of books, independent of the journey stamps the backlog is made from.
+        self.area = [0.0] * len(Stage)
         self.keep_records = keep_records
         self.records: list[tuple] = []  # see _record
         # People in the journeys the statistics have binned, by the stage each journey was in
@@ -138,13 +143,17 @@ class Ledger:
         c, size = group.cat, group.size
         self.arrived[c] += size
         self.people[OUTSIDE][c] += size
+        self.area[OUTSIDE] += size * (self.horizon_h - t)
 
     def move(self, group: Group, stage: int, t: float) -> None:
         """Move ``group`` to ``stage`` at time ``t``: head-counts, and the time it got there."""
         c, size = group.cat, group.size
-        people = self.people
+        people, area = self.people, self.area
         people[group.stage][c] -= size
         people[stage][c] += size
+        rest = size * (self.horizon_h - t)
+        area[group.stage] -= rest
+        area[stage] += rest
         group.stage = stage
         if stage == SCREENING:  # passed a gate
             group.t_gate = t

@@ -5,12 +5,11 @@ advances the clock to the deadline and checks that every person is accounted for
 ``evacsim.results.collect(model)`` turns what the components recorded into a
 :class:`~evacsim.results.RunResult`.
 
-One evacuee's path, component by component: :mod:`~evacsim.demand` (arrives in a group) →
-:mod:`~evacsim.gates` (waits in the crowd, may give up and return, passes a gate) →
-:mod:`~evacsim.screening` (queues, is screened or turned away) → :mod:`~evacsim.holding`
-(waits inside for a seat) → :mod:`~evacsim.flights` (boards, takes off) →
-:mod:`~evacsim.staging` (lands at a staging base). :mod:`~evacsim.forces`,
-:mod:`~evacsim.airfield` and :mod:`~evacsim.timeline` set the capacities along the way.
+One evacuee's path, component by component: :mod:`.demand` (arrives in a group) →
+:mod:`.gates` (waits in the crowd, may give up and return, passes a gate) → :mod:`.screening`
+(queues, is screened or turned away) → :mod:`.holding` (waits inside for a seat) →
+:mod:`.flights` (boards, takes off) → :mod:`.staging` (lands at a staging base).
+:mod:`.forces`, :mod:`.airfield` and :mod:`.timeline` set the capacities along the way.
 """
 
 from __future__ import annotations

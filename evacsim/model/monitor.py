@@ -161,7 +161,7 @@ class LevelBank:
     """Many :class:`Level` series whose changes are buffered and binned in bulk by numpy.
 
     Changes arrive in bulk (:meth:`add_bulk`, two ``bincount`` calls), from a caller that
-    buffers them on its hot path (see :class:`evacsim.ledger.Ledger`); ``flush`` is that
+    buffers them on its hot path (see :class:`evacsim.model.ledger.Ledger`); ``flush`` is that
     caller's hook, run before any read so that nothing buffered is missed. Memory stays flat:
     the bins are fixed.
     """

@@ -2,9 +2,9 @@
 
 Groups that passed a gate queue here by category priority, first come first served within a
 category. Lane ``i`` works while ``i`` is below the number of lanes manned (scheduled lanes,
-limited by troops on duty; see :mod:`evacsim.forces`) and screening is not paused.
+limited by troops on duty; see :mod:`evacsim.model.forces`) and screening is not paused.
 
-Every group's screening time is drawn when it arrives (:mod:`evacsim.demand`), so the lanes
+Every group's screening time is drawn when it arrives (:mod:`evacsim.model.demand`), so the lanes
 are data, not processes: one dispatcher process gives the head of the queue to the lane free
 first, at the time that lane frees up (or the group reaches the queue, if later), and books
 when it will be done. It commits every start due within the next ``screening.batch`` hours at

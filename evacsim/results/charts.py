@@ -7,7 +7,7 @@ notebooks alike (a notebook displays a returned figure as it displays any value)
 Inputs:
 
 * one run: a :class:`~evacsim.RunResult` (also as read back from a results folder by
-  :func:`evacsim.report.read_results`), or a mapping of its table names (``evacuated``,
+  :func:`evacsim.results.report.read_results`), or a mapping of its table names (``evacuated``,
   ``backlog``, ``ground``, ``flights``, ``utilisation``, ``waits``, ``groups``, ``events``,
   ``provenance``) to DataFrames; single-table charts also take the DataFrame itself;
 * replications and comparisons: plain DataFrames in **long format**, so they work with
@@ -517,7 +517,7 @@ def binding_strip(source: Any, binding: pd.DataFrame | None = None) -> Figure:
     map of every constraint's saturation score (0-1) with the binding one ringed.
 
     ``source``: a RunResult or a mapping with ``utilisation`` and ``flights``; or pass the
-    output of :func:`evacsim.binding.binding_constraints` as ``binding``.
+    output of :func:`evacsim.results.binding.binding_constraints` as ``binding``.
     """
     if binding is None:
         binding = binding_constraints(_table(source, "utilisation"), _table(source, "flights"))

@@ -36,7 +36,7 @@ _STAGE_NAMES = {
 
 
 def _version() -> str:
-    from evacsim import __version__
+    from evacsim.version import __version__
 
     return __version__
 

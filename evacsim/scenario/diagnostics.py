@@ -33,10 +33,22 @@ import annotated_types
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from .schema import Scenario, _shorthand_fixed
+from .schema import Scenario, shorthand_fixed
 from .units import format_duration, parse_duration, parse_timestamp
 
-__all__ = ["Finding", "describe", "findings_from_validation", "norm_key", "salvage"]
+__all__ = [
+    "Finding",
+    "before_validators",
+    "describe",
+    "field_type",
+    "findings_from_validation",
+    "is_model",
+    "is_union",
+    "norm_key",
+    "salvage",
+    "show_value",
+    "unwrap",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +99,7 @@ def norm_key(key: Any) -> str:
 # --------------------------------------------------------------------------- annotations
 
 
-def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
+def unwrap(tp: Any) -> tuple[Any, list[Any]]:
     """Strip ``Annotated`` layers; return the bare type and all metadata, outermost last."""
     meta: list[Any] = []
     while get_origin(tp) is Annotated:
@@ -102,7 +114,8 @@ def _unwrap(tp: Any) -> tuple[Any, list[Any]]:
     return tp, meta
 
 
-def _is_union(tp: Any) -> bool:
+def is_union(tp: Any) -> bool:
+    """Whether ``tp`` is a union (``A | B`` or ``Union[A, B]``)."""
     return get_origin(tp) in (Union, types.UnionType)
 
 
@@ -110,7 +123,8 @@ def _members(tp: Any) -> list[Any]:
     return [m for m in get_args(tp) if m is not type(None)]
 
 
-def _is_model(tp: Any) -> bool:
+def is_model(tp: Any) -> bool:
+    """Whether ``tp`` is a pydantic model class."""
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
@@ -121,12 +135,14 @@ def _discriminator(meta: list[Any]) -> str | None:
     return None
 
 
-def _before_validators(meta: list[Any]) -> list[Any]:
+def before_validators(meta: list[Any]) -> list[Any]:
+    """The functions of the ``BeforeValidator``s among a field's metadata."""
     return [m.func for m in meta if isinstance(m, BeforeValidator)]
 
 
 @functools.cache
-def _field_type(model: type[BaseModel], name: str) -> Any:
+def field_type(model: type[BaseModel], name: str) -> Any:
+    """The annotated type of field ``name`` of ``model``, its discriminator put back."""
     info = model.model_fields[name]
     meta = list(info.metadata)
     if info.discriminator is not None:  # pydantic lifts it off the annotation
@@ -152,20 +168,20 @@ _TAG_PREFIXES = {"dict[": dict, "list[": list, "tuple[": tuple, "literal[": Lite
 def _match_tag(tag: str, members: list[Any], discriminator: str | None) -> Any | None:
     """The union member that pydantic names ``tag`` in an error location."""
     for member in members:
-        base, meta = _unwrap(member)
+        base, meta = unwrap(member)
         if discriminator:
-            field = base.model_fields.get(discriminator) if _is_model(base) else None
+            field = base.model_fields.get(discriminator) if is_model(base) else None
             if field is not None and tag in get_args(field.annotation):
                 return member
             continue
-        if _is_model(base) and (tag == base.__name__ or tag.endswith(f", {base.__name__}]")):
+        if is_model(base) and (tag == base.__name__ or tag.endswith(f", {base.__name__}]")):
             return member
         prefix = next((p for p in _TAG_PREFIXES if tag.startswith(p)), None)
         if prefix is not None:
             if (get_origin(base) or base) is _TAG_PREFIXES[prefix]:
                 return member
         elif tag.startswith("function-"):
-            if any(f"{func.__name__}()" in tag for func in _before_validators(meta)):
+            if any(f"{func.__name__}()" in tag for func in before_validators(meta)):
                 return member
         elif getattr(base, "__name__", None) == tag.removeprefix("constrained-"):
             return member
@@ -206,8 +222,8 @@ def _walk(loc: tuple[Any, ...], root: Any = Scenario) -> _Walk:
                 walk.parts.append(norm_key(item))
             i += 1
             continue
-        base, meta = _unwrap(tp)
-        if _is_union(base):
+        base, meta = unwrap(tp)
+        if is_union(base):
             members = _members(base)
             if len(members) == 1:  # Optional[X]: pydantic adds no tag
                 tp = Annotated[(members[0], *meta)] if meta else members[0]
@@ -216,11 +232,11 @@ def _walk(loc: tuple[Any, ...], root: Any = Scenario) -> _Walk:
             tp = _match_tag(str(item), members, _discriminator(meta))
             i += 1
             continue
-        if _is_model(base):
+        if is_model(base):
             name = _field_by_key(base, item)
             walk.parts.append(str(item))
             walk.model = base
-            tp = _field_type(base, name) if name else None
+            tp = field_type(base, name) if name else None
         elif get_origin(base) is dict:
             key_type, value_type = get_args(base)
             walk.parts.append(norm_key(item))
@@ -283,12 +299,12 @@ def describe(tp: Any, *, short: bool = False) -> str:
 
     ``short`` drops the article and the examples, for use inside a larger description.
     """
-    base, meta = _unwrap(tp)
+    base, meta = unwrap(tp)
     a = "" if short else "a "
     bounds = _bounds(meta)
     suffix = f" {bounds}" if bounds else ""
-    validators = _before_validators(meta)
-    if _shorthand_fixed in validators:
+    validators = before_validators(meta)
+    if shorthand_fixed in validators:
         if short:
             return "duration or distribution"
         return (
@@ -300,7 +316,7 @@ def describe(tp: Any, *, short: bool = False) -> str:
         return f"a duration{suffix} with a unit, e.g. 45min, 2h or 1.5d"
     if parse_timestamp in validators:
         return "date-time" if short else "a date-time such as 2021-08-16T18:00, or a date"
-    if _is_union(base):
+    if is_union(base):
         members = _members(base)
         # Bounds given on the field (``Field(ge=1)`` on ``int | None``) apply to its numbers.
         bound_meta = [
@@ -312,7 +328,7 @@ def describe(tp: Any, *, short: bool = False) -> str:
         ]
         parts = [
             describe(
-                Annotated[(m, *bound_meta)] if bound_meta and _unwrap(m)[0] in (int, float) else m,
+                Annotated[(m, *bound_meta)] if bound_meta and unwrap(m)[0] in (int, float) else m,
                 short=short,
             )
             for m in members
@@ -333,7 +349,7 @@ def describe(tp: Any, *, short: bool = False) -> str:
     if origin is tuple:
         items = ", ".join(describe(x, short=True) for x in get_args(base))
         return f"[{items}]" if short else f"a pair [{items}]"
-    if _is_model(base):
+    if is_model(base):
         if short:
             return _words(base)
         words = _words(base)
@@ -357,7 +373,7 @@ def describe(tp: Any, *, short: bool = False) -> str:
 # --------------------------------------------------------------------------- messages
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """A short rendering of a user's input in a message."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -439,26 +455,26 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
             tags = (_tags_of(spec, field) if spec is not None else []) or tags
         expected = f"one of: {', '.join(tags)}" if tags and tags != [""] else None
     elif kind in _NOT_A:
-        what = f"{_show(value)} is not {_NOT_A[kind]}"
+        what = f"{show_value(value)} is not {_NOT_A[kind]}"
     elif kind in _TOO:
-        shown = _show(value)
-        if spec is not None and parse_duration in _before_validators(_unwrap(spec)[1]):
+        shown = show_value(value)
+        if spec is not None and parse_duration in before_validators(unwrap(spec)[1]):
             shown = format_duration(value)  # the user wrote a duration, not hours
         what = f"{shown} is {_TOO[kind]}"
     elif kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        what = f"{_show(value)} is not allowed{_suggest(value, options)}"
+        what = f"{show_value(value)} is not allowed{_suggest(value, options)}"
     elif kind == "string_pattern_mismatch":
-        what = f"{_show(value)} is not a valid name"
+        what = f"{show_value(value)} is not a valid name"
     elif kind == "string_too_short":
         what = "empty text"
     elif kind in ("value_error", "assertion_error"):
         what = str(ctx.get("error", err["msg"]))
         if isinstance(value, str) and len(value) > 40:
-            what = what.replace(f"'{value}'", _show(value))  # do not echo a whole paragraph
+            what = what.replace(f"'{value}'", show_value(value))  # do not echo a whole paragraph
         field, sep, rest = what.partition(": ")
-        model = _unwrap(spec)[0] if spec is not None else None
-        if sep and _is_model(model) and _field_by_key(model, field):
+        model = unwrap(spec)[0] if spec is not None else None
+        if sep and is_model(model) and _field_by_key(model, field):
             # A model-level check names the field it is about: "to: ... (expected ...)".
             parts.append(field)
             what = rest
@@ -474,10 +490,10 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
 
 def _tags_of(spec: Any, field: str) -> list[str]:
     """The values a discriminator ``field`` may take in the (nested) union ``spec``."""
-    base, _ = _unwrap(spec)
-    if _is_union(base):
+    base, _ = unwrap(spec)
+    if is_union(base):
         return [tag for member in _members(base) for tag in _tags_of(member, field)]
-    if _is_model(base) and field in base.model_fields:
+    if is_model(base) and field in base.model_fields:
         return list(get_args(base.model_fields[field].annotation))
     return []
 
@@ -527,7 +543,7 @@ def _collapse(items: list[tuple[dict, _Walk]], level: int = 0) -> list[Finding]:
             # No member fitted the input's shape: one finding listing what would have.
             err, walk = group[0]
             _, n_parts, union, _ = walk.unions[level]
-            what = f"{_show(err.get('input'))} is not valid here"
+            what = f"{show_value(err.get('input'))} is not valid here"
             findings.append(
                 Finding(tuple(walk.parts[:n_parts]), f"{what} (expected {describe(union)})")
             )
@@ -575,18 +591,18 @@ def _salvage_value(tp: Any, raw: Any) -> Any:
         return _adapter(tp).validate_python(raw)
     except (ValidationError, TypeError, ValueError, RecursionError):
         pass
-    base, meta = _unwrap(tp)
-    if _is_union(base):
+    base, meta = unwrap(tp)
+    if is_union(base):
         members = _members(base)
         tag_field = _discriminator(meta)
         if tag_field and isinstance(raw, dict):
             member = _match_tag(str(raw.get(tag_field)), members, tag_field)
             return _salvage_value(member, raw) if member is not None else None
-        models = [m for m in members if _is_model(_unwrap(m)[0])]
+        models = [m for m in members if is_model(unwrap(m)[0])]
         if len(models) == 1 and isinstance(raw, dict):
             return _salvage_value(models[0], raw)
         return None
-    if _is_model(base):
+    if is_model(base):
         return _salvage_model(base, raw)
     if get_origin(base) is dict and isinstance(raw, dict):
         _, value_type = get_args(base)
@@ -606,7 +622,7 @@ def _salvage_model(model: type[BaseModel], raw: Any) -> Any:
     for name, info in model.model_fields.items():
         key = info.alias or name
         if key in raw or name in raw:
-            values[name] = _salvage_value(_field_type(model, name), raw.get(key, raw.get(name)))
+            values[name] = _salvage_value(field_type(model, name), raw.get(key, raw.get(name)))
         elif info.is_required():
             values[name] = None
         else:

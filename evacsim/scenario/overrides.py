@@ -20,8 +20,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from .diagnostics import _show, norm_key
-from .loader import _MISSING, REMOVE, Document, Problem, ScenarioError, _find_key, parse_yaml
+from .diagnostics import norm_key, show_value
+from .documents import MISSING, REMOVE, Document, Problem, ScenarioError, find_key, parse_yaml
 
 __all__ = ["SOURCE", "Override", "apply_overrides", "parse_override"]
 
@@ -75,10 +75,6 @@ def parse_override(text: str, index: int = 1) -> Override:
     return Override(parts, doc.data, index, origins)
 
 
-def _kind(value: Any) -> str:
-    return _show(value)
-
-
 def _set(data: Any, override: Override) -> Any:
     """``data`` with the override applied (``data`` itself is modified; pass a copy)."""
     parts, value = override.parts, override.value
@@ -88,8 +84,8 @@ def _set(data: Any, override: Override) -> Any:
     for depth, part in enumerate(parts[:-1]):
         where = ".".join(parts[: depth + 1])
         if isinstance(node, dict):
-            key = _find_key(node, part)
-            if key is _MISSING:
+            key = find_key(node, part)
+            if key is MISSING:
                 node[part] = {}
                 key = part
             child = node[key]
@@ -101,14 +97,14 @@ def _set(data: Any, override: Override) -> Any:
             raise _refuse(
                 override.index,
                 override.path,
-                f"cannot go inside {'.'.join(parts[:depth])}: it is {_kind(node)} "
+                f"cannot go inside {'.'.join(parts[:depth])}: it is {show_value(node)} "
                 f"(expected a mapping at {where})",
             )
         if not isinstance(child, dict | list):
             raise _refuse(
                 override.index,
                 override.path,
-                f"cannot set a field inside {where}: it is {_kind(child)}, not a mapping "
+                f"cannot set a field inside {where}: it is {show_value(child)}, not a mapping "
                 f"(expected a mapping there, or set {where} itself)",
             )
         node = child
@@ -123,9 +119,9 @@ def _set(data: Any, override: Override) -> Any:
             )
         node[int(last)] = value
         return data
-    key = _find_key(node, last)
+    key = find_key(node, last)
     if value is REMOVE:
-        if key is _MISSING:
+        if key is MISSING:
             raise ScenarioError(
                 [
                     Problem(
@@ -138,7 +134,7 @@ def _set(data: Any, override: Override) -> Any:
             )
         del node[key]
     else:
-        if key is not _MISSING:
+        if key is not MISSING:
             del node[key]
         node[last] = value
     return data

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticUndefined
 
-from .diagnostics import _before_validators, _field_type, _is_model, _is_union, _unwrap, describe
+from .diagnostics import before_validators, describe, field_type, is_model, is_union, unwrap
 from .schema import MAX_ARRIVALS, MAX_FLIGHTS, MAX_RUN_DAYS, Scenario
 from .units import parse_duration, parse_timestamp
 
@@ -125,7 +125,7 @@ def _sections() -> list[tuple[type[BaseModel], list[str]]]:
         for name, info in model.model_fields.items():
             key = info.alias or name
             path = f"{prefix}{key}"
-            for sub, suffix in _models_in(_field_type(model, name)):
+            for sub, suffix in _models_in(field_type(model, name)):
                 where = f"{path}{suffix}"
                 if sub not in found:
                     found[sub] = [where]
@@ -136,10 +136,10 @@ def _sections() -> list[tuple[type[BaseModel], list[str]]]:
 
 
 def _models_in(tp: Any, suffix: str = "") -> list[tuple[type[BaseModel], str]]:
-    base, _ = _unwrap(tp)
-    if _is_model(base):
+    base, _ = unwrap(tp)
+    if is_model(base):
         return [(base, suffix)]
-    if _is_union(base):
+    if is_union(base):
         return [m for member in get_args(base) for m in _models_in(member, suffix)]
     if get_origin(base) is dict:
         return _models_in(get_args(base)[1], f"{suffix}.<name>")
@@ -151,15 +151,15 @@ def _unit(model: type[BaseModel], name: str) -> str:
     extra = info.json_schema_extra
     if isinstance(extra, dict) and "unit" in extra:
         return str(extra["unit"])
-    tp = _field_type(model, name)
+    tp = field_type(model, name)
     validators = set()
     metadata: list[Any] = []
     stack = [tp]
     while stack:
-        base, meta = _unwrap(stack.pop())
-        validators.update(_before_validators(meta))
+        base, meta = unwrap(stack.pop())
+        validators.update(before_validators(meta))
         metadata.extend(meta)
-        if _is_union(base):
+        if is_union(base):
             stack.extend(get_args(base))
     if parse_duration in validators or any("shorthand" in f.__name__ for f in validators):
         return "duration (h)"
@@ -179,7 +179,7 @@ def _default(model: type[BaseModel], name: str) -> str:
     value = info.get_default(call_default_factory=True)
     if value is PydanticUndefined:  # pragma: no cover - required handled above
         return "required"
-    data = TypeAdapter(_field_type(model, name)).dump_python(value, mode="python")
+    data = TypeAdapter(field_type(model, name)).dump_python(value, mode="python")
     text = yaml.safe_dump(data, default_flow_style=True, width=1000).strip()
     text = text.removesuffix("...").strip()
     return "see its fields" if len(text) > 40 else f"`{text}`"
@@ -250,7 +250,7 @@ def scenario_reference() -> str:
         lines.append("|---|---|---|---|---|")
         for name, info in model.model_fields.items():
             key = info.alias or name
-            kind = describe(_field_type(model, name))
+            kind = describe(field_type(model, name))
             lines.append(
                 f"| `{key}` | {_cell(kind)} | {_cell(_unit(model, name))} | "
                 f"{_cell(_default(model, name))} | {_cell(info.description or '')} |"

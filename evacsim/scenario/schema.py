@@ -234,7 +234,7 @@ class Triangular(_Frozen):
         return rng.triangular(self.low, self.mode, self.high, size)
 
 
-def _shorthand_fixed(value: Any) -> Any:
+def shorthand_fixed(value: Any) -> Any:
     """``service: 10min`` is shorthand for ``{dist: fixed, value: 10min}``."""
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return {"dist": "fixed", "value": value}
@@ -255,7 +255,7 @@ _Dist = Annotated[
 # The shorthand validator sits OUTSIDE the discriminated union: inside it (as before), an
 # optional field (``patience: DurationDist | None``) lost both the shorthand and the
 # discriminator, so ``patience: 36h`` was refused.
-DurationDist = Annotated[_Dist, BeforeValidator(_shorthand_fixed), _ShorthandJsonSchema()]
+DurationDist = Annotated[_Dist, BeforeValidator(shorthand_fixed), _ShorthandJsonSchema()]
 """A duration distribution: ``{dist: exponential, mean: 10min}`` or a fixed ``10min``."""
 
 

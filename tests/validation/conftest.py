@@ -16,6 +16,6 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 @pytest.fixture(scope="session")
-def kabul_run() -> evacsim.RunResult:
-    """One replication of the Kabul baseline with per-group records (seed 11)."""
-    return evacsim.simulate(SCENARIOS / "kabul_2021.yaml", seed=11)
+def kabul_scenario() -> evacsim.Scenario:
+    """The Kabul baseline, as shipped."""
+    return evacsim.load_scenario(SCENARIOS / "kabul_2021.yaml")
