@@ -211,7 +211,7 @@ def model_days(scenario: Scenario) -> pd.DatetimeIndex:
     """Calendar days the scenario covers, from its start's day to its deadline's (exclusive
     of a deadline at midnight)."""
     first = pd.Timestamp(scenario.start).normalize()
-    last = (pd.Timestamp(scenario.deadline) - pd.Timedelta(microseconds=1)).normalize()
+    last = (pd.Timestamp(scenario.latest_deadline) - pd.Timedelta(microseconds=1)).normalize()
     return pd.date_range(first, last, freq="D")
 
 

@@ -129,13 +129,20 @@ def replication_kpis(result: RunResult) -> dict[str, float]:
     return kpis
 
 
-def daily_series(result: RunResult, categories: list[str]) -> pd.DataFrame:
+def daily_series(
+    result: RunResult, categories: list[str], through: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Small daily series of one run, tidy (date, series, value).
 
     ``evacuated`` and ``evacuated.<category>``: people flown out that calendar day;
     ``backlog.<stage>``: people at that stage (all categories) at the end of the day, for the
     stages outside, screening, inside_waiting, aboard and staging:<base>; ``departures``:
     flights that took off that day (what a backtest compares with observed flights).
+
+    ``through``: the last day every replication is to cover (an uncertain deadline makes
+    runs of different lengths). Days after this run's deadline get what the day after the
+    end means: no one flown out, no flight, and each backlog as it was left at the deadline,
+    so that daily bands over replications compare like with like, day by day.
     """
     backlog = result.backlog
     level = backlog.groupby(["stage", "time"], sort=True)["end"].sum().reset_index()
@@ -161,9 +168,23 @@ def daily_series(result: RunResult, categories: list[str]) -> pd.DataFrame:
         frames.append(pd.DataFrame({"date": days, "series": f"evacuated.{cat}",
                                     "value": per.to_numpy(dtype=float)}))
     out = pd.concat(frames, ignore_index=True)
+    if through is not None and len(days) and through > days[-1]:
+        out = _extend_past_end(out, days[-1], through)
     out["date"] = out["date"].astype("datetime64[us]")
     out["series"] = out["series"].astype(str)
     return out
+
+
+def _extend_past_end(out: pd.DataFrame, last: pd.Timestamp, through: pd.Timestamp):
+    """Daily series continued from the day after ``last`` to ``through``: flows 0, levels
+    as they were at the end."""
+    extra = pd.date_range(last + pd.Timedelta(days=1), through, freq="D")
+    final = out[out["date"] == last]
+    rows = []
+    for series, value in zip(final["series"], final["value"], strict=True):
+        kept = value if series.startswith("backlog.") else 0.0
+        rows.append(pd.DataFrame({"date": extra, "series": series, "value": kept}))
+    return pd.concat([out, *rows], ignore_index=True)
 
 
 def run_replication(task: Task) -> Outcome:
@@ -173,7 +194,11 @@ def run_replication(task: Task) -> Outcome:
     try:
         result = collect(build(task.scenario, task.key.seed_sequence(), keep_records=False).run())
         kpis = replication_kpis(result)
-        series = daily_series(result, list(task.scenario.demand))
+        through = None
+        if not isinstance(task.scenario.deadline, dt.datetime):  # runs of different lengths
+            latest = pd.Timestamp(task.scenario.latest_deadline)
+            through = (latest - pd.Timedelta(microseconds=1)).normalize()
+        series = daily_series(result, list(task.scenario.demand), through)
     except Exception as exc:  # recorded by the driver; the experiment goes on
         provenance.update(
             status="failed",

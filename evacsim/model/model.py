@@ -15,6 +15,7 @@ One evacuee's path, component by component: :mod:`.demand` (arrives in a group) 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import gc
 import logging
@@ -72,10 +73,16 @@ class Model:
     def __init__(
         self, scenario: Scenario, seed: int | np.random.SeedSequence = 0, keep_records: bool = True
     ):
-        self.scenario = scenario
         self.seed = seed
         self.env = env = simpy.Environment()
         self.streams = streams = Streams(seed)
+        # An uncertain deadline is drawn first, on its own stream (common random numbers hold
+        # for every other source); this replication is then the scenario with that deadline.
+        self.deadline_uncertain = not isinstance(scenario.deadline, dt.datetime)
+        if self.deadline_uncertain:
+            drawn = scenario.deadline.draw(streams["deadline"])
+            scenario = scenario.model_copy(update={"deadline": drawn})
+        self.scenario = scenario
         self.horizon_h = horizon = scenario.horizon_h
         self.start = start = scenario.start
         self.categories = names = list(scenario.demand)

@@ -489,6 +489,8 @@ def _kpis(model, backlog, flights, left, n_hours) -> dict[str, float]:
     k["wait_total_mean_h"] = total[0]
     k["wait_total_p50_h"] = total[1]
     k["wait_total_p90_h"] = total[2]
+    if model.deadline_uncertain:  # this replication's own deadline (h after start)
+        k["deadline_h"] = float(model.horizon_h)
     return k
 
 

@@ -24,8 +24,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
+    Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -49,6 +51,7 @@ __all__ = [
     "Scenario",
     "Screening",
     "StagingBase",
+    "UncertainDeadline",
 ]
 
 # --------------------------------------------------------------------------- field types
@@ -805,6 +808,71 @@ Event = Annotated[
 ]
 
 
+# --------------------------------------------------------------------------- uncertain deadline
+
+
+class UncertainDeadline(_Frozen):
+    """A deadline nobody knows in advance (when will the ceasefire collapse?).
+
+    Each replication draws its own deadline from this distribution, on its own random stream
+    (``deadline``), so every other source sees the same numbers in every scenario compared
+    on the same seed (common random numbers). The scenario is validated against the latest
+    deadline, ``high``; a replication that draws an earlier one stops there, and what lies
+    past it never happens.
+    """
+
+    dist: Literal["uniform", "triangular"] = Field(
+        description="Distribution family of the deadline: uniform or triangular."
+    )
+    low: Timestamp = Field(description="Earliest deadline (local date-time).")
+    high: Timestamp = Field(description="Latest deadline (local date-time).")
+    mode: Timestamp | None = Field(
+        None, description="Most likely deadline (triangular only; required for it)."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UncertainDeadline:
+        if self.high <= self.low:
+            raise ValueError(
+                f"high: {_format_timestamp(self.high)} is not after low "
+                f"{_format_timestamp(self.low)} (expected low < high)"
+            )
+        if self.dist == "triangular":
+            if self.mode is None:
+                raise ValueError(
+                    "mode: missing for a triangular deadline (expected low <= mode <= high)"
+                )
+            if not self.low <= self.mode <= self.high:
+                raise ValueError(
+                    f"mode: {_format_timestamp(self.mode)} is not between low and high "
+                    "(expected low <= mode <= high)"
+                )
+        elif self.mode is not None:
+            raise ValueError("mode: given for a uniform deadline (expected no mode, or triangular)")
+        return self
+
+    def draw(self, rng: np.random.Generator) -> dt.datetime:
+        """One deadline, to the second."""
+        span_s = (self.high - self.low).total_seconds()
+        if self.dist == "uniform":
+            offset_s = rng.uniform(0.0, span_s)
+        else:
+            assert self.mode is not None  # checked above
+            mode_s = (self.mode - self.low).total_seconds()
+            offset_s = rng.triangular(0.0, mode_s, span_s) if span_s > 0 else 0.0
+        return self.low + dt.timedelta(seconds=round(offset_s))
+
+
+def _deadline_kind(value: Any) -> str:
+    """Which form a deadline is written in: a mapping is uncertain, anything else a time."""
+    return "uncertain" if isinstance(value, dict | UncertainDeadline) else "time"
+
+
+def latest(deadline: Any) -> Any:
+    """The latest time a deadline may take: itself, or an uncertain one's ``high``."""
+    return deadline.high if isinstance(deadline, UncertainDeadline) else deadline
+
+
 # --------------------------------------------------------------------------- the scenario
 
 
@@ -814,7 +882,16 @@ class Scenario(_Frozen):
     name: str = Field(description="Short name of the scenario.")
     description: str = Field("", description="What the scenario represents and why.")
     start: Timestamp = Field(description="Start of the simulated period (local time).")
-    deadline: Timestamp = Field(description="The run ends here; whoever is not out is left behind.")
+    deadline: Annotated[
+        Annotated[Timestamp, Tag("time")] | Annotated[UncertainDeadline, Tag("uncertain")],
+        Discriminator(_deadline_kind),
+    ] = Field(
+        description=(
+            "The run ends here; whoever is not out is left behind. A date-time, or an "
+            "uncertain deadline {dist: uniform, low: date-time, high: date-time} (or "
+            "triangular with a mode) drawn anew for each replication."
+        )
+    )
     demand: dict[Name, Category] = Field(description="Evacuee categories, by a name of yours.")
     gates: dict[Name, Gate] = Field(description="Entry points in the perimeter, by name.")
     screening: Screening = Field(description="Consular screening inside the perimeter.")
@@ -840,7 +917,12 @@ class Scenario(_Frozen):
     @property
     def horizon_h(self) -> float:
         """Length of the run (h)."""
-        return (self.deadline - self.start).total_seconds() / 3600.0
+        return (self.latest_deadline - self.start).total_seconds() / 3600.0
+
+    @property
+    def latest_deadline(self) -> dt.datetime:
+        """The deadline, or the latest an uncertain one may be (what validation checks)."""
+        return latest(self.deadline)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -887,8 +969,15 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
     same attributes (see :func:`evacsim.diagnostics.salvage`) in which whatever failed is
     ``None``: checks that need it are skipped, so each mistake is reported once.
     """
-    start, deadline = getattr(s, "start", None), getattr(s, "deadline", None)
-    if start is not None and deadline is not None:
+    start, deadline = getattr(s, "start", None), latest(getattr(s, "deadline", None))
+    uncertain = isinstance(getattr(s, "deadline", None), UncertainDeadline)
+    if uncertain and start is not None and s.deadline.low <= start:
+        yield (
+            "deadline.low",
+            f"{_fmt_time(s.deadline.low)} is not after start {_fmt_time(start)} "
+            "(expected every deadline it may draw after start)",
+        )
+    if start is not None and isinstance(deadline, dt.datetime):
         if deadline <= start:
             yield (
                 "deadline",
