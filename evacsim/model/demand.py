@@ -23,6 +23,7 @@ __all__ = [
     "ArrivalPlan",
     "Group",
     "Stage",
+    "category_arrivals",
     "category_set",
     "plan_arrivals",
     "priority_levels",
@@ -151,7 +152,7 @@ class ArrivalPlan:
         return len(self.time_h)
 
 
-def _category_arrivals(
+def category_arrivals(
     cat: Category, start, horizon_h: float, stop_h: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Arrival times (h) and sizes of one category's groups, capped at its pool."""
@@ -211,7 +212,7 @@ def plan_arrivals(
     """
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "c", "s", "p", "v", "r")}
     for index, (name, cat) in enumerate(zip(names, categories, strict=True)):
-        t, size = _category_arrivals(
+        t, size = category_arrivals(
             cat, start, horizon_h, stop_h.get(name, horizon_h), streams[f"arrivals/{name}"]
         )
         n = len(t)

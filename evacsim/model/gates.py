@@ -201,6 +201,11 @@ class Crowd:
             i += 1
         return i
 
+    def arrive_now(self, group: Group, t: float) -> None:
+        """A group not in the plan (brought by a convoy) reaches the perimeter at ``t``."""
+        self.ledger.arrive(group, t)
+        self._join(group)
+
     def _join(self, group: Group) -> None:
         self.queues[group.cat].append((group.visit, group))
         if group.deadline < self.horizon_h:

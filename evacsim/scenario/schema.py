@@ -39,7 +39,9 @@ from .units import format_duration, parse_duration, parse_timestamp
 __all__ = [
     "AircraftType",
     "Airfield",
+    "AssemblyPoint",
     "Category",
+    "Convoy",
     "DailyWindow",
     "DurationDist",
     "Event",
@@ -716,6 +718,110 @@ class StagingBase(_Frozen):
     )
 
 
+# --------------------------------------------------------------------------- convoys
+
+MAX_CONVOYS = 10_000
+"""Most convoy departures a run may plan (a few a day is the norm)."""
+
+RateProfile = Annotated[ArrivalRate | dict[Timestamp, ArrivalRate], DistinctTimes]
+
+
+class AssemblyPoint(_Frozen):
+    """A place away from the airport (an embassy, a hotel) where people gather for convoys.
+
+    Its arrivals count against each category's ``pool`` together with those at the
+    perimeter: the pool is everyone eligible, whichever way they come.
+    """
+
+    label: str | None = Field(None, description="Display name; defaults to the key.")
+    arrivals_per_day: dict[Name, RateProfile] = Field(
+        description=(
+            "People per day of each category (keys of demand) arriving here: a constant or a "
+            "step profile {date-time: rate}, as for demand.CAT.arrivals_per_day."
+        ),
+        json_schema_extra=_unit("persons/day"),
+    )
+
+
+class Convoy(_Frozen):
+    """Escorted road convoys from an assembly point to a gate, at set times or intervals.
+
+    Each departure takes whole groups waiting at the assembly point (best priority first,
+    then first come) up to ``vehicles x seats_per_vehicle``, and drives for a travel time
+    drawn anew. It may be turned back (its people return to the assembly point) or delayed.
+    At the gate its people join the crowd, or, with ``priority``, go ahead of it at that gate.
+    """
+
+    assembly_point: Name = Field(
+        alias="from", description="Assembly point it leaves from (a key of assembly_points)."
+    )
+    gate: Name = Field(alias="to", description="Gate it delivers to (a key of gates).")
+    departures: list[Timestamp] = Field(
+        default_factory=list, description="Set departure times (and/or every/first/last)."
+    )
+    every: Duration | None = Field(
+        None,
+        ge=0.25,
+        description="Interval between departures from first to last (h); null = set times only.",
+    )
+    first: Timestamp | None = Field(None, description="First departure with every; null = start.")
+    last: Timestamp | None = Field(
+        None, description="No departure after this with every; null = until the deadline."
+    )
+    vehicles: int = Field(
+        ge=1, le=1000, description="Vehicles per convoy.", json_schema_extra=_unit("vehicles")
+    )
+    seats_per_vehicle: int = Field(
+        ge=1,
+        le=500,
+        description="People per vehicle.",
+        json_schema_extra=_unit("persons/vehicle"),
+    )
+    travel_time: DurationDist = Field(description="Road time from assembly point to gate (h).")
+    turned_back: Share = Field(
+        0.0,
+        description=(
+            "Chance a convoy is turned back on the road: its people are back at the assembly "
+            "point after the travel time."
+        ),
+        json_schema_extra=_unit("probability"),
+    )
+    delayed: Share = Field(
+        0.0,
+        description="Chance a convoy is delayed on the road.",
+        json_schema_extra=_unit("probability"),
+    )
+    delay: DurationDist = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Extra road time of a delayed convoy (h).",
+    )
+    priority: bool = Field(
+        False, description="At the gate, its people go ahead of the crowd waiting there."
+    )
+
+    @model_validator(mode="after")
+    def _some_departure(self) -> Convoy:
+        if not self.departures and self.every is None:
+            raise ValueError(
+                "departures: none given (expected a list of departure times, or every: "
+                "an interval)"
+            )
+        return self
+
+    def departure_times(self, start: dt.datetime, deadline: dt.datetime) -> list[dt.datetime]:
+        """Every departure before the deadline, in order (set times and the interval's)."""
+        times = [t for t in self.departures if start <= t < deadline]
+        if self.every is not None:
+            t = self.first or start
+            end = min(self.last, deadline) if self.last is not None else deadline
+            step = dt.timedelta(hours=self.every)
+            while t < end and len(times) <= MAX_CONVOYS:
+                if t >= start:
+                    times.append(t)
+                t += step
+        return sorted(set(times))
+
+
 # --------------------------------------------------------------------------- timeline events
 
 
@@ -912,6 +1018,14 @@ class Scenario(_Frozen):
     )
     events: dict[Name, Event] = Field(
         default_factory=dict, description="Timeline events (closures, policies...), by name."
+    )
+    assembly_points: dict[Name, AssemblyPoint] = Field(
+        default_factory=dict,
+        description="Places away from the airport where people gather for convoys, by name.",
+    )
+    convoys: dict[Name, Convoy] = Field(
+        default_factory=dict,
+        description="Escorted road convoys from assembly points to gates, by a name of yours.",
     )
 
     @property
@@ -1136,6 +1250,35 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
         if wd.operator is not None:
             yield from known(f"{path}.operator", wd.operator, operators, "operator")
         yield from inside(f"{path}.from", wd.start)
+
+    points = table("assembly_points")
+    for key, point in (points or {}).items():
+        if point is None:
+            continue
+        for cat, rates in point.arrivals_per_day.items():
+            path = f"assembly_points.{key}.arrivals_per_day.{cat}"
+            yield from known(path, cat, demand, "category")
+            yield from profile_keys(path, rates, start, deadline)
+    n_convoys = 0
+    for key, convoy in (table("convoys") or {}).items():
+        if convoy is None:
+            continue
+        path = f"convoys.{key}"
+        yield from known(
+            f"{path}.from", getattr(convoy, "assembly_point", None), points, "assembly point"
+        )
+        yield from known(f"{path}.to", getattr(convoy, "gate", None), gates, "gate")
+        for i, when in enumerate(getattr(convoy, "departures", None) or []):
+            yield from inside(f"{path}.departures.{i}", when, upto=False)
+        yield from inside(f"{path}.first", getattr(convoy, "first", None), upto=False)
+        if start is not None and isinstance(convoy, Convoy):
+            n_convoys += len(convoy.departure_times(start, deadline))
+    if n_convoys > MAX_CONVOYS:
+        yield (
+            "convoys",
+            f"the run would plan {n_convoys:,} convoy departures "
+            f"(expected at most {MAX_CONVOYS:,}; is an interval too short?)",
+        )
 
     for key, ev in (table("events") or {}).items():
         if ev is None:
