@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evacsim.experiments.engines import ENGINES, default_workers
+from evacsim.experiments.engines import ENGINES, default_workers, require_dask
 from evacsim.scenario.loader import read_yaml
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so --help stays quick
@@ -149,7 +149,7 @@ def engine_kwargs(args: argparse.Namespace) -> dict:
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be 1 or more, got {args.workers}")
     if args.engine == "dask" or args.scheduler:
-        import distributed  # noqa: F401  (its import sets its loggers to INFO; undo that below)
+        require_dask()  # its import sets its loggers to INFO; undo that below
 
         # Dask logs every worker start and stop at INFO; show them only with --verbose.
         logging.getLogger("distributed").setLevel(

@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from evacsim.experiments.engines import EngineUnavailable
 from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario
 from evacsim.version import __version__
 
@@ -311,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ScenarioError as err:
         return _report_scenario_error(err)
+    except EngineUnavailable as err:
+        print(f"evacsim {args.command}: {err}", file=sys.stderr)
+        return EXIT_UNREADABLE  # 2: the command cannot run as asked here
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -22,7 +22,16 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
-__all__ = ["DaskEngine", "Engine", "EngineName", "LocalEngine", "SequentialEngine", "make_engine"]
+__all__ = [
+    "DaskEngine",
+    "Engine",
+    "EngineName",
+    "EngineUnavailable",
+    "LocalEngine",
+    "SequentialEngine",
+    "make_engine",
+    "require_dask",
+]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +160,8 @@ class DaskEngine(Engine):
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None,
                  client: Any = None, window: int = 2):
+        if client is None:
+            require_dask()  # fail before any replication runs, with the install command
         self.window = max(1, window)
         self._own_cluster = None
         self._own_client = None
@@ -225,6 +236,19 @@ class DaskEngine(Engine):
         where = self._scheduler or ("given client" if self._own_client is None and self._client
                                     else "local cluster")
         return f"dask {where} ({self.workers} workers)"
+
+
+class EngineUnavailable(RuntimeError):
+    """An engine cannot start here (its optional dependency is not installed)."""
+
+
+def require_dask() -> None:
+    """Raise :class:`EngineUnavailable` with the install command if Dask is missing."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise EngineUnavailable("the dask engine needs Dask, which is not installed: "
+                                "pip install 'evacsim[dask]' (or use --engine local)") from None
 
 
 def make_engine(engine: str | Engine | None = None, workers: int | None = None,

@@ -5,9 +5,10 @@ Each flight is one SimPy process (hundreds per run, not one per evacuee):
 1. it reaches the airfield at its slot, unless its operator has stopped flying;
 2. it waits for a parking spot on the ramp, then for the runway, and lands;
 3. troops aboard (if any) join the forces on the ground;
-4. after its turnaround it boards withdrawing troops of its operator first, then evacuees
-   (see :meth:`evacsim.model.holding.Holding.board`), to its surge seats when the inside is crowded;
-   a part-empty aircraft may wait a little longer to fill;
+4. after its turnaround it boards withdrawing troops of its operator first, then evacuees by
+   its operator's seat rule (:mod:`~evacsim.model.seats`), to its surge seats when the inside
+   is crowded; a part-empty aircraft may wait a little longer to fill; seats still empty then
+   are spare and go by the rule's spare-seat step;
 5. it claims room at its staging base, waiting on the ramp while the base is full;
 6. it takes off: its evacuees are evacuated, and land at the base after the flight time.
 """
@@ -31,6 +32,7 @@ from .demand import EVACUATED, Group, step_profile
 from .forces import Forces
 from .holding import Holding
 from .ledger import Ledger
+from .seats import SeatRule
 from .staging import StagingBase
 from .wakeups import event_or_timeout
 
@@ -69,6 +71,7 @@ class FlightRecord(NamedTuple):
     troops_in: int
     troops_out: int
     boarded: int
+    may_not_board: int  # people waiting inside at departure who may not take its empty seats
     held_for_staging_h: float
     status: str  # departed | on_ground | waiting_to_land | cancelled
 
@@ -86,6 +89,7 @@ class FlightState:
     troops_out: int = 0
     t_hold: float = math.nan  # when it began claiming room at its staging base
     held_h: float = math.nan  # how long the base kept it on the ramp (once it has room)
+    may_not_board: int = 0  # people left waiting who were not allowed its empty seats
 
     def held_for_staging_h(self, now: float) -> float:
         """Hours held by a full staging base: so far, if it is still held at ``now``."""
@@ -184,7 +188,7 @@ class Flights:
         forces: Forces,
         bases: dict[str, StagingBase],
         ledger: Ledger,
-        eligible: dict[str, list[int]],
+        rules: dict[str, SeatRule],
         ends_h: dict[str, float],
     ):
         self.env = env
@@ -194,7 +198,7 @@ class Flights:
         self.forces = forces
         self.bases = bases
         self.ledger = ledger
-        self.eligible = eligible  # operator -> categories it may carry
+        self.rules = rules  # operator -> its seat allocation rule
         self.ends_h = ends_h  # operator -> time it stops launching flights
         self.surge_over = scenario.airfield.surge_when_waiting_over
         # Part-empty aircraft waiting to fill, first come first woken: (event, categories).
@@ -259,21 +263,28 @@ class Flights:
             state.t_board = env.now
             troops_out = state.troops_out = self.forces.board(plan.operator, seats)
             seats -= troops_out
-            eligible = self.eligible[plan.operator]
+            rule, holding = self.rules[plan.operator], self.holding
+            quota = rule.quota_room(seats)
             groups = state.groups
-            groups += self.holding.board(seats, eligible, env.now)
+            groups += rule.board_first(holding, seats, env.now, quota)
             load = sum(g.size for g in groups)
             leave_by = env.now + plan.max_extra_wait_h
             while load < seats and env.now < leave_by:
                 ready = env.event()
-                entry = (ready, frozenset(eligible))
+                entry = (ready, rule.wakers(quota))
                 self._start_filling(entry)
                 yield event_or_timeout(env, ready, leave_by - env.now)
                 if entry in self._filling:
                     self._stop_filling(self._filling.index(entry))
-                more = self.holding.board(seats - load, eligible, env.now)
+                more = rule.board_first(holding, seats - load, env.now, quota)
                 groups += more
                 load += sum(g.size for g in more)
+            if load < seats:
+                more = rule.board_spare(holding, seats - load, env.now)
+                groups += more
+                load += sum(g.size for g in more)
+                if load < seats and holding.waiting:
+                    state.may_not_board = rule.may_not_board(holding, quota)
             if load:
                 base = self.bases[plan.destination]
                 state.t_hold = env.now
@@ -312,6 +323,7 @@ class Flights:
             troops_in=plan.troops,
             troops_out=state.troops_out,
             boarded=sum(g.size for g in groups),
+            may_not_board=state.may_not_board,
             held_for_staging_h=state.held_for_staging_h(self.env.now),
             status=state.status,
         )

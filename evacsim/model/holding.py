@@ -5,8 +5,9 @@ owns that space as a :class:`Room` and lends it to the gates, which claim room f
 they let through and stop while it is full (the back-pressure that stopped the gates when
 departures stalled); screening gives room back for those it turns away, boarding for those
 who board. Boarding takes groups by category priority, first screened first served within a
-priority, and keeps every group together: a group that does not fit in the seats left is
-passed over for a smaller one behind it (looking at most ``lookahead`` groups deep).
+priority (or by an operator's own boarding order and quotas: :mod:`~evacsim.model.seats`),
+and keeps every group together: a group that does not fit in the seats left is passed over
+for a smaller one behind it (looking at most ``lookahead`` groups deep).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Holding:
         self.lookahead = lookahead
         self.queues: list[deque[Group]] = [deque() for _ in priorities]
         self.waiting = 0  # people waiting for seats
+        self.waiting_by_cat = [0] * len(priorities)  # the same, per category
         self.full = Level(horizon_h)  # 1 while the inside (screening + holding) is at capacity
         self._on_arrival = None
         self._full = False
@@ -84,6 +86,7 @@ class Holding:
         self.ledger.move(group, INSIDE, t)
         self.queues[group.cat].append(group)
         self.waiting += group.size
+        self.waiting_by_cat[group.cat] += group.size
         if self.room.full != self._full:
             self._note_fullness(t)
         if self._on_arrival is not None:
@@ -94,11 +97,24 @@ class Holding:
         self.full.set(t, 1 if self._full else 0)
 
     def board(self, seats: int, eligible: list[int], t: float) -> list[Group]:
-        """Take groups for ``seats`` seats from the ``eligible`` categories; move them aboard."""
+        """Take groups for ``seats`` seats from the ``eligible`` categories by priority."""
+        return self.take(seats, self._levels(eligible), t)
+
+    def take(
+        self,
+        seats: int,
+        levels: list[list[int]],
+        t: float,
+        quota: dict[int, int] | None = None,
+    ) -> list[Group]:
+        """Take groups for ``seats`` seats, level by level; move them aboard.
+
+        Within a level, whoever was screened first. ``quota`` caps the people a category may
+        still take ({category: people}, an operator's quota); it is reduced as they board.
+        """
         taken: list[Group] = []
-        move, queues = self.ledger.move, self.queues
-        # Categories in priority order; within a priority, whoever was screened first.
-        for level in self._levels(eligible):
+        move, queues, by_cat = self.ledger.move, self.queues, self.waiting_by_cat
+        for level in levels:
             cats = [c for c in level if queues[c]]
             while seats > 0 and cats:
                 c = cats[0]
@@ -108,16 +124,20 @@ class Holding:
                         if queues[k][0].t_screened < first:
                             c, first = k, queues[k][0].t_screened
                 q = queues[c]
+                fits = seats if quota is None or c not in quota else min(seats, quota[c])
                 group = q[0]
-                if group.size <= seats:
+                if group.size <= fits:
                     q.popleft()
                 else:
-                    group = self._smaller(q, seats)
+                    group = self._smaller(q, fits)
                     if group is None:
                         cats.remove(c)  # nobody of this category fits in what is left
                         continue
                 seats -= group.size
                 self.waiting -= group.size
+                by_cat[c] -= group.size
+                if quota is not None and c in quota:
+                    quota[c] -= group.size
                 move(group, ABOARD, t)
                 self.room.release(group.size)
                 taken.append(group)
@@ -135,6 +155,10 @@ class Holding:
         if levels is None:
             levels = self._levels_cache[key] = priority_levels(self.priorities, eligible)
         return levels
+
+    def waiting_except(self, categories) -> int:
+        """People waiting for a seat who are not of ``categories`` (indices)."""
+        return self.waiting - sum(self.waiting_by_cat[c] for c in categories)
 
     def _smaller(self, q: deque[Group], seats: int) -> Group | None:
         """Remove and return the first group within ``lookahead`` that fits in ``seats``."""

@@ -44,6 +44,7 @@ from .gates import Crowd, Gate
 from .holding import Holding
 from .ledger import Ledger
 from .screening import Screening
+from .seats import SeatRule
 from .staging import StagingBase
 from .streams import BufferedDraws, Streams
 from .timeline import Timeline
@@ -232,9 +233,17 @@ class Model:
         for event in scenario.events.values():
             if isinstance(event, OperatorEnds):
                 ends_h[event.operator] = min(ends_h[event.operator], hours(event.at))
-        eligible = {
-            op: [i for i, c in enumerate(cats) if c.operators == "all" or op in c.operators]
-            for op in scenario.operators
+        index = {n: i for i, n in enumerate(names)}
+        rules = {
+            op: SeatRule(
+                priorities=priorities,
+                eligible=[
+                    i for i, c in enumerate(cats) if c.operators == "all" or op in c.operators
+                ],
+                boarding=o.boarding,
+                index=index,
+            )
+            for op, o in scenario.operators.items()
         }
         self.flight_plans = plan_flights(scenario, streams)
         self.flights = Flights(
@@ -246,7 +255,7 @@ class Model:
             forces=self.forces,
             bases=self.bases,
             ledger=ledger,
-            eligible=eligible,
+            rules=rules,
             ends_h=ends_h,
         )
         self.timeline = Timeline(
@@ -257,6 +266,7 @@ class Model:
             gates=self.gates,
             screening=self.screening,
             bases=self.bases,
+            seat_rules=rules,
         )
 
         # Assembly points and convoys: the way in before the perimeter (none: not built).

@@ -3,9 +3,10 @@
 Each scenario event becomes one SimPy process that sleeps until its time and then changes
 the component it names: a gate closes, a gate admits other categories, a staging base
 changes size, an incident shuts gates, pauses processing and scatters the crowd, an
-operator stops flying. Events known before the run starts (runway closures, arrivals
-stopped, operators' end dates) are handed to their components when the model is built;
-they are still listed here so every event appears in the results' event table.
+operator stops flying or its flights may carry other categories. Events known before the run
+starts (runway closures, arrivals stopped, operators' end dates) are handed to their
+components when the model is built; they are still listed here so every event appears in the
+results' event table.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import simpy
 
 from evacsim.scenario.schema import (
     ArrivalsStopped,
+    EligibilityChanged,
     GateClosed,
     GatePolicy,
     Incident,
@@ -30,6 +32,7 @@ from evacsim.scenario.units import hours_between
 from .demand import category_set
 from .gates import Crowd, Gate
 from .screening import Screening
+from .seats import SeatRule
 from .staging import StagingBase
 
 __all__ = ["EventRecord", "Timeline"]
@@ -58,8 +61,10 @@ class Timeline:
         gates: dict[str, Gate],
         screening: Screening,
         bases: dict[str, StagingBase],
+        seat_rules: dict[str, SeatRule],
     ):
         self.env = env
+        self.seat_rules = seat_rules
         self.categories = categories
         self.crowd = crowd
         self.gates = gates
@@ -103,6 +108,16 @@ class Timeline:
             crowd, share = self.crowd, event.crowd_dispersed
             dispersed = crowd.disperse(now, share) if share else 0
             detail = f"gates shut: {', '.join(event.gates_closed) or 'none'}; dispersed {dispersed}"
+        elif isinstance(event, EligibilityChanged):
+            index = {n: i for i, n in enumerate(self.categories)}
+            self.seat_rules[event.operator].change(
+                [index[c] for c in event.adds], [index[c] for c in event.removes]
+            )
+            detail = f"{event.operator}: " + "; ".join(
+                f"{verb} {', '.join(cats)}"
+                for verb, cats in (("adds", event.adds), ("removes", event.removes))
+                if cats
+            )
         elif isinstance(event, OperatorEnds):
             detail = event.operator  # applied when flights are launched (see Model)
         elif isinstance(event, RunwayClosed):

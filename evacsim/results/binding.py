@@ -19,6 +19,8 @@ The rule, per calendar day, from the utilisation records and the flights table:
    ``runway``    busy runway-hours / available runway-hours                            level
    ``ramp``      hours the ramp was at its limit (aircraft on the ground = MOG) / 24   time
    ``seats``     people aboard departing evacuation flights / their seats              level
+   ``eligibility`` as ``seats``, counting an empty seat as filled when people waited    level
+                 inside who were not allowed to take it (operator's rules, quotas)
    ``screening`` busy lane-hours / manned lane-hours                                   level
    ``holding``   hours the inside (screening + waiting) was at capacity / 24           time
    ``gates``     busy gate-hours / open-and-manned gate-hours, over all gates          level
@@ -39,8 +41,12 @@ The rule, per calendar day, from the utilisation records and the flights table:
    cannot hold enough people between them). Gates blocked by a full inside are not busy, so
    they are saturated only when they really work flat out.
 
+   ``eligibility`` comes right after ``seats``: flights left with empty seats while people
+   waited who may not take them (not eligible for that operator, or over its quota), so the
+   seats would have been full but for the rules.
+
 4. A day on which nothing is saturated is ``"none"``: throughput was limited by how many
-   people came (demand), not by a capacity.
+   people came (demand), not by a capacity: flights left empty because nobody was waiting.
 
 The rule is a pure function of two tables, so it works on a :class:`~evacsim.RunResult` or on
 tables read back from a results folder.
@@ -68,6 +74,7 @@ CONSTRAINTS: tuple[str, ...] = (
     "runway",
     "ramp",
     "seats",
+    "eligibility",
     "screening",
     "holding",
     "gates",
@@ -88,6 +95,7 @@ _KIND = {
     "runway": "level",
     "ramp": "time",
     "seats": "level",
+    "eligibility": "level",
     "screening": "level",
     "holding": "time",
     "gates": "level",
@@ -128,17 +136,27 @@ def saturation_scores(utilisation: pd.DataFrame, flights: pd.DataFrame) -> pd.Da
     scores["holding"] = by_day(resource == "holding", "full_h", "max") / _DAY_H
     scores["gates"] = ratio(resource.str.startswith("gate:"))
     scores["seats"] = _seat_load(flights, dates)
+    scores["eligibility"] = _seat_load(flights, dates, count_refused=True)
     return scores.clip(lower=0.0, upper=1.0)
 
 
-def _seat_load(flights: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.Series:
+def _seat_load(
+    flights: pd.DataFrame, dates: pd.DatetimeIndex, *, count_refused: bool = False
+) -> pd.Series:
     """People (evacuees and withdrawing troops) aboard / seats, over evacuation flights that
-    departed on each day."""
+    departed on each day. ``count_refused``: also count, up to its empty seats, the people a
+    flight left waiting inside who were not allowed to board it (``may_not_board``)."""
     if flights is None or flights.empty:
         return pd.Series(0.0, index=dates)
     departed = flights[(flights["status"] == "departed") & (flights["seats"] > 0)]
     day = pd.to_datetime(departed["departed"]).dt.normalize()
-    aboard = (departed["boarded"] + departed["troops_out"]).groupby(day).sum()
+    on = departed["boarded"] + departed["troops_out"]
+    if count_refused:
+        if "may_not_board" not in departed:  # results written before the column existed
+            return pd.Series(0.0, index=dates)
+        empty = (departed["seats"] - on).clip(lower=0)
+        on = on + np.minimum(empty, departed["may_not_board"].fillna(0))
+    aboard = on.groupby(day).sum()
     seats = departed["seats"].groupby(day).sum()
     load = (aboard / seats.where(seats > 0)).reindex(dates).fillna(0.0)
     return load.rename(None)

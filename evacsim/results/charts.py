@@ -91,6 +91,7 @@ CONSTRAINT_COLOURS: dict[str, str] = {
     "screening": "#ff7f0e",
     "holding": "#bcbd22",
     "seats": "#1f77b4",
+    "eligibility": "#aec7e8",
     "ramp": "#9467bd",
     "runway": "#8c564b",
     "staging": "#17becf",
@@ -101,10 +102,11 @@ CONSTRAINT_LABELS: dict[str, str] = {
     "screening": "Screening",
     "holding": "Holding area",
     "seats": "Seats",
+    "eligibility": "Seats (eligibility)",
     "ramp": "Ramp (MOG)",
     "runway": "Runway",
     "staging": "Staging base",
-    NONE: "Nothing (demand)",
+    NONE: "Nothing (demand: nobody waiting)",
 }
 
 EVENT_STYLE: dict[str, tuple[str, str]] = {
@@ -407,7 +409,9 @@ def forces_and_flights(source: Any) -> Figure:
 
 def flight_loads(source: Any) -> Figure:
     """Load factors (people aboard / seats) of departed evacuation flights by operator and
-    aircraft type, and the hours departures were held by full staging bases, per day.
+    aircraft type (with, where people waited who were not allowed the empty seats, the mean
+    load had they been eligible), and the hours departures were held by full staging bases,
+    per day.
 
     ``source``: a RunResult, a mapping with ``flights``, or the ``flights`` table.
     """
@@ -427,6 +431,16 @@ def flight_loads(source: Any) -> Figure:
             patch.set_alpha(0.6)
         left.scatter([d.mean() for d in data], np.arange(1, len(data) + 1), marker="D",
                      color="black", zorder=3, s=18, label="mean", gid="mean_load_factor")
+        if "may_not_board" in evac and evac["may_not_board"].fillna(0).any():
+            # Where people waited who were not allowed the empty seats (operators' rules).
+            empty = (evac["seats"] - evac["boarded"] - evac["troops_out"]).clip(lower=0)
+            refused = np.minimum(empty, evac["may_not_board"].fillna(0)) / evac["seats"]
+            could = [(v + refused.loc[v.index]).to_numpy(dtype=float).mean() for _, v in groups]
+            left.scatter(could, np.arange(1, len(data) + 1), marker="D", facecolors="none",
+                         edgecolors="black", zorder=3, s=18,
+                         label="mean if those waiting had been eligible",
+                         gid="load_if_eligible")
+            left.legend(frameon=False, fontsize=7, loc="lower right")
         left.axvline(1.0, color="#555555", linewidth=0.8, linestyle=":")
         left.set_xlim(0, max(1.05, float(np.nanmax(evac["load_factor"])) * 1.05))
         left.tick_params(axis="y", labelsize=8)

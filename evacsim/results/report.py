@@ -274,9 +274,11 @@ def _binding_html(result: RunResult, binding: pd.DataFrame) -> str:
         "day spent full for the holding area, the ramp and staging bases (a departure held "
         f"for room). A constraint is saturated at {LEVEL_THRESHOLD:.0%} (utilisations and "
         f"loads) or {TIME_THRESHOLD:.0%} of the day (time full). The binding constraint is "
-        "the most downstream saturated one (staging, runway, ramp, seats, screening, "
-        "holding, gates): a saturated stage blocks those upstream of it, so their "
-        "saturation is a symptom. 'Nothing' means throughput followed demand."
+        "the most downstream saturated one (staging, runway, ramp, seats, eligibility, "
+        "screening, holding, gates): a saturated stage blocks those upstream of it, so "
+        "their saturation is a symptom. 'Eligibility' means flights left with seats that "
+        "people waiting inside were not allowed to take (operators' boarding rules); "
+        "'Nothing' means throughput followed demand: nobody was waiting for those seats."
     )
     return (
         f"<p>{escape(rule)}</p><p><strong>Days binding:</strong> {escape(summary)}.</p>"

@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from evacsim.model.demand import Stage
+from evacsim.model.flights import FlightRecord
 from evacsim.model.ledger import WAIT_STAGES, GroupRecord
 from evacsim.model.convoys import ConvoyRecord
 from evacsim.model.model import Model, collector_paused
@@ -225,23 +226,7 @@ def _collect(model: Model) -> RunResult:
 
     flights = pd.DataFrame(
         sorted(model.flights.records.values()),  # FlightRecord tuples
-        columns=[
-            "fid",
-            "schedule",
-            "operator",
-            "aircraft",
-            "destination",
-            "slot_h",
-            "t_land",
-            "t_board",
-            "t_depart",
-            "seats",
-            "troops_in",
-            "troops_out",
-            "boarded",
-            "held_for_staging_h",
-            "status",
-        ],
+        columns=list(FlightRecord._fields),
     )
     for col in ("slot_h", "t_land", "t_board", "t_depart"):
         name = col.removesuffix("_h").replace("t_", "") if col != "slot_h" else "slot"

@@ -345,7 +345,9 @@ def describe(tp: Any, *, short: bool = False) -> str:
         return f"mapping {inner}" if short else f"a mapping {inner}"
     if origin is list:
         item = describe(get_args(base)[0], short=True)
-        return f"{'' if short else 'a '}list of {item}s"
+        # 'names', but 'entries (name or list of names)' where the item is a choice
+        items = f"entries ({item})" if " or " in item else f"{item}s"
+        return f"{'' if short else 'a '}list of {items}"
     if origin is tuple:
         items = ", ".join(describe(x, short=True) for x in get_args(base))
         return f"[{items}]" if short else f"a pair [{items}]"

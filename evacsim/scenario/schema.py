@@ -40,10 +40,12 @@ __all__ = [
     "AircraftType",
     "Airfield",
     "AssemblyPoint",
+    "Boarding",
     "Category",
     "Convoy",
     "DailyWindow",
     "DurationDist",
+    "EligibilityChanged",
     "Event",
     "FlightSchedule",
     "Forces",
@@ -565,12 +567,71 @@ class AircraftType(_Frozen):
         return self.seats if self.surge_seats is None else self.surge_seats
 
 
+# --------------------------------------------------------------------------- seat allocation
+
+
+class Boarding(_Frozen):
+    """How one operator fills its seats: its own boarding order, quotas and spare seats.
+
+    Without it, an operator's flights board every category it may carry (``demand.*.
+    operators``) by the categories' ``priority``. With it, the operator boards the categories
+    of ``order`` only, in that order, each up to its quota; when the aircraft is ready to
+    leave (after ``max_extra_wait``), the seats still empty are spare and go to ``spare_to``
+    and any over-quota people by the ``spare_seats`` rule.
+    """
+
+    order: list[Name | list[Name]] = Field(
+        min_length=1,
+        max_length=100,
+        description=(
+            "Categories this operator's flights carry, in boarding order (keys of demand); a "
+            "nested list boards together, whoever was screened first. Categories not named "
+            "here (or in spare_to) may not board."
+        ),
+        json_schema_extra=_unit("categories, first boards first"),
+    )
+    quotas: dict[Name, Share] = Field(
+        default_factory=dict,
+        description=(
+            "At most this share of a flight's evacuee seats goes to the category before "
+            "spare seats are released (categories of order); the others wait for spare seats "
+            "or another flight."
+        ),
+        json_schema_extra=_unit("share of seats"),
+    )
+    spare_to: list[Name] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Categories that may take spare seats only: those still empty when the aircraft "
+            "is ready to leave (keys of demand, not in order)."
+        ),
+        json_schema_extra=_unit("categories"),
+    )
+    spare_seats: Literal["order", "first_screened", "none"] = Field(
+        "order",
+        description=(
+            "Rule for spare seats at departure: 'order' fills them by the boarding order "
+            "(quotas lifted), then spare_to in its order; 'first_screened' gives them to "
+            "whoever of those categories was screened first; 'none' leaves them empty "
+            "(quotas are hard caps, spare_to unused)."
+        ),
+    )
+
+
 class Operator(_Frozen):
     """A nation or charter flying aircraft into the airport."""
 
     label: str | None = Field(None, description="Display name; defaults to the key.")
     ends: Timestamp | None = Field(
         None, description="No flights launched from this time on (null = until the deadline)."
+    )
+    boarding: Boarding | None = Field(
+        None,
+        description=(
+            "The operator's own seat allocation (boarding order, quotas, spare seats); null = "
+            "every category it may carry, by the categories' priority."
+        ),
     )
 
 
@@ -893,6 +954,39 @@ class OperatorEnds(_Event):
     operator: Name = Field(description="Operator that stops (a key of operators).")
 
 
+class EligibilityChanged(_Event):
+    """An operator's flights may carry other categories from ``at`` on."""
+
+    type: Literal["eligibility"] = Field(description="Event kind: eligibility.")
+    operator: Name = Field(description="Operator whose rules change (a key of operators).")
+    adds: list[Name] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "Categories its flights may now carry (keys of demand): appended to its boarding "
+            "order as one last step (without a boarding order: boarded by priority)."
+        ),
+    )
+    removes: list[Name] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Categories its flights may no longer carry (keys of demand).",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> EligibilityChanged:
+        if not self.adds and not self.removes:
+            raise ValueError(
+                "neither adds nor removes names a category (expected at least one of them)"
+            )
+        both = sorted(set(self.adds) & set(self.removes))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} both added and removed (expected each in one list)"
+            )
+        return self
+
+
 class ArrivalsStopped(_Event):
     """People of these categories can no longer reach the perimeter from ``at``."""
 
@@ -909,7 +1003,8 @@ Event = Annotated[
     | StagingCapacity
     | Incident
     | OperatorEnds
-    | ArrivalsStopped,
+    | ArrivalsStopped
+    | EligibilityChanged,
     Field(discriminator="type"),
 ]
 
@@ -1212,6 +1307,11 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
                 "flies (expected a time from start on, or null)",
             )
 
+    for key, op in (operators or {}).items():
+        boarding = getattr(op, "boarding", None)
+        if boarding is not None:
+            yield from _boarding_problems(f"operators.{key}.boarding", key, boarding, demand, known)
+
     for key, fl in (table("flights") or {}).items():
         if fl is None:
             continue
@@ -1302,11 +1402,60 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
             yield from known(f"{path}.operator", ev.operator, operators, "operator")
         elif kind == "arrivals_stopped" and ev.categories != "all":
             yield from known_all(f"{path}.categories", ev.categories, demand, "category")
+        elif kind == "eligibility":
+            yield from known(f"{path}.operator", ev.operator, operators, "operator")
+            yield from known_all(f"{path}.adds", ev.adds, demand, "category")
+            yield from known_all(f"{path}.removes", ev.removes, demand, "category")
         until = getattr(ev, "until", None)
         if isinstance(until, dt.datetime) and isinstance(at, dt.datetime) and until < at:
             yield (
                 f"{path}.until",
                 f"{_fmt_time(until)} is before at {_fmt_time(at)} (expected until >= at)",
+            )
+
+
+def _boarding_problems(
+    path: str, operator: str, boarding: Boarding, demand: dict | None, known: Any
+) -> Iterator[tuple[str, str]]:
+    """Names in an operator's boarding rules exist, appear once, and agree with the
+    categories' own ``operators`` lists."""
+    order = getattr(boarding, "order", None)
+    order = order if isinstance(order, list) else []  # failed on its own: reported already
+    spare_to = getattr(boarding, "spare_to", None)
+    quotas = getattr(boarding, "quotas", None)
+    seen: set[str] = set()
+    for i, step in enumerate(order):
+        names = [step] if isinstance(step, str) else step
+        if not names:
+            yield f"{path}.order.{i}", "an empty step (expected one or more categories)"
+        for name in names:
+            yield from known(f"{path}.order", name, demand, "category")
+            if name in seen:
+                yield f"{path}.order", f"'{name}' appears twice (expected each category once)"
+            seen.add(name)
+    for name in spare_to if isinstance(spare_to, list) else []:
+        yield from known(f"{path}.spare_to", name, demand, "category")
+        if name in seen:
+            yield (
+                f"{path}.spare_to",
+                f"'{name}' is in order and in spare_to, or twice here (expected each once)",
+            )
+        seen.add(name)
+    in_order = {c for step in order for c in ([step] if isinstance(step, str) else step)}
+    for name in quotas if isinstance(quotas, dict) else {}:
+        if name not in in_order:
+            yield (
+                f"{path}.quotas.{name}",
+                f"'{name}' is not in order (expected quotas only for categories of order)",
+            )
+    for name in sorted(seen):
+        cat = (demand or {}).get(name)
+        allowed = getattr(cat, "operators", "all")
+        if isinstance(allowed, list) and operator not in allowed:
+            yield (
+                f"{path}",
+                f"'{name}' is boarded here, but demand.{name}.operators does not list "
+                f"'{operator}' (expected the two to agree)",
             )
 
 
