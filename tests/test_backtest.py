@@ -233,12 +233,15 @@ def test_observed_days_outside_the_scenario_are_dropped_or_refused():
 
 
 def test_parse_parameter():
+    assert parse_parameter("screening.lanes=2..16") == Parameter("screening.lanes", 2, 16)
     assert parse_parameter("screening.lanes=2:16") == Parameter("screening.lanes", 2, 16)
+    assert parse_parameter("screening.service.mean=3min..1h").duration
     p = parse_parameter("screening.service.mean=3min:1h")
     assert (p.low, p.high, p.duration) == (pytest.approx(0.05), 1.0, True)
     s = parse_parameter("demand.x.arrivals_per_day*=0.5:2")
     assert s.scale and s.label == "demand.x.arrivals_per_day*" and s.unit == "x"
-    for bad in ("screening.lanes", "screening.lanes=5", "a=3:2", "a=x:3"):
+    for bad in ("screening.lanes", "screening.lanes=5", "a=3:2", "a=x:3", "a=3..2", "a+=1..2",
+                "a=1,2"):
         with pytest.raises(ValueError):
             parse_parameter(bad)
 
@@ -366,7 +369,7 @@ def test_cli_calibrate(files, tmp_path, capsys):
     code = main(["calibrate", str(scenario), "--observed", str(obs), "--param", "lanes=4",
                  "--engine", "sequential"])
     assert code == 1
-    assert "expected PATH=LOW:HIGH" in capsys.readouterr().err
+    assert "expected PATH=LO..HI" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------ machinery

@@ -64,7 +64,7 @@ def test_sweep_with_vary_writes_the_tidy_table(mini_file, tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["sweep", "{mini}"], "needs at least one --vary"),
-    (["sweep", "{mini}", "--vary", "screening.lanes"], "expected PATH=V1,V2"),
+    (["sweep", "{mini}", "--vary", "screening.lanes"], "expected PATH=VALUE, PATH+=VALUE"),
     (["sweep", "{mini}", "--vary", "screening.lane=3,4"], "screening.lane"),
     (["run", "{mini}", "-n", "0"], "-n must be 1 or more"),
     (["run", "{mini}", "-n", "2", "--workers", "0"], "--workers must be 1 or more"),

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import jsonschema
+import pandas as pd
 import pytest
 import yaml
 
@@ -435,10 +436,26 @@ def test_legal_but_suspicious_inputs_warn_without_refusing(tmp_path, capsys):
 
 
 def test_run_still_runs_the_kabul_baseline_and_writes_its_tables(tmp_path, capsys):
+    """Every table of the run, as CSV and Parquet, with the rows and columns the run has
+    (oracle: the same run in memory), and its provenance."""
+    import evacsim
+
     out = tmp_path / "kabul"
-    assert main(["run", str(KABUL), "--out", str(out)]) == 0
-    assert (out / "provenance.yaml").exists()
-    assert "Results written to" in capsys.readouterr().out
+    assert main(["run", str(KABUL), "--out", str(out), "--seed", "4"]) == 0
+    assert f"Results written to {out}/" in capsys.readouterr().out
+    tables = evacsim.simulate(KABUL, seed=4).tables()
+    assert len(tables) >= 10
+    for name, frame in tables.items():
+        for suffix, read in ((".csv", pd.read_csv), (".parquet", pd.read_parquet)):
+            written = read(out / f"{name}{suffix}")
+            assert list(written.columns) == list(frame.columns), (name, suffix)
+            assert len(written) == len(frame), (name, suffix)
+    kpis = pd.read_parquet(out / "kpis.parquet").set_index("kpi")["value"]
+    assert kpis.to_dict() == pytest.approx(tables["kpis"].set_index("kpi")["value"].to_dict())
+    provenance = yaml.safe_load((out / "provenance.yaml").read_text(encoding="utf-8"))
+    assert provenance["seed"] == 4 and provenance["resolved_scenario"]["name"] == "kabul_2021"
+    expected = {f"{n}{s}" for n in tables for s in (".csv", ".parquet")} | {"provenance.yaml"}
+    assert {p.name for p in out.iterdir()} == expected  # and nothing else
 
 
 # --------------------------------------------------------------------------- JSON Schema

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from evacsim.experiments.engines import ENGINES, default_workers, require_dask
 from evacsim.scenario.loader import read_yaml
 
+from .options import add_scenario_options, checked_scenario
+
 if TYPE_CHECKING:  # the library is imported when a command runs, so --help stays quick
     import pandas as pd
 
@@ -32,6 +34,7 @@ __all__ = [
     "add_run_options",
     "engine_kwargs",
     "failures_exit",
+    "goal_lever",
     "run_replications",
 ]
 
@@ -99,13 +102,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     direction.add_argument("--minimize", dest="maximize", action="store_false")
     cmp.add_argument("--out", type=Path, help="results folder (resumable)")
     add_engine_options(cmp)
+    add_scenario_options(cmp)  # --set applies to every scenario compared
     cmp.set_defaults(func=cmd_compare)
 
     sw = sub.add_parser("sweep", help="vary levers and uncertainties; one tidy results table")
     sw.add_argument("file", type=Path, help="a sweep file, or a scenario file with --vary")
     sw.add_argument("--vary", action="append", default=[], metavar="PATH=V1,V2,...",
                     help="a factor: PATH=v1,v2 (set), PATH+=v1,v2 (add), PATH*=v1,v2 (scale), "
-                         "or PATH=LOW..HIGH (Latin hypercube); repeatable")
+                         "or PATH=LO..HI (Latin hypercube); repeatable")
     sw.add_argument("-n", "--replications", type=int, default=None, metavar="N",
                     help="replications per point (overrides the sweep file; default 10)")
     sw.add_argument("--samples", type=int, default=None,
@@ -115,18 +119,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     help="KPI(s) to print per point (default left_behind, evacuated)")
     sw.add_argument("--out", type=Path, help="results folder (resumable: rerun to continue)")
     add_engine_options(sw)
+    add_scenario_options(sw)  # --set changes the base scenario before the factors
     sw.set_defaults(func=cmd_sweep)
 
     gs = sub.add_parser("goalseek", help="smallest lever value with P(KPI <= N) >= p",
                         description="Bisection over replicated runs. Exit code 4 when even "
                                     "--high misses the goal.")
     gs.add_argument("scenario", type=Path)
-    gs.add_argument("--lever", required=True,
-                    help="dotted scenario path, e.g. flights.us_c17.per_day, screening.lanes")
-    gs.add_argument("--mode", choices=("set", "add", "scale"), default="set",
-                    help="set the value, add to it or scale it (profiles: every step)")
-    gs.add_argument("--low", type=float, required=True, help="smallest value to try")
-    gs.add_argument("--high", type=float, required=True, help="largest value to try")
+    gs.add_argument("--lever", required=True, metavar="PATH=LO..HI",
+                    help="the lever and its range: PATH=LO..HI sets the value, PATH+=LO..HI "
+                         "adds to it, PATH*=LO..HI scales it (profiles: every step), e.g. "
+                         "flights.us_c17.per_day+=0..20 (or a bare PATH with --low, --high "
+                         "and --mode)")
+    gs.add_argument("--mode", choices=("set", "add", "scale"), default=None,
+                    help="with a bare --lever PATH: set, add or scale (default set)")
+    gs.add_argument("--low", type=float, default=None,
+                    help="with a bare --lever PATH: smallest value to try")
+    gs.add_argument("--high", type=float, default=None,
+                    help="with a bare --lever PATH: largest value to try")
     gs.add_argument("--step", type=float, default=None,
                     help="resolution (default 1 for whole-number bounds)")
     gs.add_argument("--kpi", default="left_behind",
@@ -141,6 +151,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     gs.add_argument("--seed", type=int, default=0)
     gs.add_argument("--out", type=Path, help="results folder (resumable)")
     add_engine_options(gs)
+    add_scenario_options(gs)
     gs.set_defaults(func=cmd_goalseek)
 
 
@@ -300,7 +311,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         while label in labels:
             label, k = f"{path.stem}_{k}", k + 1
         labels.append(label)
-    result = compare(args.scenarios, args.replications, args.seed, labels=labels, out=args.out,
+    scenarios = [checked_scenario(path, args) for path in args.scenarios]
+    result = compare(scenarios, args.replications, args.seed, labels=labels, out=args.out,
                      **engine_kwargs(args))
     names = list(dict.fromkeys([args.kpi, *HEADLINE]))
     summary = result.summary()
@@ -342,9 +354,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     factors = parse_vary(args.vary)
     if _is_sweep_file(args.file):
-        spec_or_file, base = args.file, None
+        spec, base = load_sweep(args.file, args.overrides, allow_dirs=args.allow_dirs)
+        spec_or_file = spec
         if factors:
-            spec, base = load_sweep(args.file)
             spec_or_file = SweepSpec.model_validate(
                 {**spec.model_dump(), "levers": {**spec.levers, **factors}})
     else:
@@ -352,7 +364,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise ValueError("a scenario file needs at least one --vary PATH=V1,V2,...")
         spec_or_file = SweepSpec(base=str(args.file), name=args.file.stem, levers=factors,
                                  samples=args.samples or 0)
-        base = args.file
+        base = checked_scenario(args.file, args)
     result = sweep(spec_or_file, base, replications=args.replications, samples=args.samples,
                    seed=args.seed, out=args.out, **engine_kwargs(args))
     kpis = args.kpi or ["left_behind", "evacuated"]
@@ -379,18 +391,45 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def goal_lever(args: argparse.Namespace) -> tuple[str, str, float, float]:
+    """Path, mode and range of ``--lever PATH=LO..HI`` (``+=``, ``*=``), or of the older
+    ``--lever PATH --mode M --low A --high B``. ValueError saying what is expected."""
+    from evacsim.experiments.levers import LeverSyntaxError, Range, parse_lever
+
+    if "=" not in args.lever:
+        if args.low is None or args.high is None:
+            raise ValueError(f"--lever {args.lever}: expected PATH=LO..HI (e.g. "
+                             "screening.lanes=20..90), or --low and --high")
+        return args.lever.strip(), args.mode or "set", float(args.low), float(args.high)
+    if args.low is not None or args.high is not None or args.mode is not None:
+        raise ValueError(f"--lever {args.lever}: the range is in the lever; drop --low, --high "
+                         "and --mode")
+    try:
+        lever = parse_lever(args.lever, several=True, example="screening.lanes=20..90")
+    except LeverSyntaxError as exc:
+        raise ValueError(f"--lever {args.lever}: {exc}") from None
+    bounds = lever.value
+    if not isinstance(bounds, Range) or not all(
+            isinstance(b, int | float) and not isinstance(b, bool)
+            for b in (bounds.low, bounds.high)):
+        raise ValueError(f"--lever {args.lever}: expected a range of numbers LO..HI (e.g. "
+                         f"{lever.path}{lever.op}0..20)")
+    return lever.path, lever.mode, float(bounds.low), float(bounds.high)
+
+
 @_user_errors
 def cmd_goalseek(args: argparse.Namespace) -> int:
-    """``evacsim goalseek SCENARIO --lever PATH --low A --high B --at-most N --prob p``."""
+    """``evacsim goalseek SCENARIO --lever PATH=LO..HI --at-most N --prob p``."""
     import pandas as pd
 
     from evacsim.experiments.goalseek import goal_seek
 
-    low, high = args.low, args.high
+    path, mode, low, high = goal_lever(args)
     if low.is_integer() and high.is_integer() and (args.step is None or args.step.is_integer()):
         low, high = int(low), int(high)
-    result = goal_seek(args.scenario, args.lever, low, high, at_most=args.at_most,
-                       probability=args.prob, kpi=args.kpi, mode=args.mode, step=args.step,
+    scenario = checked_scenario(args.scenario, args)
+    result = goal_seek(scenario, path, low, high, at_most=args.at_most,
+                       probability=args.prob, kpi=args.kpi, mode=mode, step=args.step,
                        n=args.replications, seed=args.seed, conservative=args.conservative,
                        out=args.out, **engine_kwargs(args))
     ev = result.evaluations.sort_values("value")
@@ -398,7 +437,7 @@ def cmd_goalseek(args: argparse.Namespace) -> int:
         [[r.value, _pct(r.p), f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}]",
           "yes" if r.satisfied else "no", _num(r.kpi_mean), _num(r.kpi_p95)]
          for r in ev.itertuples()],
-        columns=[f"{args.lever} ({args.mode})", f"P({args.kpi}<={_num(args.at_most)})",
+        columns=[f"{path} ({mode})", f"P({args.kpi}<={_num(args.at_most)})",
                  "95% CI", "goal met", f"mean {args.kpi}", "p95"]).to_string(index=False))
     print()
     print(result.message())

@@ -15,48 +15,9 @@ from evacsim.experiments.engines import EngineUnavailable
 from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario
 from evacsim.version import __version__
 
+from .options import add_scenario_options, checked_scenario, over_budget, report_scenario_error
+
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
-
-
-def _report_scenario_error(err: ScenarioError) -> int:
-    for problem in err.problems:
-        print(str(problem), file=sys.stderr)
-    return EXIT_UNREADABLE if err.unreadable else EXIT_INVALID
-
-
-def _add_scenario_options(parser: argparse.ArgumentParser) -> None:
-    """``--set`` overrides and ``--allow-dir`` for commands that read one scenario."""
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a field after extends, e.g. --set flights.us_c17.per_day=30 "
-        "(repeatable; VALUE is YAML; !remove deletes)",
-    )
-    parser.add_argument(
-        "--allow-dir",
-        dest="allow_dirs",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="DIR",
-        help="also let 'extends:' read scenario files under DIR (repeatable)",
-    )
-
-
-def _checked_scenario(args: argparse.Namespace):
-    """Load ``args.scenario`` with the same validation as ``validate``; warnings to stderr."""
-    scenario, problems = check_scenario(
-        args.scenario, args.overrides, allow_dirs=args.allow_dirs
-    )
-    errors = [p for p in problems if p.severity == "error"]
-    if scenario is None or errors:
-        raise ScenarioError(problems)  # warnings too, as validate prints them
-    for problem in problems:
-        print(str(problem), file=sys.stderr)
-    return scenario
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -65,10 +26,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             scenario, problems = check_scenario(path, args.overrides, allow_dirs=args.allow_dirs)
         except ScenarioError as err:
-            worst = max(worst, _report_scenario_error(err))
+            worst = max(worst, report_scenario_error(err))
             continue
         for problem in problems:
             print(str(problem), file=sys.stderr)
+        if scenario is not None and not any(p.severity == "error" for p in problems):
+            over = over_budget(path, scenario, args)
+            problems += over
+            for problem in over:
+                print(str(problem), file=sys.stderr)
         if scenario is None or any(p.severity == "error" for p in problems):
             worst = max(worst, EXIT_INVALID)
         elif args.print_resolved:
@@ -94,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from evacsim.model.model import build
     from evacsim.results.result import collect
 
-    scenario = _checked_scenario(args)
+    scenario = checked_scenario(args.scenario, args)
     if args.replications is not None:
         from .experiments import run_replications
 
@@ -151,7 +117,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     from .experiments import EXIT_ALL_FAILED, engine_kwargs, failures_exit
 
-    scenario = _checked_scenario(args)
+    scenario = checked_scenario(args.scenario, args)
     try:
         result = backtest(scenario, args.observed, seed=args.seed,
                           replications=args.replications, out=args.out, **engine_kwargs(args))
@@ -181,7 +147,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from .experiments import EXIT_ALL_FAILED, engine_kwargs, failures_exit
 
-    scenario = _checked_scenario(args)
+    scenario = checked_scenario(args.scenario, args)
     out = args.out or Path(f"{scenario.name}-calibration")
     try:
         params = [parse_parameter(text) for text in args.param]
@@ -229,14 +195,14 @@ def make_parser() -> argparse.ArgumentParser:
         "NAME-report.html here without --out)",
     )
     add_run_options(run)  # -n N replications and the experiment engine options
-    _add_scenario_options(run)
+    add_scenario_options(run)
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser(
         "validate", help="check scenario files; every mistake as FILE:LINE: path: message"
     )
     val.add_argument("files", type=Path, nargs="+", metavar="FILE", help="scenario YAML files")
-    _add_scenario_options(val)
+    add_scenario_options(val)
     val.add_argument(
         "--print-resolved",
         action="store_true",
@@ -272,16 +238,16 @@ def make_parser() -> argparse.ArgumentParser:
                                              "every replication (resumable; default: only "
                                              "NAME-backtest.png here)")
     add_engine_options(bt)
-    _add_scenario_options(bt)
+    add_scenario_options(bt)
     bt.set_defaults(func=cmd_backtest)
 
     cal = sub.add_parser("calibrate", help="fit uncertain inputs to an observed daily series "
                                            "(least squares over replicated runs)")
     cal.add_argument("scenario", type=Path, help="scenario YAML file")
     cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv")
-    cal.add_argument("--param", action="append", required=True, metavar="PATH=LOW:HIGH",
-                     help="input to fit and its range, e.g. screening.lanes=20:90 or "
-                          "screening.service.mean=3min:12min; PATH*=LOW:HIGH scales every "
+    cal.add_argument("--param", action="append", required=True, metavar="PATH=LO..HI",
+                     help="input to fit and its range, e.g. screening.lanes=20..90 or "
+                          "screening.service.mean=3min..12min; PATH*=LO..HI scales every "
                           "number at PATH (a step profile); repeatable")
     cal.add_argument("-n", "--replications", type=int, default=4, metavar="N",
                      help="replications per design point (default 4)")
@@ -296,7 +262,7 @@ def make_parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", type=Path, help="results folder, every replication of every point "
                                               "included (resumable; default NAME-calibration)")
     add_engine_options(cal)
-    _add_scenario_options(cal)
+    add_scenario_options(cal)
     cal.set_defaults(func=cmd_calibrate)
     return parser
 
@@ -311,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ScenarioError as err:
-        return _report_scenario_error(err)
+        return report_scenario_error(err)
     except EngineUnavailable as err:
         print(f"evacsim {args.command}: {err}", file=sys.stderr)
         return EXIT_UNREADABLE  # 2: the command cannot run as asked here

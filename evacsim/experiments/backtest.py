@@ -629,41 +629,47 @@ class Parameter:
 
 
 def parse_parameter(text: str) -> Parameter:
-    """Parse ``PATH=LOW:HIGH`` (set the value) or ``PATH*=LOW:HIGH`` (scale every number at
-    the path). Bounds may be durations (``3min:12min``). Raises ValueError naming the
-    mistake."""
-    path, sep, bounds = text.partition("=")
-    path = path.strip()
-    scale = path.endswith("*")
-    path = path.removesuffix("*").strip()
-    low_text, colon, high_text = bounds.partition(":")
-    if not sep or not path or not colon:
-        raise ValueError(f"'{text}' is not a parameter (expected PATH=LOW:HIGH, e.g. "
-                         "screening.lanes=10:80, or PATH*=LOW:HIGH to scale a profile)")
+    """Parse ``PATH=LO..HI`` (set the value) or ``PATH*=LO..HI`` (scale every number at the
+    path), in the lever language (:mod:`evacsim.scenario.levers`); ``LO:HI`` is read too.
+    Bounds may be durations (``3min..12min``). Raises ValueError naming the mistake."""
+    from .levers import LeverSyntaxError, Range, parse_lever
+
+    expected = ("expected PATH=LO..HI, e.g. screening.lanes=10..80, or PATH*=LO..HI to scale "
+                "a profile")
+    head, sep, tail = text.partition("=")
+    if sep and ".." not in tail and tail.count(":") == 1:  # the older spelling LOW:HIGH
+        text = f"{head}={tail.replace(':', '..')}"
+    try:
+        lever = parse_lever(text, several=True, example="screening.lanes=10..80")
+    except LeverSyntaxError as exc:
+        raise ValueError(f"'{text}' is not a parameter ({exc}; {expected})") from None
+    if not isinstance(lever.value, Range):
+        raise ValueError(f"'{text}' is not a parameter ({expected})")
+    if lever.mode == "add":
+        raise ValueError(f"{lever.path}: calibration sets or scales a value ({expected})")
     duration = False
     values = []
-    for part in (low_text.strip(), high_text.strip()):
+    for bound in (lever.value.low, lever.value.high):
+        if isinstance(bound, int | float) and not isinstance(bound, bool):
+            values.append(float(bound))
+            continue
         try:
-            values.append(float(part))
+            values.append(parse_duration(str(bound)))
+            duration = True
         except ValueError:
-            try:
-                values.append(parse_duration(part))
-                duration = True
-            except ValueError:
-                raise ValueError(f"{path}: bound '{part}' is not a number or a duration "
-                                 "(expected e.g. 10:80 or 3min:12min)") from None
+            raise ValueError(f"{lever.path}: bound '{bound}' is not a number or a duration "
+                             "(expected e.g. 10..80 or 3min..12min)") from None
     low, high = values
     if not low < high:
-        raise ValueError(f"{path}: expected LOW < HIGH, got {low_text.strip()}:"
-                         f"{high_text.strip()}")
-    return Parameter(path, low, high, scale=scale, duration=duration)
+        raise ValueError(f"{lever.path}: expected LO < HI, got {lever.value}")
+    return Parameter(lever.path, low, high, scale=lever.mode == "scale", duration=duration)
 
 
 def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
                        source: str = "--param") -> list[Parameter]:
     """Check each parameter's path against the scenario and note how its values are written
     (whole numbers, durations). Raises :class:`ScenarioError` listing every problem."""
-    from .levers import get_path
+    from .levers import PathError, get_path
 
     data = scenario.model_dump(mode="json", by_alias=True)
     problems: list[Problem] = []
@@ -671,10 +677,8 @@ def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
     for i, param in enumerate(parameters, start=1):
         try:
             current = get_path(data, param.path)
-        except KeyError as exc:
-            message = str(exc.args[0]) if exc.args else str(exc)
-            problems.append(Problem(source, param.path, message.partition(": ")[2] or message,
-                                    i))
+        except PathError as exc:
+            problems.append(Problem(source, param.path, exc.message, i))
             continue
         if param.scale:
             if param.low < 0:
@@ -684,7 +688,7 @@ def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
             continue
         if isinstance(current, dict | list):
             problems.append(Problem(source, param.path, "is a step profile or range: scale it "
-                                    f"with {param.path}*=LOW:HIGH, or name one step", i))
+                                    f"with {param.path}*=LO..HI, or name one step", i))
             continue
         is_duration = isinstance(current, str)
         if is_duration:
@@ -835,7 +839,7 @@ def calibrate(
     Args:
         scenario: a Scenario or a scenario file.
         observed: a CSV path or table (date, evacuated[, flights]).
-        parameters: :class:`Parameter` objects or ``PATH=LOW:HIGH`` / ``PATH*=LOW:HIGH``.
+        parameters: :class:`Parameter` objects or ``PATH=LO..HI`` / ``PATH*=LO..HI``.
         seed: root seed; every design point uses replications ``0..replications-1`` of it
             (common random numbers).
         replications: runs per design point (the model mean is over them).

@@ -38,19 +38,13 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from evacsim.scenario.loader import (
-    Problem,
-    ScenarioError,
-    load_scenario,
-    problems_from_validation,
-    read_yaml,
-)
+from evacsim.scenario.documents import read_document
+from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, problems_from_validation
 from evacsim.scenario.schema import Scenario
 
 from . import statistics
 from .engines import Engine, make_engine
-from .levers import Lever, get_path, parse_value
-from .levers import apply_levers as _apply
+from .levers import Lever, LeverSyntaxError, Range, apply_levers, check_paths, parse_lever
 from .progress import Progress
 from .replications import RunStats, as_scenario, execute
 from .store import ResultStore
@@ -142,26 +136,43 @@ class Point:
     scenario_hash: str
 
 
-def load_sweep(path: str | os.PathLike[str]) -> tuple[SweepSpec, Scenario]:
-    """Read a sweep file and its base scenario (ScenarioError listing every mistake)."""
-    data = read_yaml(path)
-    if not isinstance(data, dict):
+def load_sweep(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = (), *,
+               allow_dirs: list[str | os.PathLike[str]] | tuple = ()
+               ) -> tuple[SweepSpec, Scenario]:
+    """Read a sweep file and its base scenario, ``overrides`` (``--set``) applied to the
+    base. Every mistake is a :class:`Problem` with its line and, for a misspelt field or a
+    lever path that does not exist, the closest one (ScenarioError listing them all)."""
+    doc = read_document(path)
+    if not isinstance(doc.data, dict):
         raise ScenarioError([Problem(str(path), "", "expected a mapping of sweep fields")])
     try:
-        spec = SweepSpec.model_validate(data)
+        spec = SweepSpec.model_validate(doc.data)
     except ValidationError as exc:
-        raise ScenarioError(problems_from_validation(exc, str(path))) from None
+        raise ScenarioError(problems_from_validation(exc, str(path), SweepSpec, doc)) from None
     base = Path(path).parent / spec.base
     if not base.is_file():
-        raise ScenarioError([Problem(str(path), "base", f"no such scenario file '{spec.base}' "
-                                     f"(looked at {base})")], unreadable=True)
+        file, line = doc.origin(("base",))
+        raise ScenarioError([Problem(file, "base", f"no such scenario file '{spec.base}' "
+                                     f"(looked at {base})", line)], unreadable=True)
     if spec.name is None:
         spec = spec.model_copy(update={"name": Path(path).stem})
-    return spec, load_scenario(base)
+    scenario = load_scenario(base, overrides, allow_dirs=allow_dirs)
+    problems = []
+    for group in ("levers", "uncertainties"):
+        for lever_path in getattr(spec, group):
+            try:
+                check_paths(scenario, [lever_path], str(path))
+            except ScenarioError as err:
+                file, line = doc.origin((group, lever_path))
+                problems += [dataclasses.replace(p, path=f"{group}.{p.path}", line=line)
+                             for p in err.problems]
+    if problems:
+        raise ScenarioError(problems)
+    return spec, scenario
 
 
 def parse_vary(items: list[str]) -> dict[str, Factor]:
-    """Factors from ``--vary`` flags.
+    """Factors from ``--vary`` flags, in the lever language (:mod:`evacsim.scenario.levers`).
 
     ``path=v1,v2`` (set), ``path+=v1,v2`` (add), ``path*=v1,v2`` (scale) give grid values;
     ``path=low..high`` (or ``+=``/``*=``) a range for the Latin hypercube. Values are read
@@ -169,24 +180,16 @@ def parse_vary(items: list[str]) -> dict[str, Factor]:
     """
     factors: dict[str, Factor] = {}
     for item in items:
-        head, sep, tail = item.partition("=")
-        if not sep or not head.strip() or not tail.strip():
-            raise ValueError(f"--vary {item}: expected PATH=V1,V2,... or PATH=LOW..HIGH")
-        mode = "set"
-        if head.endswith("+"):
-            mode, head = "add", head[:-1]
-        elif head.endswith("*"):
-            mode, head = "scale", head[:-1]
-        path = head.strip()
         try:
-            if ".." in tail:
-                low, _, high = tail.partition("..")
-                lo, hi = parse_value(low.strip()), parse_value(high.strip())
+            lever = parse_lever(item, several=True, example="screening.lanes=50,70,90")
+            if isinstance(lever.value, Range):
+                lo, hi = lever.value.low, lever.value.high
                 integer = isinstance(lo, int) and isinstance(hi, int)
-                factors[path] = Factor(mode=mode, low=lo, high=hi, integer=integer)
+                factors[lever.path] = Factor(mode=lever.mode, low=lo, high=hi, integer=integer)
             else:
-                factors[path] = Factor(mode=mode,
-                                       values=[parse_value(v.strip()) for v in tail.split(",")])
+                factors[lever.path] = Factor(mode=lever.mode, values=lever.value)
+        except LeverSyntaxError as exc:
+            raise ValueError(f"--vary {item}: {exc}") from None
         except ValidationError as exc:
             reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
             raise ValueError(f"--vary {item}: {reason}") from None
@@ -279,21 +282,13 @@ def _cell(value: Any) -> Any:
 def _points(spec: SweepSpec, base: Scenario, source: str) -> list[Point]:
     factors = spec.factors()
     # A path that does not exist is one mistake, not one per point: check paths first.
-    data = base.model_dump(mode="json", by_alias=True)
+    check_paths(base, list(factors), source)
     problems = []
-    for path in factors:
-        try:
-            get_path(data, path)
-        except KeyError as exc:
-            _, _, text = str(exc.args[0]).partition(": ")
-            problems.append(Problem(source, path, text))
-    if problems:
-        raise ScenarioError(problems)
     points = []
     for i, values in enumerate(design(spec)):
         levers = [Lever(path, value, factors[path].mode) for path, value in values.items()]
         try:
-            scenario = _apply(base, levers, source=f"{source} (point {i})")
+            scenario = apply_levers(base, levers, source=f"{source} (point {i})")
         except ScenarioError as err:
             problems.extend(err.problems)
             continue

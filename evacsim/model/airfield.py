@@ -35,7 +35,9 @@ class Airfield:
     ):
         self.env = env
         self.separation_h = separation_h
-        self._runways = [(0.0, i) for i in range(runways)]  # heap of (free from, runway)
+        # Heap of (free from, runway) for runways used so far; the others are free from 0 and
+        # join when first needed, so memory follows the movements, not the count typed.
+        self._runways: list[tuple[float, int]] = []
         self.ramp = simpy.Resource(env, capacity=ramp_capacity)
         self.closures_h = sorted(closures_h)
         self.runway_busy = Level(horizon_h)  # runways in use
@@ -58,10 +60,15 @@ class Airfield:
         books its runway as it asks, so the wait is known at once: one SimPy event.
         """
         now = self.env.now
-        free, runway = self._runways[0]
-        start = self.open_at(max(now, free))
-        end = start + self.separation_h
-        heapq.heapreplace(self._runways, (end, runway))
+        if len(self._runways) < self.runway_capacity:
+            start = self.open_at(now)  # an unused runway is free from time 0
+            end = start + self.separation_h
+            heapq.heappush(self._runways, (end, len(self._runways)))
+        else:
+            free, runway = self._runways[0]
+            start = self.open_at(max(now, free))
+            end = start + self.separation_h
+            heapq.heapreplace(self._runways, (end, runway))
         self.runway_busy.interval(start, end, 1)
         yield self.env.timeout(end - now)
 

@@ -33,6 +33,7 @@ import annotated_types
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from .bounds import Plausible
 from .schema import Scenario, shorthand_fixed
 from .units import format_duration, parse_duration, parse_timestamp
 
@@ -47,6 +48,7 @@ __all__ = [
     "norm_key",
     "salvage",
     "show_value",
+    "suggest",
     "unwrap",
 ]
 
@@ -271,17 +273,27 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _bounds(meta: list[Any]) -> str:
+def _duration_bound(hours: float) -> str:
+    return "0" if hours == 0 else format_duration(hours)
+
+
+def _bounds(meta: list[Any], num: Any = _num, limits: bool = False) -> str:
+    """The bounds in ``meta`` in words; a plausibility limit (see
+    :class:`~evacsim.scenario.bounds.Plausible`) only with ``limits``."""
     lo = hi = None
     for item in meta:
+        if isinstance(item, Plausible) and not limits:
+            meta = [m for m in meta if not isinstance(m, annotated_types.Le | annotated_types.Lt)]
+            break
+    for item in meta:
         if isinstance(item, annotated_types.Ge):
-            lo = f">= {_num(item.ge)}"
+            lo = f">= {num(item.ge)}"
         elif isinstance(item, annotated_types.Gt):
-            lo = f"> {_num(item.gt)}"
+            lo = f"> {num(item.gt)}"
         elif isinstance(item, annotated_types.Le):
-            hi = f"<= {_num(item.le)}"
+            hi = f"<= {num(item.le)}"
         elif isinstance(item, annotated_types.Lt):
-            hi = f"< {_num(item.lt)}"
+            hi = f"< {num(item.lt)}"
     if lo and hi:
         low, high = lo.split(" ", 1)[1], hi.split(" ", 1)[1]
         if lo.startswith(">=") and hi.startswith("<="):
@@ -294,14 +306,15 @@ def _words(model: type[BaseModel]) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
 
 
-def describe(tp: Any, *, short: bool = False) -> str:
+def describe(tp: Any, *, short: bool = False, limits: bool = False) -> str:
     """What a value of annotation ``tp`` looks like, in a planner's words.
 
-    ``short`` drops the article and the examples, for use inside a larger description.
+    ``short`` drops the article and the examples, for use inside a larger description;
+    ``limits`` adds the plausibility limits (upper bounds that only stop typos).
     """
     base, meta = unwrap(tp)
     a = "" if short else "a "
-    bounds = _bounds(meta)
+    bounds = _bounds(meta, limits=limits)
     suffix = f" {bounds}" if bounds else ""
     validators = before_validators(meta)
     if shorthand_fixed in validators:
@@ -311,6 +324,8 @@ def describe(tp: Any, *, short: bool = False) -> str:
             "a duration such as 45min, or a distribution such as {dist: exponential, mean: 45min}"
         )
     if parse_duration in validators:
+        bounds = _bounds(meta, _duration_bound, limits)  # in the units people write, not h
+        suffix = f" {bounds}" if bounds else ""
         if short:
             return f"duration{suffix}"
         return f"a duration{suffix} with a unit, e.g. 45min, 2h or 1.5d"
@@ -323,13 +338,19 @@ def describe(tp: Any, *, short: bool = False) -> str:
             m
             for m in meta
             if isinstance(
-                m, annotated_types.Ge | annotated_types.Gt | annotated_types.Le | annotated_types.Lt
+                m,
+                annotated_types.Ge
+                | annotated_types.Gt
+                | annotated_types.Le
+                | annotated_types.Lt
+                | Plausible,
             )
         ]
         parts = [
             describe(
                 Annotated[(m, *bound_meta)] if bound_meta and unwrap(m)[0] in (int, float) else m,
                 short=short,
+                limits=limits,
             )
             for m in members
         ]
@@ -341,15 +362,16 @@ def describe(tp: Any, *, short: bool = False) -> str:
         return " or ".join(f"'{v}'" for v in get_args(base))
     if origin is dict:
         key_type, value_type = get_args(base)
-        inner = f"{{{describe(key_type, short=True)}: {describe(value_type, short=True)}}}"
+        key_text = describe(key_type, short=True, limits=limits)
+        inner = f"{{{key_text}: {describe(value_type, short=True, limits=limits)}}}"
         return f"mapping {inner}" if short else f"a mapping {inner}"
     if origin is list:
-        item = describe(get_args(base)[0], short=True)
+        item = describe(get_args(base)[0], short=True, limits=limits)
         # 'names', but 'entries (name or list of names)' where the item is a choice
         items = f"entries ({item})" if " or " in item else f"{item}s"
         return f"{'' if short else 'a '}list of {items}"
     if origin is tuple:
-        items = ", ".join(describe(x, short=True) for x in get_args(base))
+        items = ", ".join(describe(x, short=True, limits=limits) for x in get_args(base))
         return f"[{items}]" if short else f"a pair [{items}]"
     if is_model(base):
         if short:
@@ -395,7 +417,7 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-def _suggest(word: Any, options: Iterable[str]) -> str:
+def suggest(word: Any, options: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest option (a prefix counts), or nothing."""
     word, options = str(word), list(options)
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
@@ -435,7 +457,9 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
     ctx = err.get("ctx") or {}
     parts = list(walk.parts)
     spec = walk.spec
-    expected = describe(spec) if spec is not None else None
+    # A plausibility limit is named when it is what the value broke.
+    too_large = kind in ("less_than_equal", "less_than")
+    expected = describe(spec, limits=too_large) if spec is not None else None
     what: str
     if kind == "missing":
         if parts and parts[-1].isdigit():
@@ -444,28 +468,39 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
             what = "required field is missing"
     elif kind == "extra_forbidden":
         keys = _keys_of(walk.model) if walk.model else []
-        what = f"unknown field{_suggest(parts[-1], keys)}"
+        what = f"unknown field{suggest(parts[-1], keys)}"
         expected = f"one of: {', '.join(keys)}" if keys else None
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         field = str(ctx.get("discriminator", "type")).strip("'")
         tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
         parts.append(field)
         if kind == "union_tag_invalid":
-            what = f"unknown {field} '{ctx.get('tag')}'{_suggest(ctx.get('tag'), tags)}"
+            what = f"unknown {field} '{ctx.get('tag')}'{suggest(ctx.get('tag'), tags)}"
         else:
             what = "required field is missing"
             tags = (_tags_of(spec, field) if spec is not None else []) or tags
+            # A misspelt discriminator (idst: lognormal) leaves a key no member knows: name it.
+            known = set(_fields_of(spec)) if spec is not None else set()
+            given = value if isinstance(value, dict) else {}
+            strays = [str(k) for k in given if str(k) not in known]
+            if strays:
+                shown = ", ".join(f"'{k}'" for k in strays)
+                what += (f"; found unknown key{'s' if len(strays) > 1 else ''} {shown}"
+                         f"{suggest(strays[0], [field])}")
         expected = f"one of: {', '.join(tags)}" if tags and tags != [""] else None
     elif kind in _NOT_A:
         what = f"{show_value(value)} is not {_NOT_A[kind]}"
     elif kind in _TOO:
         shown = show_value(value)
-        if spec is not None and parse_duration in before_validators(unwrap(spec)[1]):
+        is_duration = spec is not None and parse_duration in before_validators(unwrap(spec)[1])
+        if is_duration and isinstance(value, int | float):
             shown = format_duration(value)  # the user wrote a duration, not hours
+        elif is_duration and isinstance(value, str) and len(value) <= 40:
+            shown = value.strip()  # as written, like a parsed duration
         what = f"{shown} is {_TOO[kind]}"
     elif kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        what = f"{show_value(value)} is not allowed{_suggest(value, options)}"
+        what = f"{show_value(value)} is not allowed{suggest(value, options)}"
     elif kind == "string_pattern_mismatch":
         what = f"{show_value(value)} is not a valid name"
     elif kind == "string_too_short":
@@ -498,6 +533,14 @@ def _tags_of(spec: Any, field: str) -> list[str]:
     if is_model(base) and field in base.model_fields:
         return list(get_args(base.model_fields[field].annotation))
     return []
+
+
+def _fields_of(spec: Any) -> list[str]:
+    """Every field name (and alias) of the models in the (nested) union ``spec``."""
+    base, _ = unwrap(spec)
+    if is_union(base):
+        return [name for member in _members(base) for name in _fields_of(member)]
+    return _keys_of(base) if is_model(base) else []
 
 
 _TYPE_ERRORS = set(_NOT_A) | {

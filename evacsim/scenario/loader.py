@@ -292,16 +292,21 @@ def scenario_from_dict(
 
 
 def problems_from_validation(
-    error: ValidationError, file: str, model: type[BaseModel] | None = None
+    error: ValidationError,
+    file: str,
+    model: type[BaseModel] | None = None,
+    doc: Document | None = None,
 ) -> list[Problem]:
-    """One :class:`Problem` per mistake in a pydantic error (no line numbers).
+    """One :class:`Problem` per mistake in a pydantic error, with its line if ``doc`` (the
+    parsed file) is given.
 
     ``model`` is the model that was validated; by default the :class:`Scenario` if the error
-    is about one, else paths are cleaned without knowing the model's types.
+    is about one, else paths are cleaned without knowing the model's types. Knowing the
+    model, a misspelt field gets "did you mean" and the fields expected there.
     """
     if model is None:
         model = Scenario if error.title == Scenario.__name__ else None
-    doc = Document(None, file)
+    doc = Document(None, file) if doc is None else doc
     return [_problem(doc, f) for f in findings_from_validation(error, model)]
 
 

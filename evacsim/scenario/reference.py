@@ -250,7 +250,7 @@ def scenario_reference() -> str:
         lines.append("|---|---|---|---|---|")
         for name, info in model.model_fields.items():
             key = info.alias or name
-            kind = describe(field_type(model, name))
+            kind = describe(field_type(model, name), limits=True)
             lines.append(
                 f"| `{key}` | {_cell(kind)} | {_cell(_unit(model, name))} | "
                 f"{_cell(_default(model, name))} | {_cell(info.description or '')} |"

@@ -34,6 +34,24 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .bounds import (
+    MAX_DURATION_H,
+    MAX_PERSONS,
+    MAX_RUN_DAYS,
+    MAX_RUNWAYS,
+    MAX_SEATS,
+    PLAUSIBLE,
+    Aircraft,
+    GroupSize,
+    Persons,
+    PersonsPerDay,
+    PersonsPerHour,
+    Rank,
+    Ratio,
+    SignedRank,
+    Troops,
+    Weight,
+)
 from .units import format_duration, parse_duration, parse_timestamp
 
 __all__ = [
@@ -75,10 +93,14 @@ _DURATION_JSON_SCHEMA: dict[str, Any] = {
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
+    Field(ge=0, le=MAX_DURATION_H),
+    PLAUSIBLE,
     PlainSerializer(format_duration, return_type=str),
     WithJsonSchema(_DURATION_JSON_SCHEMA),
 ]
-"""A duration written with a unit; hours inside."""
+"""A duration written with a unit; hours inside; from 0 up to the longest run."""
+PositiveDuration = Annotated[Duration, Field(gt=0)]
+"""A duration that must take time (a delay, a mean): more than 0, up to the longest run."""
 
 
 def _format_timestamp(value: dt.datetime) -> str:
@@ -108,7 +130,7 @@ def _unit(unit: str) -> dict[str, str]:
     return {"unit": unit}
 
 
-NonNegative = Annotated[float, Field(ge=0)]
+NonNegative = Weight  # a relative weight: finite, non-negative
 Share = Annotated[float, Field(ge=0, le=1)]
 Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
 
@@ -143,7 +165,7 @@ class Exponential(_Frozen):
     """Exponential (memoryless) durations: Poisson-process service or patience."""
 
     dist: Literal["exponential"] = Field(description="Distribution family: exponential.")
-    mean: Duration = Field(gt=0, description="Mean duration (h).")
+    mean: PositiveDuration = Field(description="Mean duration (h).")
 
     @property
     def mean_h(self) -> float:
@@ -156,9 +178,8 @@ class Exponential(_Frozen):
 class _MeanCV(_Frozen):
     """Durations given by their mean and coefficient of variation."""
 
-    mean: Duration = Field(gt=0, description="Mean duration (h).")
-    cv: float = Field(
-        gt=0,
+    mean: PositiveDuration = Field(description="Mean duration (h).")
+    cv: Ratio = Field(
         description="Coefficient of variation (standard deviation / mean).",
         json_schema_extra=_unit("ratio"),
     )
@@ -299,10 +320,13 @@ MAX_LANES = 10_000
 MAX_FLIGHTS = 100_000
 """Most flights a run may plan, schedules and troop carriers together (Kabul: about 800)."""
 
-ArrivalRate = Annotated[float, Field(ge=0)]
+ArrivalRate = PersonsPerDay
 Lanes = Annotated[int, Field(ge=0, le=MAX_LANES)]
 
-PerDay = Annotated[float, Field(ge=0)] | tuple[NonNegative, NonNegative]
+Seats = Annotated[int, Field(ge=0, le=MAX_SEATS), PLAUSIBLE]
+"""Seats in one aircraft (persons)."""
+FlightsPerDay = Annotated[float, Field(ge=0, le=MAX_FLIGHTS), PLAUSIBLE]
+PerDay = FlightsPerDay | tuple[FlightsPerDay, FlightsPerDay]
 """A daily count: a number, or ``[low, high]`` for a uniform whole number in that range."""
 
 
@@ -348,14 +372,12 @@ class Category(_Frozen):
     """One kind of evacuee: who they are, how many, when they come, who may fly them."""
 
     label: str | None = Field(None, description="Display name; defaults to the key.")
-    pool: int = Field(
-        ge=0,
+    pool: Persons = Field(
         description="People eligible in this category (persons).",
         json_schema_extra=_unit("persons"),
     )
-    priority: int = Field(
+    priority: Rank = Field(
         1,
-        ge=0,
         description="Queue priority at every stage: 0 is served first, then 1, ...",
         json_schema_extra=_unit("rank"),
     )
@@ -377,7 +399,7 @@ class Category(_Frozen):
         ),
         json_schema_extra=_unit("h since midnight"),
     )
-    group_size: dict[int, NonNegative] = Field(
+    group_size: dict[GroupSize, Weight] = Field(
         default_factory=lambda: {1: 1.0},
         description="Group (family) size distribution {size: weight}; groups stay together.",
         json_schema_extra=_unit("persons: weight"),
@@ -418,14 +440,12 @@ class Category(_Frozen):
 class Gate(_Frozen):
     """An entry point in the perimeter: who it lets in, how fast, and the troops it needs."""
 
-    throughput_per_h: float | None = Field(
-        gt=0,
+    throughput_per_h: PersonsPerHour | None = Field(
         description="People admitted per hour while open and manned; null = no limit.",
         json_schema_extra=_unit("persons/h"),
     )
-    min_troops: int = Field(
+    min_troops: Troops = Field(
         0,
-        ge=0,
         description="Troops on duty needed to operate the gate.",
         json_schema_extra=_unit("troops"),
     )
@@ -442,7 +462,7 @@ class Gate(_Frozen):
     )
     open_from: Timestamp | None = Field(None, description="First opening; null = from start.")
     closed_from: Timestamp | None = Field(None, description="Permanent closure; null = never.")
-    order: int = Field(
+    order: SignedRank = Field(
         0, description="Manning order: gates with lower order get troops first, then by name."
     )
     batch: Duration = Field(
@@ -465,9 +485,8 @@ class Screening(_Frozen):
         description="Lanes (consular teams) scheduled: a number or a step profile {time: lanes}.",
         json_schema_extra=_unit("lanes"),
     )
-    troops_per_lane: int = Field(
+    troops_per_lane: Troops = Field(
         0,
-        ge=0,
         description="Troops on duty needed to run one lane.",
         json_schema_extra=_unit("troops/lane"),
     )
@@ -495,9 +514,8 @@ class Screening(_Frozen):
 class Holding(_Frozen):
     """The area inside the airport where people wait: screening queue and screened alike."""
 
-    capacity: int | None = Field(
+    capacity: Annotated[int, Field(ge=1, le=MAX_PERSONS), PLAUSIBLE] | None = Field(
         None,
-        ge=1,
         description="People inside at most; gates stop when full. null = no limit.",
         json_schema_extra=_unit("persons"),
     )
@@ -506,14 +524,13 @@ class Holding(_Frozen):
 class Airfield(_Frozen):
     """Runways and ramp."""
 
-    runways: int = Field(
-        1, ge=1, description="Runways usable at once.", json_schema_extra=_unit("runways")
+    runways: Annotated[int, Field(ge=1, le=MAX_RUNWAYS), PLAUSIBLE] = Field(
+        1, description="Runways usable at once.", json_schema_extra=_unit("runways")
     )
     separation: Duration = Field(
         description="Runway occupancy per movement (landing or take-off), i.e. minimum spacing."
     )
-    ramp_capacity: int = Field(
-        ge=1,
+    ramp_capacity: Aircraft = Field(
         description="Aircraft on the ground at most (MOG).",
         json_schema_extra=_unit("aircraft"),
     )
@@ -526,9 +543,8 @@ class Airfield(_Frozen):
         ),
         json_schema_extra=_unit("h since midnight"),
     )
-    surge_when_waiting_over: int | None = Field(
+    surge_when_waiting_over: Persons | None = Field(
         None,
-        ge=0,
         description=(
             "Aircraft board up to their surge seats when more people than this wait inside; "
             "null = never surge."
@@ -540,18 +556,16 @@ class Airfield(_Frozen):
 class AircraftType(_Frozen):
     """An aircraft type: seats and time on the ground."""
 
-    seats: int = Field(
-        ge=0,
+    seats: Seats = Field(
         description="Evacuee seats in normal loading (persons).",
         json_schema_extra=_unit("persons"),
     )
-    surge_seats: int | None = Field(
+    surge_seats: Seats | None = Field(
         None,
-        ge=0,
         description="Evacuee seats when surging; defaults to seats.",
         json_schema_extra=_unit("persons"),
     )
-    turnaround: Duration = Field(gt=0, description="Minimum time on the ground (h).")
+    turnaround: PositiveDuration = Field(description="Minimum time on the ground (h).")
 
     @model_validator(mode="after")
     def _surge(self) -> AircraftType:
@@ -696,15 +710,14 @@ class Deployment(_Frozen):
     """Troops flown in: spread evenly over a window on aircraft of one operator."""
 
     nation: Name = Field(description="Nation the troops belong to.")
-    troops: int = Field(
-        ge=0, description="Troops flown in (persons).", json_schema_extra=_unit("troops")
+    troops: Troops = Field(
+        description="Troops flown in (persons).", json_schema_extra=_unit("troops")
     )
     start: Timestamp = Field(alias="from", description="First arrival.")
     end: Timestamp = Field(alias="to", description="Last arrival.")
     operator: Name = Field(description="Operator flying them (uses the runway and ramp).")
     aircraft: Name = Field(description="Aircraft type.")
-    per_aircraft: int = Field(
-        ge=1,
+    per_aircraft: Annotated[Seats, Field(ge=1)] = Field(
         description="Troops per aircraft (persons).",
         json_schema_extra=_unit("troops/aircraft"),
     )
@@ -730,8 +743,8 @@ class Withdrawal(_Frozen):
     """Troops leaving: taken off duty evenly over a window; they take seats if flown out."""
 
     nation: Name = Field(description="Nation the troops belong to.")
-    troops: int = Field(
-        ge=0, description="Troops leaving (persons).", json_schema_extra=_unit("troops")
+    troops: Troops = Field(
+        description="Troops leaving (persons).", json_schema_extra=_unit("troops")
     )
     start: Timestamp = Field(alias="from", description="Start of the drawdown.")
     end: Timestamp = Field(alias="to", description="End of the drawdown.")
@@ -748,7 +761,7 @@ class Withdrawal(_Frozen):
 class Forces(_Frozen):
     """Troops on the ground, who man gates and screening lanes."""
 
-    initial: dict[Name, Annotated[int, Field(ge=0)]] = Field(
+    initial: dict[Name, Troops] = Field(
         default_factory=dict,
         description="Troops on the ground at start, by nation.",
         json_schema_extra=_unit("troops"),
@@ -767,15 +780,15 @@ class Forces(_Frozen):
 class StagingBase(_Frozen):
     """A base downstream where flights land; full bases hold departures."""
 
-    capacity: int = Field(
-        ge=0, description="People the base can hold (persons).", json_schema_extra=_unit("persons")
+    capacity: Persons = Field(
+        description="People the base can hold (persons).", json_schema_extra=_unit("persons")
     )
-    onward_per_day: NonNegative = Field(
+    onward_per_day: PersonsPerDay = Field(
         description="People flown onward per day.", json_schema_extra=_unit("persons/day")
     )
     flight_time: Duration = Field(ge=0, description="Flight time from the airport (h).")
-    initial: int = Field(
-        0, ge=0, description="People already there at start.", json_schema_extra=_unit("persons")
+    initial: Persons = Field(
+        0, description="People already there at start.", json_schema_extra=_unit("persons")
     )
 
 
@@ -924,12 +937,11 @@ class StagingCapacity(_Event):
 
     type: Literal["staging_capacity"] = Field(description="Event kind: staging_capacity.")
     base: Name = Field(description="Staging base that changes (a key of staging).")
-    capacity: int = Field(
-        ge=0,
+    capacity: Persons = Field(
         description="People the base can hold from now on.",
         json_schema_extra=_unit("persons"),
     )
-    onward_per_day: NonNegative | None = Field(
+    onward_per_day: PersonsPerDay | None = Field(
         None,
         description="People flown onward per day from now on; null = unchanged.",
         json_schema_extra=_unit("persons/day"),
@@ -1145,8 +1157,6 @@ class Scenario(_Frozen):
         return self
 
 
-MAX_RUN_DAYS = 3650
-"""Longest run accepted (days): a deadline years away is a typo, and would be slow."""
 
 
 def _fmt_time(when: dt.datetime) -> str:
@@ -1269,13 +1279,15 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
             yield from known_all(f"{path}.operators", cat.operators, operators, "operator")
         rates = cat.arrivals_per_day
         yield from profile_keys(f"{path}.arrivals_per_day", rates, start, deadline)
-        expected = _expected_arrivals(rates, start, deadline)
+        expected = expected_arrivals(rates, start, deadline)
         if expected > MAX_ARRIVALS:
             yield (
                 f"{path}.arrivals_per_day",
                 f"the rates would generate about {expected:,.0f} arrivals over the run "
                 f"(expected at most {MAX_ARRIVALS:,}; is a rate too large?)",
             )
+
+        yield from _zero_time_cycle(path, cat)
 
     for key, gate in (gates or {}).items():
         if gate is None:
@@ -1497,10 +1509,27 @@ def scenario_warnings(s: Scenario) -> Iterator[tuple[str, str]]:
             )
 
 
-def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]]:
-    """At most :data:`MAX_FLIGHTS` planned flights: more is a typo, and a run that grinds."""
-    if start is None:
+def _zero_time_cycle(path: str, cat: Any) -> Iterator[tuple[str, str]]:
+    """A group that gives up at once and comes back at once, always, loops in zero time:
+    the clock would never move. (Short but positive cycles are priced by the cost
+    estimate, :mod:`evacsim.scenario.cost`.)"""
+    patience, back = getattr(cat, "patience", None), getattr(cat, "return_after", None)
+    if patience is None or back is None or getattr(cat, "return_probability", 0) != 1:
         return
+    if patience.mean_h == 0 and back.mean_h == 0:
+        yield (
+            f"{path}.return_probability",
+            "1 with patience and return_after both 0: a group would give up and come back "
+            "forever without the clock moving (expected a patience or return_after that "
+            "takes time, or a return_probability below 1)",
+        )
+
+
+def planned_flights(s: Any, start: Any, deadline: Any) -> tuple[float, str | None]:
+    """Most flights the run may plan (schedules at their highest rate, troop carriers), and
+    the path of the largest contributor (None if there is none)."""
+    if start is None:
+        return 0.0, None
     planned: list[tuple[float, str]] = []
     for key, fl in (getattr(s, "flights", None) or {}).items():
         window = (getattr(fl, "start", None), getattr(fl, "end", None))
@@ -1516,8 +1545,13 @@ def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]
         if isinstance(troops, int) and isinstance(per, int) and per > 0:
             planned.append((math.ceil(troops / per), f"forces.deployments.{key}.per_aircraft"))
     total = sum(n for n, _ in planned)
+    return total, (max(planned)[1] if planned else None)
+
+
+def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]]:
+    """At most :data:`MAX_FLIGHTS` planned flights: more is a typo, and a run that grinds."""
+    total, path = planned_flights(s, start, deadline)
     if total > MAX_FLIGHTS:
-        _, path = max(planned)
         yield (
             path,
             f"the run would plan up to {total:,.0f} flights, most of them here "
@@ -1525,7 +1559,7 @@ def _flight_count(s: Any, start: Any, deadline: Any) -> Iterator[tuple[str, str]
         )
 
 
-def _expected_arrivals(rates: Any, start: Any, deadline: Any) -> float:
+def expected_arrivals(rates: Any, start: Any, deadline: Any) -> float:
     """People a rate profile (per day) generates over start..deadline, before any pool."""
     if start is None or rates is None:
         return 0.0

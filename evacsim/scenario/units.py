@@ -48,6 +48,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, dt.timedelta):
         return value.total_seconds() / 3600.0
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite duration (expected e.g. '45min', '2h')")
         if value == 0:
             return 0.0
         raise ValueError(

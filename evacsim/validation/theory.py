@@ -30,6 +30,7 @@ __all__ = [
     "mmc_metrics",
     "mmck_blocking",
     "mmck_metrics",
+    "priority_mmc_waits",
 ]
 
 
@@ -171,6 +172,42 @@ def mmc_metrics(arrival_rate: float, service_rate: float, servers: int) -> MMcMe
         mean_time_in_system=w,
         mean_number_in_system=lq + offered,
     )
+
+
+def priority_mmc_waits(
+    arrival_rates: list[float] | tuple[float, ...], service_rate: float, servers: int
+) -> list[float]:
+    """Mean wait before service of each class in an M/M/c queue with non-preemptive
+    priorities, every class served at the same exponential rate (Cobham 1954; Gross &
+    Harris §3.4.1): class ``k`` (0 is served first) waits
+
+        Wq_k = E[W0] / ((1 - sigma_{k-1}) (1 - sigma_k)),  E[W0] = C(c, a) / (c mu),
+
+    with ``sigma_k`` the utilisation of classes ``0..k`` and ``a = lambda / mu``.
+
+    Args:
+        arrival_rates: Poisson arrival rate of each class, highest priority first
+            (customers per hour), each >= 0.
+        service_rate: mu of one server (customers per hour), > 0.
+        servers: c, identical parallel servers, >= 1.
+
+    Returns:
+        Mean wait of each class (hours). Their mean weighted by rates equals the FCFS
+        ``Wq`` of :func:`mmc_metrics` (the conservation law: order does not change the
+        total work waiting).
+    """
+    for rate in arrival_rates:
+        _check_nonnegative("arrival_rate", rate)
+    total = float(sum(arrival_rates))
+    metrics = mmc_metrics(total, service_rate, servers)
+    capacity = servers * service_rate
+    residual = metrics.p_wait / capacity  # E[W0]: until the first of c busy servers frees
+    waits, before = [], 0.0
+    for rate in arrival_rates:
+        after = before + rate / capacity
+        waits.append(residual / ((1.0 - before) * (1.0 - after)))
+        before = after
+    return waits
 
 
 # --------------------------------------------------------------------------- M/M/c/K
