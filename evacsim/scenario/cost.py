@@ -98,12 +98,12 @@ def estimate_cost(s: Scenario) -> CostEstimate:
     horizon_h = s.horizon_h
     groups = visits = 0.0
     for cat in s.demand.values():
-        people = min(cat.pool, expected_arrivals(cat.arrivals_per_day, s.start, s.deadline))
+        people = min(cat.pool, expected_arrivals(cat.arrivals_per_day, s.start, s.latest_deadline))
         g = people / cat.mean_group_size
         groups += g
         visits += g * (1 + returns_per_group(cat, horizon_h))
     gates, categories = len(s.gates), len(s.demand)
-    flights = planned_flights(s, s.start, s.deadline)[0]
+    flights = planned_flights(s, s.start, s.latest_deadline)[0]
     events = len(s.events)
     cpu = (
         _S_FIXED
