@@ -419,7 +419,8 @@ def test_backtest_with_every_replication_failed_says_so(monkeypatch):
         backtest(small(), synthetic(small(), 9), seed=3, replications=2)
 
 
-def test_backtest_same_on_local_workers_as_sequential():
+@pytest.mark.slow  # worker processes take seconds to start; the engines' equality is tested
+def test_backtest_same_on_local_workers_as_sequential():  # for replicate in the default tier
     scenario = small()
     observed = synthetic(scenario, 9)
     seq = backtest(scenario, observed, seed=4, replications=2, engine="sequential")

@@ -178,3 +178,22 @@ def test_a_misspelt_discriminator_names_the_key_it_saw(tmp_path):
     (problem,) = problems
     assert problem.path == "screening.service.dist"
     assert "found unknown key 'idst'; did you mean 'dist'?" in problem.message
+
+
+def test_a_sweep_file_may_list_levers_in_the_lever_language(tmp_path):
+    write_mini(tmp_path)
+    as_text = tmp_path / "text.yaml"
+    as_text.write_text("base: mini.yaml\nsamples: 2\nlevers: ['flights.us_c17.per_day+=0,2', "
+                       "'screening.lanes=3,5']\nuncertainties: ['holding.capacity=1000..2000']\n",
+                       encoding="utf-8")
+    as_mapping = tmp_path / "mapping.yaml"
+    as_mapping.write_text(
+        "base: mini.yaml\nsamples: 2\nlevers:\n  flights.us_c17.per_day: {mode: add, values: "
+        "[0, 2]}\n  screening.lanes: [3, 5]\nuncertainties:\n  holding.capacity: {low: 1000, "
+        "high: 2000, integer: true}\n", encoding="utf-8")
+    text_spec, _ = load_sweep(as_text)
+    mapping_spec, _ = load_sweep(as_mapping)
+    assert text_spec.factors() == mapping_spec.factors()
+    as_text.write_text("base: mini.yaml\nlevers: ['screening.lanes']\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="is not a change"):
+        load_sweep(as_text)

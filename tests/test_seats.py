@@ -100,6 +100,20 @@ def test_quota_caps_first_pass_and_spare_rule_decides_the_rest():
             assert rule.may_not_board(holding, room) == 3  # over quota, seats left empty
 
 
+def test_quota_in_seats_and_as_a_share_the_smaller_holds():
+    rule = _rule(order=["nat", "eu", "tcn"], quotas={"nat": 0.5, "eu": 0.5},
+                 quota_seats={"nat": 30, "tcn": 7})
+    assert rule.quota_room(100) == {0: 30, 1: 50, 2: 7}
+    assert rule.quota_room(40) == {0: 20, 1: 20, 2: 7}
+    holding, ledger = _holding()
+    for k in range(10):
+        _wait(holding, ledger, 2, 1, 0.1 + k / 100)
+    room = rule.quota_room(100)
+    assert len(rule.board_first(holding, 100, 1.0, room)) == 7 and room[2] == 0
+    rule.change([], [2])
+    assert rule.quota_room(100) == {0: 30, 1: 50}
+
+
 def test_spare_seats_by_order_or_by_screening_time():
     for rule_name, expected in (("order", [0, 2]), ("first_screened", [2, 0])):
         holding, ledger = _holding()
@@ -256,6 +270,11 @@ def test_boarding_names_are_checked_with_did_you_mean(tmp_path):
     assert "operators.fr.boarding.order: unknown category 'nta'; did you mean 'nat'?" in text
     assert "'tcn' appears twice" in text
     assert "operators.fr.boarding.quotas.eu" in text
+    data["operators"]["fr"]["boarding"]["quotas"] = {}
+    data["operators"]["fr"]["boarding"]["quota_seats"] = {"eu": 10}
+    assert "operators.fr.boarding.quota_seats.eu: 'eu' is not in order" in _problems(
+        tmp_path, data
+    )
 
 
 def test_boarding_must_agree_with_the_categories_operators(tmp_path):

@@ -114,7 +114,7 @@ staging:
         f"{path}:5: aircraft.c17.turnaround: a bare number (2) is ambiguous: write the unit, "
         "e.g. '2h' or '2min' (expected a duration > 0 with a unit, e.g. 45min, 2h or 1.5d)",
         f"{path}:8: staging.al_udeid.capacity: 'lots' is not a whole number "
-        "(expected a whole number >= 0)",
+        "(expected a whole number >= 0 or null)",
     ]
 
 

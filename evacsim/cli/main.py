@@ -112,6 +112,14 @@ def _observed_problems(err) -> int:
     return EXIT_INVALID
 
 
+def _local_by_default(kwargs: dict) -> dict:
+    """On the command line every experiment runs on local workers unless told otherwise
+    (the Python functions backtest and calibrate default to sequential)."""
+    if kwargs["engine"] is None and not kwargs["scheduler"]:
+        kwargs["engine"] = "local"
+    return kwargs
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from evacsim.experiments.backtest import ObservedDataError, ReplicationsFailed, backtest
 
@@ -120,7 +128,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     scenario = checked_scenario(args.scenario, args)
     try:
         result = backtest(scenario, args.observed, seed=args.seed,
-                          replications=args.replications, out=args.out, **engine_kwargs(args))
+                          replications=args.replications, out=args.out,
+                          **_local_by_default(engine_kwargs(args)))
     except ObservedDataError as err:
         return _observed_problems(err)
     except ReplicationsFailed as err:
@@ -154,7 +163,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         result = calibrate(scenario, args.observed, params, seed=args.seed,
                            replications=args.replications, points=args.points,
                            rounds=args.rounds, confidence=args.confidence, out=out,
-                           **engine_kwargs(args))
+                           **_local_by_default(engine_kwargs(args)))
     except ObservedDataError as err:
         return _observed_problems(err)
     except ReplicationsFailed as err:

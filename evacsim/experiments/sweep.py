@@ -19,6 +19,10 @@ and the design is the grid crossed with the hypercube sample. Sweep file (YAML):
     uncertainties:
       demand.siv_applicants.pool: {low: 40000, high: 80000, integer: true}
 
+``levers`` and ``uncertainties`` may also be lists written in the lever language, as on the
+command line (``--vary``): ``levers: ["flights.us_c17.per_day+=0,5,10",
+"screening.lanes=50,70,90"]``, ``uncertainties: ["demand.siv_applicants.pool=40000..80000"]``.
+
 Every point runs replications ``0 .. replications-1`` with the same root seed, so points
 differ by their factors, not by their noise (common random numbers). The result is one tidy
 table: one row per point × replication × KPI, with the factors' values as columns.
@@ -93,6 +97,37 @@ class Factor(BaseModel):
 FactorSpec = Annotated[Factor, BeforeValidator(_shorthand)]
 
 
+def factor_fields(lever: Lever) -> dict[str, Any]:
+    """A factor's fields from a lever written in the lever language (``PATH=a,b``,
+    ``PATH+=LO..HI``...): grid values or a range, and the mode."""
+    if isinstance(lever.value, Range):
+        lo, hi = lever.value.low, lever.value.high
+        integer = isinstance(lo, int) and isinstance(hi, int)
+        return {"mode": lever.mode, "low": lo, "high": hi, "integer": integer}
+    return {"mode": lever.mode, "values": lever.value}
+
+
+def _lever_strings(value: Any) -> Any:
+    """``levers: ["screening.lanes=50,70", "x+=0..5"]``: the lever language in a sweep file,
+    read into the mapping form ``{path: {mode, values | low, high}}``."""
+    if not isinstance(value, list):
+        return value
+    factors: dict[str, Any] = {}
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"{item!r} is not a lever (expected text such as "
+                             "'screening.lanes=50,70,90')")
+        try:
+            lever = parse_lever(item, several=True, example="screening.lanes=50,70,90")
+        except LeverSyntaxError as exc:
+            raise ValueError(str(exc)) from None
+        factors[lever.path] = factor_fields(lever)
+    return factors
+
+
+Factors = Annotated[dict[str, FactorSpec], BeforeValidator(_lever_strings)]
+
+
 class SweepSpec(BaseModel):
     """A sweep: base scenario, factors (levers and uncertainties), replications, seed."""
 
@@ -105,10 +140,10 @@ class SweepSpec(BaseModel):
     seed: int = Field(0, ge=0, description="Root seed shared by every point.")
     samples: int = Field(0, ge=0, description="Latin hypercube points over the ranges.")
     sample_seed: int | None = Field(None, ge=0, description="Seed of the hypercube sample.")
-    levers: dict[str, FactorSpec] = Field(default_factory=dict,
-                                          description="Decisions under our control.")
-    uncertainties: dict[str, FactorSpec] = Field(default_factory=dict,
-                                                 description="What we do not control.")
+    levers: Factors = Field(default_factory=dict, description="Decisions under our control: "
+                            "{path: factor}, or a list of levers such as 'x.y+=0,5'.")
+    uncertainties: Factors = Field(default_factory=dict, description="What we do not "
+                                   "control, written as levers are.")
 
     @model_validator(mode="after")
     def _design(self) -> SweepSpec:
@@ -182,12 +217,7 @@ def parse_vary(items: list[str]) -> dict[str, Factor]:
     for item in items:
         try:
             lever = parse_lever(item, several=True, example="screening.lanes=50,70,90")
-            if isinstance(lever.value, Range):
-                lo, hi = lever.value.low, lever.value.high
-                integer = isinstance(lo, int) and isinstance(hi, int)
-                factors[lever.path] = Factor(mode=lever.mode, low=lo, high=hi, integer=integer)
-            else:
-                factors[lever.path] = Factor(mode=lever.mode, values=lever.value)
+            factors[lever.path] = Factor(**factor_fields(lever))
         except LeverSyntaxError as exc:
             raise ValueError(f"--vary {item}: {exc}") from None
         except ValidationError as exc:

@@ -36,7 +36,16 @@ from .seats import SeatRule
 from .staging import StagingBase
 from .wakeups import event_or_timeout
 
-__all__ = ["FlightPlan", "FlightRecord", "FlightState", "Flights", "plan_flights"]
+__all__ = [
+    "DIRECT",
+    "FleetPlan",
+    "FlightPlan",
+    "FlightRecord",
+    "FlightState",
+    "Flights",
+    "plan_fleets",
+    "plan_flights",
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -53,6 +62,8 @@ class FlightPlan:
     nation: str | None = None
     evacuates: bool = True
     max_extra_wait_h: float = 0.0
+    tail: int = -1  # the aircraft's number in its fleet (-1: not a fleet's sortie)
+    block_h: float | None = None  # a fleet's flight time to its destination (None: the base's)
 
 
 class FlightRecord(NamedTuple):
@@ -62,6 +73,7 @@ class FlightRecord(NamedTuple):
     schedule: str
     operator: str
     aircraft: str
+    tail: int  # the aircraft's number in its fleet; -1 for other flights
     destination: str
     slot_h: float
     t_land: float
@@ -123,8 +135,23 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
     hours = functools.partial(hours_between, start)
     plans: list[dict] = []  # FlightPlan fields but the id, given once they are in order
     for key, sched in scenario.flights.items():
+        if sched.fleet is not None:
+            continue  # sorties come out of the fleet's cycle as the run goes (Flights)
         rng = streams[f"flights/{key}"]
         choose = _Chooser(sched.destinations)
+        if sched.timetable is not None:
+            for when in sched.timetable:
+                plans.append(
+                    dict(
+                        schedule=key,
+                        operator=sched.operator,
+                        aircraft=sched.aircraft,
+                        slot_h=hours(when),
+                        destination=choose(rng),
+                        max_extra_wait_h=sched.max_extra_wait,
+                    )
+                )
+            continue
         times, values = step_profile(sched.per_day, start, horizon)
         s_h, e_h = max(hours(sched.start), 0.0), min(hours(sched.end), horizon)
         t = s_h
@@ -174,8 +201,77 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
     return [FlightPlan(fid=i, **p) for i, p in enumerate(plans)]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FleetPlan:
+    """One fleet's aircraft and cycle, in hours (see :class:`evacsim.scenario.schema.Fleet`)."""
+
+    schedule: str
+    operator: str
+    aircraft: str
+    size: int  # aircraft in the fleet
+    home: str | None  # base the aircraft start from (None: a final destination)
+    start_h: float  # first take-off from home
+    end_h: float  # no sortie begins from here on
+    block_h: dict[str | None, float]  # flight time each way, by base (None: direct)
+    at_base_h: float  # time on the ground at a base between sorties
+    first_every_h: float  # spacing of the first take-offs
+    duty_h: float  # crew duty limit (inf: none)
+    rest_h: float
+    max_extra_wait_h: float
+    choose: _Chooser
+    rng: np.random.Generator
+
+
+def plan_fleets(scenario: Scenario, streams) -> list[FleetPlan]:
+    """The fleets of the run, resolved to hours (their sorties are flown as the run goes)."""
+    hours = functools.partial(hours_between, scenario.start)
+    fleets = []
+    for key, sched in scenario.flights.items():
+        fleet = sched.fleet
+        if fleet is None:
+            continue
+        dest = sched.destinations
+        names = list(dest) if isinstance(dest, dict) else [dest]
+        home = fleet.home if fleet.home is not None else names[0]
+        block = {
+            b: fleet.block_time if fleet.block_time is not None else scenario.staging[b].flight_time
+            for b in {home, *names}
+        }
+        turnaround = scenario.aircraft[sched.aircraft].turnaround
+        at_base = turnaround if fleet.turnaround_at_base is None else fleet.turnaround_at_base
+        cycle = 2 * block[home] + turnaround + at_base
+        every = cycle / fleet.aircraft if fleet.first_departures_every is None else (
+            fleet.first_departures_every
+        )
+        fleets.append(
+            FleetPlan(
+                schedule=key,
+                operator=sched.operator,
+                aircraft=sched.aircraft,
+                size=fleet.aircraft,
+                home=home,
+                start_h=hours(sched.start),
+                end_h=hours(sched.end),
+                block_h=block,
+                at_base_h=at_base,
+                first_every_h=every,
+                duty_h=fleet.crew.duty if fleet.crew else math.inf,
+                rest_h=fleet.crew.rest if fleet.crew else 0.0,
+                max_extra_wait_h=sched.max_extra_wait,
+                choose=_Chooser(dest),
+                rng=streams[f"flights/{key}"],
+            )
+        )
+    return fleets
+
+
+DIRECT = "(direct)"
+"""Destination label of flights that go direct to a final destination (no staging base)."""
+
+
 class Flights:
-    """Runs every planned flight and keeps their records and the departures tally."""
+    """Runs every planned flight and every fleet's sorties; keeps their records and the
+    departures tally."""
 
     def __init__(
         self,
@@ -190,6 +286,8 @@ class Flights:
         ledger: Ledger,
         rules: dict[str, SeatRule],
         ends_h: dict[str, float],
+        fleets: list[FleetPlan] = (),
+        horizon_h: float = math.inf,
     ):
         self.env = env
         self.scenario = scenario
@@ -207,7 +305,14 @@ class Flights:
         self._state: dict[int, FlightState] = {}  # flights begun and not yet departed
         # People evacuated, keyed by (hour index, category index, operator, destination).
         self.departures: dict[tuple[int, int, str, str], int] = {}
+        self.direct = 0  # people flown direct to a final destination
+        self.horizon_h = horizon_h
+        self.sorties: list[FlightPlan] = []  # fleets' sorties, planned as they begin
+        self._next_fid = len(plans)
         env.process(self._launch(plans))
+        for fleet in fleets:
+            for k in range(fleet.size):
+                env.process(self._cycle(fleet, k))
 
     def _launch(self, plans: list[FlightPlan]):
         """Start each flight's process at its slot (one pending event, not one per flight)."""
@@ -216,6 +321,51 @@ class Flights:
             if plan.slot_h > env.now:
                 yield env.timeout(plan.slot_h - env.now)
             env.process(self._fly(plan))
+
+    def _cycle(self, fleet: FleetPlan, k: int):
+        """Aircraft ``k`` of ``fleet``: base -> airfield -> destination, again and again.
+
+        A sortie begins when the aircraft leaves its base (before the fleet's end and its
+        operator's, and only if it would reach the airfield before the deadline). With a crew
+        duty limit, a sortie whose planned legs (block time both ways and the turnaround at
+        the airfield) would end past the limit waits for a rested crew first.
+        """
+        env = self.env
+        first = fleet.start_h + k * fleet.first_every_h
+        if first > env.now:
+            yield env.timeout(first - env.now)
+        end_h = min(fleet.end_h, self.ends_h.get(fleet.operator, math.inf))
+        turnaround = self.scenario.aircraft[fleet.aircraft].turnaround
+        base, duty_from = fleet.home, env.now
+        while env.now < end_h:
+            destination = fleet.choose(fleet.rng)
+            block_in, block_out = fleet.block_h[base], fleet.block_h[destination]
+            if env.now + block_in + turnaround + block_out - duty_from > fleet.duty_h:
+                yield env.timeout(fleet.rest_h)
+                duty_from = env.now
+                if env.now >= end_h:
+                    break
+            if env.now + block_in >= self.horizon_h:
+                break  # it would not reach the airfield before the deadline
+            plan = FlightPlan(
+                fid=self._next_fid,
+                schedule=fleet.schedule,
+                operator=fleet.operator,
+                aircraft=fleet.aircraft,
+                slot_h=env.now + block_in,
+                destination=destination,
+                max_extra_wait_h=fleet.max_extra_wait_h,
+                tail=k,
+                block_h=block_out,
+            )
+            self._next_fid += 1
+            self.sorties.append(plan)
+            yield env.timeout(block_in)
+            yield from self._fly(plan)
+            if self.records[plan.fid].status == "cancelled":
+                break
+            base = destination
+            yield env.timeout(block_out + fleet.at_base_h)
 
     def _someone_to_board(self, category: int) -> None:
         """A group of ``category`` is waiting: wake the first aircraft filling up that takes it."""
@@ -285,7 +435,7 @@ class Flights:
                 load += sum(g.size for g in more)
                 if load < seats and holding.waiting:
                     state.may_not_board = rule.may_not_board(holding, quota)
-            if load:
+            if load and plan.destination is not None:  # direct flights are never held
                 base = self.bases[plan.destination]
                 state.t_hold = env.now
                 yield from base.claim(load)
@@ -296,6 +446,8 @@ class Flights:
         now = state.t_depart = env.now
         state.status = "departed"
         hour, fid, operator, destination = int(now), plan.fid, plan.operator, plan.destination
+        if destination is None:
+            destination = DIRECT
         move, departures = self.ledger.move, self.departures
         for group in state.groups:
             group.flight = fid
@@ -303,7 +455,10 @@ class Flights:
             key = (hour, group.cat, operator, destination)
             departures[key] = departures.get(key, 0) + group.size
         if load:
-            env.process(self.bases[plan.destination].fly_in(load))
+            if plan.destination is None:
+                self.direct += load
+            else:
+                env.process(self.bases[plan.destination].fly_in(load, plan.block_h))
         self._finish(plan, state)
         del self._state[plan.fid]  # departed: keep the record, let its groups go
 
@@ -314,7 +469,10 @@ class Flights:
             schedule=plan.schedule,
             operator=plan.operator,
             aircraft=plan.aircraft,
-            destination=plan.destination or "",
+            tail=plan.tail,
+            destination=DIRECT if plan.destination is None and plan.evacuates else (
+                plan.destination or ""
+            ),
             slot_h=plan.slot_h,
             t_land=state.t_land,
             t_board=state.t_board,
@@ -330,7 +488,7 @@ class Flights:
 
     def close(self, plans: list[FlightPlan]) -> None:
         """At the deadline: record flights that had not departed (and those never begun)."""
-        for plan in plans:
+        for plan in [*plans, *self.sorties]:
             if plan.fid in self.records:
                 continue
             state = self._state.get(plan.fid) or FlightState(status="not_started")

@@ -38,7 +38,7 @@ from .convoys import (
 )
 from .daily import DailyHours, clock_offset_h
 from .demand import Stage, category_set, plan_arrivals, step_profile
-from .flights import Flights, plan_flights
+from .flights import Flights, plan_fleets, plan_flights
 from .forces import Forces
 from .gates import Crowd, Gate
 from .holding import Holding
@@ -221,7 +221,7 @@ class Model:
             name: StagingBase(
                 env,
                 name=name,
-                capacity=b.capacity,
+                capacity=math.inf if b.capacity is None else b.capacity,
                 onward_per_day=b.onward_per_day,
                 flight_time_h=b.flight_time,
                 initial=b.initial,
@@ -257,6 +257,8 @@ class Model:
             ledger=ledger,
             rules=rules,
             ends_h=ends_h,
+            fleets=plan_fleets(scenario, streams),
+            horizon_h=horizon,
         )
         self.timeline = Timeline(
             env,
@@ -352,7 +354,7 @@ class Model:
         departed = sum(self.flights.departures.values())
         if departed != led.total(Stage.EVACUATED):
             problems.append(f"evacuated: flights {departed}, ledger {led.total(Stage.EVACUATED)}")
-        at_bases = sum(b.received + b.inbound for b in self.bases.values())
+        at_bases = self.flights.direct + sum(b.received + b.inbound for b in self.bases.values())
         if at_bases != departed:
             problems.append(f"staging bases received {at_bases}, flights departed {departed}")
         for stage in Stage:

@@ -6,7 +6,7 @@ within a priority. An operator with a ``boarding`` block has its own rule instea
 
 1. **First pass** (at boarding, and again whenever someone eligible arrives while the aircraft
    waits to fill): the categories of its ``order``, step by step, each up to its quota
-   (``floor(quota × evacuee seats)`` people per flight).
+   (``floor(quota × evacuee seats)`` people per flight, and at most ``quota_seats``).
 2. **Spare pass** (once, when the aircraft is ready to leave): the seats still empty go to the
    categories of ``order`` and ``spare_to``, quotas lifted, by ``spare_seats``: in the boarding
    order, or to whoever was screened first; or to nobody.
@@ -43,7 +43,8 @@ class SeatRule:
         self.ordered = boarding is not None
         self.order: list[list[int]] = []  # boarding steps (category indices)
         self.spare_to: list[int] = []
-        self.quotas: dict[int, float] = {}
+        self.quotas: dict[int, float] = {}  # share of a flight's evacuee seats
+        self.quota_seats: dict[int, int] = {}  # seats of a flight
         self.spare_rule = "order"
         if boarding is not None:
             assert index is not None
@@ -53,6 +54,7 @@ class SeatRule:
             ]
             self.spare_to = [index[c] for c in boarding.spare_to]
             self.quotas = {index[c]: share for c, share in boarding.quotas.items()}
+            self.quota_seats = {index[c]: n for c, n in boarding.quota_seats.items()}
             self.spare_rule = boarding.spare_seats
         self._refresh()
 
@@ -77,9 +79,12 @@ class SeatRule:
 
     def quota_room(self, seats: int) -> dict[int, int] | None:
         """People each category with a quota may take on a flight of ``seats`` evacuee seats."""
-        if not self.quotas:
+        if not self.quotas and not self.quota_seats:
             return None
-        return {c: math.floor(share * seats + 1e-9) for c, share in self.quotas.items()}
+        room = {c: math.floor(share * seats + 1e-9) for c, share in self.quotas.items()}
+        for c, n in self.quota_seats.items():
+            room[c] = min(n, room.get(c, n))
+        return room
 
     def board_first(
         self, holding: Holding, seats: int, t: float, room: dict[int, int] | None
@@ -130,4 +135,5 @@ class SeatRule:
             self.spare_to = [c for c in self.spare_to if c not in gone and c not in new]
             for c in gone:
                 self.quotas.pop(c, None)
+                self.quota_seats.pop(c, None)
         self._refresh()

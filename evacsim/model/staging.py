@@ -65,11 +65,12 @@ class StagingBase:
                 self.full.set(self.env.now, 0)
         self.reserved += people
 
-    def fly_in(self, people: int):
-        """Wheels-up with ``people`` (room claimed); they land after the flight time."""
+    def fly_in(self, people: int, flight_time_h: float | None = None):
+        """Wheels-up with ``people`` (room claimed); they land after the flight time (the
+        base's, or a fleet's own block time ``flight_time_h``)."""
         self.reserved -= people
         self.inbound += people
-        yield self.env.timeout(self.flight_time_h)
+        yield self.env.timeout(self.flight_time_h if flight_time_h is None else flight_time_h)
         self.inbound -= people
         self.landed += people
         self.received += people

@@ -22,6 +22,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -38,6 +39,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("kpis", "Key results"),
     ("charts", "Charts"),
     ("binding", "What was binding"),
+    ("schedules", "Flights by schedule"),
     ("events", "Events timeline"),
     ("provenance", "Provenance"),
 )
@@ -288,6 +290,54 @@ def _binding_html(result: RunResult, binding: pd.DataFrame) -> str:
     )
 
 
+def schedule_table(flights: pd.DataFrame) -> pd.DataFrame:
+    """Per flight schedule: flights departed, aircraft flying them (fleets), sorties per
+    aircraft, people carried, mean load factor, aircraft-hours held by full staging bases
+    and people left waiting who were not allowed the empty seats (summed over flights)."""
+    f = flights[flights["status"] == "departed"]
+    if not len(f):
+        return pd.DataFrame()
+    tails = f["tail"] if "tail" in f else pd.Series(-1, index=f.index)
+    refused = f["may_not_board"] if "may_not_board" in f else pd.Series(0, index=f.index)
+    g = f.assign(tail=tails, refused=refused).groupby(["schedule", "operator", "aircraft"])
+    out = pd.DataFrame(
+        {
+            "flights": g.size(),
+            "fleet": g["tail"].agg(lambda t: int(t.max()) + 1 if (t >= 0).any() else 0),
+            "people": g["boarded"].sum(),
+            "load": g["load_factor"].mean(),
+            "held_h": g["held_for_staging_h"].sum(),
+            "refused": g["refused"].sum(),
+        }
+    ).reset_index()
+    out["per_aircraft"] = np.where(out["fleet"] > 0, out["flights"] / out["fleet"].clip(1), np.nan)
+    return out
+
+
+def _schedules_html(result: RunResult) -> str:
+    table = schedule_table(result.flights)
+    if not len(table):
+        return "<p>No flight departed.</p>"
+    table = table[["schedule", "operator", "aircraft", "flights", "fleet", "per_aircraft",
+                   "people", "load", "held_h", "refused"]]
+    table["fleet"] = table["fleet"].map(lambda n: f"{n}" if n else "")
+    table["per_aircraft"] = table["per_aircraft"].map(
+        lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    table["load"] = table["load"].map(lambda v: f"{v:.2f}")
+    table["held_h"] = table["held_h"].map(lambda v: f"{v:,.1f}")
+    headers = ["Schedule", "Operator", "Aircraft", "Flights departed", "Fleet (aircraft)",
+               "Sorties per aircraft", "People carried", "Mean load factor",
+               "Aircraft-hours held by staging", "Refused waiting (sum over flights)"]
+    note = (
+        "A fleet's sorties come out of its cycle (block time both ways, turnarounds, time "
+        "held on the ramp by a full staging base, crew rest); other schedules fly the flights "
+        "planned per day or by timetable. 'Refused waiting' adds up, over the schedule's "
+        "flights that left with empty seats, the people waiting inside who were not allowed "
+        "to take them (the operator's boarding rules)."
+    )
+    return f"<p>{escape(note)}</p>{_table_html(table, headers, 'numbers')}"
+
+
 def _events_html(result: RunResult) -> str:
     events = result.events.copy()
     if not len(events):
@@ -381,6 +431,7 @@ def render_report(result: RunResult, title: str | None = None) -> str:
         "kpis": _kpi_html(result),
         "charts": chart_html,
         "binding": _binding_html(result, binding),
+        "schedules": _schedules_html(result),
         "events": _events_html(result) + _convoys_html(result),
         "provenance": _provenance_html(result),
     }

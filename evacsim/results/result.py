@@ -437,7 +437,7 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
             f"staging:{name}",
             "staging",
             base.occupancy.mean_per_bin(),
-            np.full(n, float(base.capacity)),
+            np.full(n, float(base.capacity) if math.isfinite(base.capacity) else np.nan),
             base.full.mean_per_bin(),
         )
     return pd.DataFrame(rows)

@@ -165,6 +165,22 @@ def drop_past_deadline(data: Any) -> tuple[Any, list[Finding]]:
                 continue
             if "per_day" in fl:
                 fl["per_day"] = drop_steps(("flights", norm_key(key), "per_day"), fl["per_day"])
+            times = fl.get("timetable")
+            if isinstance(times, list):
+                kept = []
+                for i, value in enumerate(times):
+                    at = _time(value)
+                    if at is not None and at >= deadline:
+                        warn(
+                            ("flights", norm_key(key), "timetable", str(i)),
+                            f"flight at {_fmt(at)} is not before the deadline {when}: dropped",
+                        )
+                    else:
+                        kept.append(value)
+                if not kept and times:
+                    del flights[key]  # every flight of the timetable was after the deadline
+                    continue
+                fl["timetable"] = kept
             flights[key] = fl
         out["flights"] = flights
 

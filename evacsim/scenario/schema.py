@@ -61,10 +61,12 @@ __all__ = [
     "Boarding",
     "Category",
     "Convoy",
+    "Crew",
     "DailyWindow",
     "DurationDist",
     "EligibilityChanged",
     "Event",
+    "Fleet",
     "FlightSchedule",
     "Forces",
     "Gate",
@@ -613,6 +615,15 @@ class Boarding(_Frozen):
         ),
         json_schema_extra=_unit("share of seats"),
     )
+    quota_seats: dict[Name, Seats] = Field(
+        default_factory=dict,
+        description=(
+            "At most this many seats of each flight go to the category before spare seats "
+            "are released (categories of order); with a share in quotas too, the smaller "
+            "limit holds."
+        ),
+        json_schema_extra=_unit("seats per flight"),
+    )
     spare_to: list[Name] = Field(
         default_factory=list,
         max_length=100,
@@ -649,22 +660,136 @@ class Operator(_Frozen):
     )
 
 
+MAX_FLEET = 500
+"""Aircraft in one fleet at most: more is a typo."""
+
+MAX_BLOCK_H = 48.0
+"""Longest block time or time on the ground at a base accepted (h)."""
+
+
+class Crew(_Frozen):
+    """A fleet's crew duty limit: a crew flies sorties for at most ``duty``, then rests."""
+
+    duty: Duration = Field(
+        gt=0,
+        le=MAX_BLOCK_H,
+        description=(
+            "Longest duty period (h), from the first take-off from a base to landing back at "
+            "one; a sortie that would end later waits for a rested crew."
+        ),
+    )
+    rest: Duration = Field(
+        gt=0, le=MAX_BLOCK_H, description="Rest at the base before the next duty period (h)."
+    )
+
+
+class Fleet(_Frozen):
+    """Aircraft cycling between their bases and the airfield; sorties come out of the cycle.
+
+    Each aircraft leaves its home base, flies ``block_time`` to the airfield, waits for the
+    ramp and runway, turns around and boards (as any flight), flies to the sortie's
+    destination (drawn per sortie from the schedule's ``destinations``), spends
+    ``turnaround_at_base`` there, and starts the next sortie from that base. A departure held
+    for room at a full staging base keeps its aircraft on the ramp: its next sortie is later.
+    """
+
+    aircraft: int = Field(
+        ge=1,
+        le=MAX_FLEET,
+        description="Aircraft in the fleet.",
+        json_schema_extra=_unit("aircraft"),
+    )
+    home: Name | None = Field(
+        None,
+        description=(
+            "Staging base the aircraft start from (a key of staging); null = the schedule's "
+            "destination (the first of a weighted choice; for direct flights, their final "
+            "destination)."
+        ),
+    )
+    block_time: Duration | None = Field(
+        None,
+        gt=0,
+        le=MAX_BLOCK_H,
+        description=(
+            "Flight time each way between a base and the airfield (h); null = the base's "
+            "flight_time (required for direct flights)."
+        ),
+    )
+    turnaround_at_base: Duration | None = Field(
+        None,
+        ge=0,
+        le=MAX_BLOCK_H,
+        description=(
+            "Time on the ground at a base between sorties (h): unloading, refuelling; null = "
+            "the aircraft type's turnaround."
+        ),
+    )
+    first_departures_every: Duration | None = Field(
+        None,
+        ge=0,
+        le=MAX_BLOCK_H,
+        description=(
+            "Spacing of the aircraft's first take-offs from home, from the schedule's from "
+            "(h); null = spread evenly over one cycle (block time both ways plus both "
+            "turnarounds)."
+        ),
+    )
+    crew: Crew | None = Field(None, description="Crew duty limit; null = none.")
+
+
 class FlightSchedule(_Frozen):
-    """Evacuation flights of one operator and aircraft type over a date range."""
+    """Evacuation flights of one operator and aircraft type: per day, a fleet or a timetable."""
 
     operator: Name = Field(description="Operator key.")
     aircraft: Name = Field(description="Aircraft type key.")
-    start: Timestamp = Field(alias="from", description="First day of the schedule.")
-    end: Timestamp = Field(alias="to", description="End of the schedule (exclusive).")
-    per_day: Annotated[PerDay | dict[Timestamp, PerDay], DistinctTimes] = Field(
+    start: Timestamp | None = Field(
+        None,
+        alias="from",
+        description=(
+            "First day of the schedule (per_day), or first take-off from home (fleet); "
+            "required for both, optional for a timetable."
+        ),
+    )
+    end: Timestamp | None = Field(
+        None,
+        alias="to",
+        description=(
+            "End of the schedule, exclusive (per_day), or no sortie begins from this time "
+            "(fleet); required for both, optional for a timetable."
+        ),
+    )
+    per_day: Annotated[PerDay | dict[Timestamp, PerDay], DistinctTimes] | None = Field(
+        None,
         description=(
             "Flights per day: a number, a range [low, high] drawn uniformly each day, or a "
-            "step profile {date-time: number or range}."
+            "step profile {date-time: number or range}. One of per_day, fleet or timetable."
         ),
         json_schema_extra=_unit("flights/day"),
     )
-    destinations: Name | dict[Name, NonNegative] = Field(
-        description="Staging base, or {base: weight} to choose one per flight at random.",
+    fleet: Fleet | None = Field(
+        None,
+        description=(
+            "A fleet whose sorties come out of its cycle (see Fleet). One of per_day, fleet "
+            "or timetable."
+        ),
+    )
+    timetable: list[Timestamp] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_FLIGHTS,
+        description=(
+            "Fixed arrival times at the airfield, one per flight. One of per_day, fleet or "
+            "timetable."
+        ),
+        json_schema_extra=_unit("date-times"),
+    )
+    destinations: Name | dict[Name, NonNegative] | None = Field(
+        None,
+        description=(
+            "Staging base, or {base: weight} to choose one per flight at random; null = "
+            "direct to a final destination outside the model (no staging base, never held)."
+        ),
         json_schema_extra=_unit("base or base: weight"),
     )
     max_extra_wait: Duration = Field(
@@ -689,7 +814,24 @@ class FlightSchedule(_Frozen):
 
     @model_validator(mode="after")
     def _span(self) -> FlightSchedule:
-        if self.end <= self.start:
+        modes = [m for m in ("per_day", "fleet", "timetable") if getattr(self, m) is not None]
+        if not modes:
+            raise ValueError(
+                "no flights scheduled (expected one of per_day, fleet or timetable)"
+            )
+        if len(modes) > 1:
+            raise ValueError(
+                f"{' and '.join(modes)} both given (expected one of per_day, fleet or "
+                "timetable)"
+            )
+        if modes[0] != "timetable":
+            missing = [k for k, v in (("from", self.start), ("to", self.end)) if v is None]
+            if missing:
+                raise ValueError(
+                    f"{' and '.join(missing)}: missing (expected from and to for a "
+                    f"{modes[0]} schedule)"
+                )
+        if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError(
                 f"to: {_format_timestamp(self.end)} is not after from "
                 f"{_format_timestamp(self.start)} (expected to > from)"
@@ -724,18 +866,16 @@ class Deployment(_Frozen):
     evacuates: bool = Field(True, description="Aircraft board evacuees before leaving.")
     destinations: Name | dict[Name, NonNegative] | None = Field(
         None,
-        description="Where the aircraft then flies with evacuees (required if evacuates).",
+        description=(
+            "Where the aircraft then flies with evacuees: a staging base, {base: weight}, or "
+            "null = direct to a final destination outside the model."
+        ),
         json_schema_extra=_unit("base or base: weight"),
     )
 
     @model_validator(mode="after")
     def _span(self) -> Deployment:
         _check_window(self.start, self.end)
-        if self.evacuates and self.destinations is None:
-            raise ValueError(
-                "destinations: missing, but the aircraft evacuates people "
-                "(expected a staging base, or evacuates: false)"
-            )
         return self
 
 
@@ -778,15 +918,30 @@ class Forces(_Frozen):
 
 
 class StagingBase(_Frozen):
-    """A base downstream where flights land; full bases hold departures."""
+    """A base downstream where flights land; full bases hold departures.
 
-    capacity: Persons = Field(
-        description="People the base can hold (persons).", json_schema_extra=_unit("persons")
+    Every field has a default: ``{}`` is a final destination (no limit, nobody moves on).
+    """
+
+    capacity: Persons | None = Field(
+        None,
+        description="People the base can hold (persons); null = no limit (a final destination).",
+        json_schema_extra=_unit("persons"),
     )
     onward_per_day: PersonsPerDay = Field(
-        description="People flown onward per day.", json_schema_extra=_unit("persons/day")
+        0.0,
+        description="People flown onward per day; 0 = they stay (a final destination).",
+        json_schema_extra=_unit("persons/day"),
     )
-    flight_time: Duration = Field(ge=0, description="Flight time from the airport (h).")
+    flight_time: Duration = Field(
+        0.0,
+        ge=0,
+        le=MAX_BLOCK_H,
+        description=(
+            "Flight time from the airport (h); 0 = not timed (people land as they take off). "
+            "Fleets fly it each way unless they give their own block_time."
+        ),
+    )
     initial: Persons = Field(
         0, description="People already there at start.", json_schema_extra=_unit("persons")
     )
@@ -1335,6 +1490,18 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
         window = (fl.start, fl.end)
         if all(isinstance(t, dt.datetime) for t in window) and fl.end > fl.start:
             yield from profile_keys(f"{path}.per_day", fl.per_day, fl.start, fl.end)
+        for i, when in enumerate(getattr(fl, "timetable", None) or []):
+            yield from inside(f"{path}.timetable.{i}", when, upto=False)
+            lo, hi = window
+            early = isinstance(lo, dt.datetime) and when < lo
+            if early or (isinstance(hi, dt.datetime) and when >= hi):
+                yield (
+                    f"{path}.timetable.{i}",
+                    f"{_fmt_time(when)} is outside the schedule (expected from <= time < to)",
+                )
+        fleet = getattr(fl, "fleet", None)
+        if fleet is not None:
+            yield from _fleet_problems(f"{path}.fleet", fl, fleet, staging, aircraft, known)
 
     yield from _flight_count(s, start, deadline)
 
@@ -1426,6 +1593,68 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
             )
 
 
+def _fleet_bases(fl: Any, fleet: Fleet) -> list[str | None]:
+    """Bases a fleet's aircraft fly between the airfield and (None: a final destination)."""
+    dest = fl.destinations
+    names: list[str | None] = list(dest) if isinstance(dest, dict) else [dest]
+    return [fleet.home, *names] if fleet.home is not None else names
+
+
+def _fleet_cycle_h(fl: Any, fleet: Fleet, staging: dict | None, aircraft: dict | None) -> float:
+    """Shortest cycle of one aircraft (h), or NaN if a time is not known."""
+    spec = (aircraft or {}).get(fl.aircraft)
+    if getattr(spec, "turnaround", None) is None:
+        return math.nan
+    block = fleet.block_time
+    if block is None:
+        times = [
+            getattr((staging or {}).get(b), "flight_time", math.nan)
+            for b in _fleet_bases(fl, fleet)
+            if b is not None
+        ]
+        block = min(times, default=math.nan)
+    at_base = spec.turnaround if fleet.turnaround_at_base is None else fleet.turnaround_at_base
+    return 2 * block + spec.turnaround + at_base
+
+
+def _fleet_problems(
+    path: str, fl: Any, fleet: Fleet, staging: dict | None, aircraft: dict | None, known: Any
+) -> Iterator[tuple[str, str]]:
+    """A fleet's home base exists, every leg has a flight time, a crew can fly a sortie."""
+    if fleet.home is not None:
+        yield from known(f"{path}.home", fleet.home, staging, "staging base")
+    if fleet.block_time is None and staging is not None:
+        for base in dict.fromkeys(_fleet_bases(fl, fleet)):
+            spec = staging.get(base) if base is not None else None
+            if base is None:
+                yield (
+                    f"{path}.block_time",
+                    "missing, and the flights go direct (no staging base gives a flight time) "
+                    "(expected a block_time)",
+                )
+            elif getattr(spec, "flight_time", None) == 0:
+                yield (
+                    f"{path}.block_time",
+                    f"missing, and staging.{base}.flight_time is 0 (expected a block_time, "
+                    f"or a flight_time for {base})",
+                )
+    if fleet.crew is not None:
+        spec = (aircraft or {}).get(fl.aircraft)
+        block = fleet.block_time
+        if block is None and staging is not None:
+            times = [getattr(staging.get(b), "flight_time", None) for b in _fleet_bases(fl, fleet)]
+            block = max((t for t in times if isinstance(t, float)), default=None)
+        if getattr(spec, "turnaround", None) is not None and block is not None:
+            sortie = 2 * block + spec.turnaround
+            if fleet.crew.duty < sortie:
+                yield (
+                    f"{path}.crew.duty",
+                    f"{format_duration(fleet.crew.duty)} is shorter than one sortie "
+                    f"({format_duration(sortie)}: block time both ways and the turnaround at "
+                    "the airfield), so the fleet would never fly (expected at least that)",
+                )
+
+
 def _boarding_problems(
     path: str, operator: str, boarding: Boarding, demand: dict | None, known: Any
 ) -> Iterator[tuple[str, str]]:
@@ -1434,7 +1663,6 @@ def _boarding_problems(
     order = getattr(boarding, "order", None)
     order = order if isinstance(order, list) else []  # failed on its own: reported already
     spare_to = getattr(boarding, "spare_to", None)
-    quotas = getattr(boarding, "quotas", None)
     seen: set[str] = set()
     for i, step in enumerate(order):
         names = [step] if isinstance(step, str) else step
@@ -1454,12 +1682,14 @@ def _boarding_problems(
             )
         seen.add(name)
     in_order = {c for step in order for c in ([step] if isinstance(step, str) else step)}
-    for name in quotas if isinstance(quotas, dict) else {}:
-        if name not in in_order:
-            yield (
-                f"{path}.quotas.{name}",
-                f"'{name}' is not in order (expected quotas only for categories of order)",
-            )
+    for field in ("quotas", "quota_seats"):
+        limits = getattr(boarding, field, None)
+        for name in limits if isinstance(limits, dict) else {}:
+            if name not in in_order:
+                yield (
+                    f"{path}.{field}.{name}",
+                    f"'{name}' is not in order (expected {field} only for categories of order)",
+                )
     for name in sorted(seen):
         cat = (demand or {}).get(name)
         allowed = getattr(cat, "operators", "all")
@@ -1532,10 +1762,24 @@ def planned_flights(s: Any, start: Any, deadline: Any) -> tuple[float, str | Non
         return 0.0, None
     planned: list[tuple[float, str]] = []
     for key, fl in (getattr(s, "flights", None) or {}).items():
+        timetable = getattr(fl, "timetable", None)
+        if isinstance(timetable, list):
+            planned.append((len(timetable), f"flights.{key}.timetable"))
+            continue
         window = (getattr(fl, "start", None), getattr(fl, "end", None))
         if fl is None or not all(isinstance(t, dt.datetime) for t in window):
             continue
         days = (min(fl.end, deadline) - max(fl.start, start)).total_seconds() / 86400
+        fleet = getattr(fl, "fleet", None)
+        if fleet is not None:
+            types = getattr(s, "aircraft", None)
+            cycle = _fleet_cycle_h(fl, fleet, getattr(s, "staging", None), types)
+            if days > 0 and cycle > 0:  # NaN (a time unknown) compares false
+                sorties = fleet.aircraft * (math.floor(days * 24 / cycle) + 1)
+                planned.append((sorties, f"flights.{key}.fleet.aircraft"))
+            continue
+        if getattr(fl, "per_day", None) is None:
+            continue
         rates = [v[1] if isinstance(v, tuple) else v for v in _profile_values(fl.per_day)]
         if days > 0 and all(isinstance(r, int | float) for r in rates):
             planned.append((max(rates, default=0) * days, f"flights.{key}.per_day"))

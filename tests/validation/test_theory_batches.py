@@ -70,7 +70,7 @@ def class_waits(result) -> dict[str, float]:
 
 
 # lambda high, lambda low (per h), mu (per h), lanes, horizon (h), replications: rho = 0.8
-CASE = ((4.0, 10.4), 6.0, 3, 600.0, 8)
+CASE = ((4.0, 10.4), 6.0, 3, 450.0, 8)
 
 
 def test_priority_waits_against_cobham_exact_and_at_15_min_batches():
