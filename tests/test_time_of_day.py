@@ -125,3 +125,18 @@ def test_arrivals_when_no_gate_is_open_are_flagged(deterministic):
     deterministic["demand"]["people"]["arrival_hours"] = None
     deterministic["gates"]["night"] = {"throughput_per_h": 10, "daily_hours": ["18h", "6h"]}
     assert _problems(deterministic)[1] == []
+
+
+def test_the_minimal_scenario_needs_no_invented_parts():
+    """One gate, one lane, one aircraft type flying direct, three days: no staging base."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / "minimal.yaml"
+    scenario = evacsim.load_scenario(path)
+    assert len(scenario.gates) == 1 and scenario.screening.lanes == 1
+    assert len(scenario.aircraft) == 1 and scenario.staging == {}
+    assert [f.destinations for f in scenario.flights.values()] == [None]  # direct
+    assert scenario.horizon_h == 72
+    assert "scenarios/minimal.yaml" in (path.parent.parent / "README.md").read_text()
+    result = evacsim.simulate(scenario, seed=0)
+    assert result.kpis["evacuated"] > 0
