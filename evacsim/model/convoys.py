@@ -310,6 +310,7 @@ class Convoys:
     def _deliver(self, spec: Convoy, aboard: list[Waiting], now: float) -> None:
         """The convoy's groups reach the perimeter at its gate."""
         crowd = self.crowd
+        crowd.advance(now)  # everyone due before them is in the crowd first (first come)
         queue = self.gate_queues.get(spec.gate) if spec.priority else None
         for entry in aboard:
             group = Group(
