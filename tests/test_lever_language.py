@@ -90,6 +90,7 @@ COMMANDS = {
               "sequential"],
     "goalseek": ["goalseek", "{f}", "--lever", "screening.lanes=2..6", "--at-most", "0", "-n",
                  "1", "--engine", "sequential"],
+    "sweep file": ["sweep", "{sweep}", "-n", "1", "--engine", "sequential"],
     "backtest": ["backtest", "{f}", "--observed", "{obs}", "-n", "1", "--engine", "sequential"],
     "calibrate": ["calibrate", "{f}", "--observed", "{obs}", "--param", "screening.lanes=2..6",
                   "-n", "1", "--engine", "sequential"],
@@ -101,7 +102,9 @@ def test_every_command_that_reads_a_scenario_takes_set(command, tmp_path, capsys
     path = write_mini(tmp_path)
     obs = tmp_path / "obs.csv"
     obs.write_text("date,evacuated\n2021-08-14,100\n2021-08-15,200\n2021-08-16,300\n")
-    args = [a.format(f=path, obs=obs) for a in COMMANDS[command]]
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"base: {path.name}\nlevers: ['screening.lanes=3,5']\n", encoding="utf-8")
+    args = [a.format(f=path, obs=obs, sweep=sweep) for a in COMMANDS[command]]
     code = main([*args, "--set", "screening.lanse=3"])
     err = capsys.readouterr().err
     assert code == 1, err

@@ -43,3 +43,26 @@ def test_notebook_executes(path):
     images = sum(1 for c in nb.cells for o in c.get("outputs", [])
                  if "image/png" in o.get("data", {}))
     assert images >= 5, f"{path.name} drew {images} charts"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_notebook_passes_ruff(path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_what_if_conclusion_is_computed_not_written():
+    """The planner's conclusion (section 5 on) states nothing by hand: no number in its prose;
+    the conclusion is formatted from the comparison tables and checked by assertions."""
+    nb = nbformat.read(NOTEBOOKS / "02_what_if_study.ipynb", as_version=4)
+    start = next(i for i, c in enumerate(nb.cells)
+                 if c.cell_type == "markdown" and "conclusion" in c.source.lower())
+    after = nb.cells[start:]
+    prose = "".join(c.source.split("\n", 1)[-1] for c in after if c.cell_type == "markdown")
+    assert not any(ch.isdigit() for ch in prose), prose
+    code = "\n".join(c.source for c in after if c.cell_type == "code")
+    assert "Markdown(conclusion)" in code and code.count("assert ") >= 8

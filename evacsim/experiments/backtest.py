@@ -8,7 +8,7 @@
 experiments' machinery, as ``evacsim run -n`` does (replication ``r`` of root seed ``s`` is
 seeded ``SeedSequence(entropy=s, spawn_key=(r,))``; any engine; each replication streamed to
 a results store, resumable; failures recorded and left out), takes each one's departures by
-calendar day, and compares the mean daily series and its band across replications with the
+reporting day, and compares the mean daily series and its band across replications with the
 observed one on the days both cover:
 
 * cumulative total: model minus observed, in people and in per cent of observed;
@@ -42,7 +42,9 @@ equal variance; daily evacuations are autocorrelated, so read it as indicative, 
 coverage check in ``tests/test_backtest.py``. An interval that reaches a search bound is
 flagged: the region may extend beyond it.
 
-Times in the model are hours; dates here are calendar days of the scenario's local clock.
+Times in the model are hours; dates here are the scenario's reporting days (local clock,
+``reporting_day_starts``; labelled by the date each starts), so an observed series kept
+11:30 to 11:30 compares like with like.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
+from evacsim.results.days import reporting_days
 from evacsim.scenario.loader import Problem, ScenarioError, scenario_from_dict
 from evacsim.scenario.schema import Scenario
 from evacsim.scenario.units import format_duration, parse_duration, parse_timestamp
@@ -208,16 +211,14 @@ def read_observed(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def model_days(scenario: Scenario) -> pd.DatetimeIndex:
-    """Calendar days the scenario covers, from its start's day to its deadline's (exclusive
-    of a deadline at midnight)."""
-    first = pd.Timestamp(scenario.start).normalize()
-    last = (pd.Timestamp(scenario.latest_deadline) - pd.Timedelta(microseconds=1)).normalize()
-    return pd.date_range(first, last, freq="D")
+    """Reporting days the scenario covers (labels; see :mod:`evacsim.results.days`), from
+    the one its start falls in to the one its deadline ends."""
+    return reporting_days(scenario.start, scenario.latest_deadline, scenario.reporting_day_starts)
 
 
 def daily_runs(series: pd.DataFrame, days: pd.DatetimeIndex,
                reps: Sequence[int]) -> pd.DataFrame:
-    """Each replication's people evacuated and flights departed per calendar day of ``days``:
+    """Each replication's people evacuated and flights departed per reporting day of ``days``:
     tidy (rep, date, evacuated, flights), from the replications' daily series as the results
     store keeps them (:func:`evacsim.experiments.worker.daily_series`: one binning by day
     for every experiment). Days without a departure count 0."""
@@ -281,7 +282,7 @@ def simulate_daily(
     progress: bool | None = False,
 ) -> pd.DataFrame:
     """Daily departures of ``replications`` independent runs: tidy (rep, date, evacuated,
-    flights), people and flights per calendar day, finished replications only.
+    flights), people and flights per reporting day, finished replications only.
     ``engine`` is an :class:`evacsim.experiments.Engine` or its name (default: sequential,
     in this process); ``out`` a results folder (resumable) or a store."""
     if replications < 1:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from evacsim.model.model import build
+from evacsim.results.days import end_of_day_hours, reporting_days
 from evacsim.results.result import RunResult, collect
 from evacsim.scenario.schema import Scenario
 
@@ -134,10 +135,11 @@ def daily_series(
 ) -> pd.DataFrame:
     """Small daily series of one run, tidy (date, series, value).
 
-    ``evacuated`` and ``evacuated.<category>``: people flown out that calendar day;
-    ``backlog.<stage>``: people at that stage (all categories) at the end of the day, for the
-    stages outside, screening, inside_waiting, aboard and staging:<base>; ``departures``:
-    flights that took off that day (what a backtest compares with observed flights).
+    ``evacuated`` and ``evacuated.<category>``: people flown out that reporting day (see
+    :mod:`evacsim.results.days`); ``backlog.<stage>``: people at that stage (all categories)
+    at the end of the day (of its last hour), for the stages outside, screening,
+    inside_waiting, aboard and staging:<base>; ``departures``: flights that took off that day
+    (what a backtest compares with observed flights).
 
     ``through``: the last day every replication is to cover (an uncertain deadline makes
     runs of different lengths). Days after this run's deadline get what the day after the
@@ -146,19 +148,19 @@ def daily_series(
     """
     backlog = result.backlog
     level = backlog.groupby(["stage", "time"], sort=True)["end"].sum().reset_index()
-    level["date"] = level["time"].dt.normalize()
+    level["date"] = end_of_day_hours(level["time"], result.reporting_day_starts_h)
     end_of_day = level.groupby(["stage", "date"], sort=True)["end"].last().reset_index()
     days = pd.DatetimeIndex(sorted(level["date"].unique()))
     frames = [
         pd.DataFrame({"date": end_of_day["date"], "series": "backlog." + end_of_day["stage"],
                       "value": end_of_day["end"].astype(float)})
     ]
-    evac = result.evacuated.assign(date=result.evacuated["time"].dt.normalize())
+    evac = result.evacuated.rename(columns={"day": "date"})
     total = evac.groupby("date")["people"].sum().reindex(days, fill_value=0)
     frames.append(pd.DataFrame({"date": days, "series": "evacuated",
                                 "value": total.to_numpy(dtype=float)}))
     flights = result.flights
-    took_off = flights.loc[flights["status"] == "departed", "departed"].dt.normalize()
+    took_off = flights.loc[flights["status"] == "departed", "day"]  # its reporting day
     departures = took_off.value_counts().reindex(days, fill_value=0)
     frames.append(pd.DataFrame({"date": days, "series": "departures",
                                 "value": departures.to_numpy(dtype=float)}))
@@ -196,8 +198,8 @@ def run_replication(task: Task) -> Outcome:
         kpis = replication_kpis(result)
         through = None
         if not isinstance(task.scenario.deadline, dt.datetime):  # runs of different lengths
-            latest = pd.Timestamp(task.scenario.latest_deadline)
-            through = (latest - pd.Timedelta(microseconds=1)).normalize()
+            s = task.scenario
+            through = reporting_days(s.start, s.latest_deadline, s.reporting_day_starts)[-1]
         series = daily_series(result, list(task.scenario.demand), through)
     except Exception as exc:  # recorded by the driver; the experiment goes on
         provenance.update(

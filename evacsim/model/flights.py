@@ -303,7 +303,8 @@ class Flights:
         self._filling: list[tuple[simpy.Event, frozenset[int]]] = []
         self.records: dict[int, FlightRecord] = {}
         self._state: dict[int, FlightState] = {}  # flights begun and not yet departed
-        # People evacuated, keyed by (hour index, category index, operator, destination).
+        # People evacuated, keyed by (minute since start, category index, operator,
+        # destination): minutes so that any reporting day (whole minutes) counts them exactly.
         self.departures: dict[tuple[int, int, str, str], int] = {}
         self.direct = 0  # people flown direct to a final destination
         self.horizon_h = horizon_h
@@ -445,14 +446,15 @@ class Flights:
         airfield.leave(spot)
         now = state.t_depart = env.now
         state.status = "departed"
-        hour, fid, operator, destination = int(now), plan.fid, plan.operator, plan.destination
+        fid, operator, destination = plan.fid, plan.operator, plan.destination
+        minute = int(now * 60)
         if destination is None:
             destination = DIRECT
         move, departures = self.ledger.move, self.departures
         for group in state.groups:
             group.flight = fid
             move(group, EVACUATED, now)
-            key = (hour, group.cat, operator, destination)
+            key = (minute, group.cat, operator, destination)
             departures[key] = departures.get(key, 0) + group.size
         if load:
             if plan.destination is None:

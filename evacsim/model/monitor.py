@@ -18,9 +18,15 @@ import numpy as np
 __all__ = ["Level", "LevelBank", "Tally", "TallyBank"]
 
 
-def _binned(t, delta, bin_h: float, n_bins: int, series=None, n_series: int = 1):
+def _binned(t, delta, bin_h: float, n_bins: int, series=None, n_series: int = 1, end_h=None):
     """Changes ``delta`` at times ``t`` (of ``series``, if several) as the (step, area) sums
-    of :class:`Level`, per bin (series-major), in bulk."""
+    of :class:`Level`, per bin (series-major), in bulk. Changes after ``end_h`` are left out
+    (see :class:`Level`)."""
+    if end_h is not None:
+        keep = t <= end_h
+        if not keep.all():
+            t, delta = t[keep], delta[keep]
+            series = None if series is None else series[keep]
     b = np.clip((t / bin_h).astype(np.int64), 0, n_bins - 1)
     index = b if series is None else series * n_bins + b
     size = n_series * n_bins
@@ -36,12 +42,18 @@ class Level:
     the bin, and ``area[b]``, the sum of ``delta * (end_of_bin - t)``. Then the level at the
     start of bin ``b`` is ``initial + sum(step[:b])`` and its time average over the bin is
     that plus ``area[b] / w``.
+
+    The bins end at ``horizon_h`` (the deadline): a change booked for later (a passage or a
+    screening that would end after the deadline) is left out, so the level holds its value
+    at the deadline to the end of the table. Booked into the last bin instead, such a change
+    once gave a gate busy 4e7 times over on the last day.
     """
 
-    __slots__ = ("_last", "area", "bin_h", "current", "initial", "n_bins", "step")
+    __slots__ = ("_last", "area", "bin_h", "current", "end_h", "initial", "n_bins", "step")
 
     def __init__(self, horizon_h: float, bin_h: float = 1.0, initial: float = 0.0):
         self.bin_h = bin_h
+        self.end_h = horizon_h
         self.n_bins = max(1, math.ceil(horizon_h / bin_h - 1e-9))
         self.step = [0.0] * self.n_bins
         self.area = [0.0] * self.n_bins
@@ -53,16 +65,26 @@ class Level:
         """The level moves by ``delta`` at time ``t`` (hours)."""
         w = self.bin_h
         b = int(t / w)
-        if b > self._last:
+        self.current += delta
+        if b >= self._last:
+            if t > self.end_h:
+                return  # after the deadline: not in the table
             b = self._last
         elif b < 0:
             b = 0
         self.step[b] += delta
         self.area[b] += delta * ((b + 1) * w - t)
-        self.current += delta
 
     def interval(self, t0: float, t1: float, amount: float) -> None:
-        """The level is ``amount`` higher over ``[t0, t1)`` (e.g. a server busy)."""
+        """The level is ``amount`` higher over ``[t0, t1)`` (e.g. a server busy); the part
+        after the deadline is left out."""
+        end = self.end_h
+        if t1 > end:
+            if t0 > end:
+                return
+            self.change(t0, amount)
+            self.current -= amount  # an interval leaves the running level as it was
+            return
         last = self._last
         b0, b1 = int(t0 / self.bin_h), int(t1 / self.bin_h)
         b0 = last if b0 > last else b0
@@ -79,7 +101,7 @@ class Level:
             return
         t = np.concatenate((np.asarray(t0, dtype=float), np.asarray(t1, dtype=float)))
         delta = np.repeat([amount, -amount], len(t0))
-        step, area = _binned(t, delta, self.bin_h, self.n_bins)
+        step, area = _binned(t, delta, self.bin_h, self.n_bins, end_h=self.end_h)
         self.step = (np.asarray(self.step) + step).tolist()
         self.area = (np.asarray(self.area) + area).tolist()
 
@@ -170,13 +192,14 @@ class LevelBank:
         self.bin_h = bin_h
         self.n_bins = max(1, math.ceil(horizon_h / bin_h - 1e-9))
         self.n_series = n_series
+        self.end_h = horizon_h  # changes after it are left out, as in Level
         self.step = np.zeros((n_series, self.n_bins))
         self.area = np.zeros((n_series, self.n_bins))
         self.flush = flush or (lambda: None)
 
     def add_bulk(self, k: np.ndarray, t: np.ndarray, delta: np.ndarray) -> None:
         """Series ``k`` moves by ``delta`` at times ``t`` (arrays of equal length)."""
-        step, area = _binned(t, delta, self.bin_h, self.n_bins, k, self.n_series)
+        step, area = _binned(t, delta, self.bin_h, self.n_bins, k, self.n_series, self.end_h)
         self.step += step.reshape(self.step.shape)
         self.area += area.reshape(self.area.shape)
 

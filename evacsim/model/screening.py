@@ -70,7 +70,11 @@ class Screening:
         self._refused: list[tuple[float, int, Group]] = []  # the same, of those turned away
         self._busy = Level(horizon_h)  # lanes serving (read as ``busy``)
         self._busy_spans: list[tuple[float, float]] = []  # (start, done), not yet in _busy
-        self.manned_level = Level(horizon_h)  # lanes manned (capacity for utilisation)
+        self.manned_level = Level(horizon_h)  # lanes manned
+        # Lanes open: manned, or no longer manned but finishing the work they took on (the
+        # capacity that busy lanes are measured against: every busy lane is open).
+        self.open_level = Level(horizon_h)
+        self._finishing: dict[int, float] = {}  # lane no longer manned -> when its work ends
         self.batch_h = batch_h
         self.horizon_h = horizon_h
         self._wake_at = math.inf  # when the dispatcher is due to look again
@@ -101,8 +105,17 @@ class Screening:
         A lane no longer manned finishes the group it has; a newly manned lane is free from
         now (or when it finishes what it had).
         """
-        self.manned = lanes = min(lanes, self.max_lanes)
+        was, self.manned = self.manned, (lanes := min(lanes, self.max_lanes))
         self.manned_level.set(t, lanes)
+        self.open_level.set(t, lanes)
+        finishing, free_at = self._finishing, self.free_at
+        for lane in [k for k in finishing if k < lanes or finishing[k] <= t]:
+            if finishing.pop(lane) > t:  # manned again before it was done: open once
+                self.open_level.interval(t, free_at[lane], -1)
+        for lane in range(lanes, was):
+            if free_at[lane] > t:  # unmanned with work to finish: open until it is done
+                finishing[lane] = free_at[lane]
+                self.open_level.interval(t, free_at[lane], 1)
         self._lanes = [(self.free_at[i], i) for i in range(lanes)]
         heapq.heapify(self._lanes)
         self._queue_or_lanes_changed()

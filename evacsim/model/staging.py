@@ -45,6 +45,9 @@ class StagingBase:
         self._landing = Signal(env)  # people landed
         self.occupancy = Level(horizon_h, initial=initial)  # people on the base
         self.full = Level(horizon_h)  # 1 while a departure is held for room here
+        # Capacity over time, for utilisation: its value while finite, and 1 while unlimited.
+        self.capacity_level = Level(horizon_h, initial=capacity if math.isfinite(capacity) else 0)
+        self.unlimited = Level(horizon_h, initial=0 if math.isfinite(capacity) else 1)
         self._held = 0
         env.process(self._outflow())
 
@@ -79,6 +82,9 @@ class StagingBase:
 
     def set_capacity(self, capacity: int, onward_per_day: float | None) -> None:
         self.capacity = capacity
+        finite = math.isfinite(capacity)
+        self.capacity_level.set(self.env.now, capacity if finite else 0)
+        self.unlimited.set(self.env.now, 0 if finite else 1)
         if onward_per_day is not None:
             self.onward_per_day = onward_per_day
         self.space_freed.fire()

@@ -8,7 +8,8 @@ it (they fill up and stop) and *starves* those downstream (they idle), so the st
 limits throughput is the one that is saturated while no stage downstream of it is
 (bottleneck analysis of flow lines with blocking; Hopp & Spearman, *Factory Physics*, §7).
 
-The rule, per calendar day, from the utilisation records and the flights table:
+The rule, per reporting day (the scenario's ``reporting_day_starts``; see
+:mod:`evacsim.results.days`), from the utilisation records and the flights table:
 
 1. Each constraint gets a **saturation score** in [0, 1]:
 
@@ -149,7 +150,10 @@ def _seat_load(
     if flights is None or flights.empty:
         return pd.Series(0.0, index=dates)
     departed = flights[(flights["status"] == "departed") & (flights["seats"] > 0)]
-    day = pd.to_datetime(departed["departed"]).dt.normalize()
+    # The reporting day of each departure, as the run labelled it (calendar day if the
+    # table predates the ``day`` column).
+    when = departed["day"] if "day" in departed.columns else departed["departed"]
+    day = pd.to_datetime(when).dt.normalize()
     on = departed["boarded"] + departed["troops_out"]
     if count_refused:
         if "may_not_board" not in departed:  # results written before the column existed

@@ -42,6 +42,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .binding import CONSTRAINTS, NONE, binding_constraints
+from .days import day_label, day_starts_h, end_of_day_hours, reporting_days
 
 __all__ = [
     "CATEGORY_PALETTE",
@@ -205,8 +206,17 @@ def _shorten(text: str, limit: int = _LABEL_CHARS) -> str:
     return textwrap.shorten(str(text), width=limit, placeholder="…")
 
 
-def _daily_by(frame: pd.DataFrame, time_col: str, by: str, value: str) -> pd.DataFrame:
-    day = pd.to_datetime(frame[time_col]).dt.normalize()
+def _daily_by(frame: pd.DataFrame, time_col: str, by: str, value: str,
+              starts_h: float = 0.0) -> pd.DataFrame:
+    """Sum ``value`` per reporting day (days from ``starts_h`` h after midnight, see
+    :mod:`evacsim.results.days`): a daily table's ``date``, an hourly table's ``day`` (its
+    rows split where a day starts mid-hour), otherwise the day of each time in ``time_col``."""
+    if time_col == "date":
+        day = pd.to_datetime(frame["date"]).dt.normalize()
+    elif time_col == "time" and "day" in frame.columns:
+        day = pd.to_datetime(frame["day"])
+    else:
+        day = day_label(pd.to_datetime(frame[time_col]), starts_h)
     return frame.assign(date=day).pivot_table(
         index="date", columns=by, values=value, aggfunc="sum", fill_value=0
     )
@@ -222,7 +232,7 @@ def _no_data(ax, text: str) -> None:
 
 
 def evacuated_per_day(source: Any) -> Figure:
-    """People evacuated per calendar day, stacked by category, with the cumulative total
+    """People evacuated per reporting day, stacked by category, with the cumulative total
     (persons) on a second axis.
 
     ``source``: a RunResult, a mapping with ``evacuated``, or the hourly ``evacuated`` table
@@ -354,7 +364,8 @@ def forces_and_flights(source: Any) -> Figure:
     departed = flights[flights["status"] == "departed"]
     handles = top.get_legend_handles_labels()[0]
     if len(departed):
-        per_day = _daily_by(departed.assign(n=1), "departed", "operator", "n")
+        per_day = _daily_by(departed.assign(n=1), "departed", "operator", "n",
+                            day_starts_h(_scenario_spec(source)))
         bottom = np.zeros(len(per_day))
         for i, op in enumerate(per_day.columns):
             values = per_day[op].to_numpy(dtype=float)
@@ -452,7 +463,8 @@ def flight_loads(source: Any) -> Figure:
     held = flights[flights["held_for_staging_h"].fillna(0) > 0]
     if len(held):
         per_day = _daily_by(held.assign(departed=held["departed"].fillna(held["boarding"])),
-                            "departed", "destination", "held_for_staging_h")
+                            "departed", "destination", "held_for_staging_h",
+                            day_starts_h(_scenario_spec(source)))
         bottom = np.zeros(len(per_day))
         for i, base in enumerate(per_day.columns):
             values = per_day[base].to_numpy(dtype=float)
@@ -590,13 +602,15 @@ def replication_frame(
     frames = []
     ids = list(replications) if replications is not None else list(range(len(results)))
     for rep, result in zip(ids, results, strict=True):
+        starts_h = day_starts_h(_scenario_spec(result))
         evac = _table(result, "evacuated")
-        daily = evac.assign(date=pd.to_datetime(evac["time"]).dt.normalize()).groupby(
-            "date")["people"].sum()
+        evac_day = (evac["day"] if "day" in evac.columns
+                    else day_label(pd.to_datetime(evac["time"]), starts_h))
+        daily = evac.assign(date=pd.to_datetime(evac_day)).groupby("date")["people"].sum()
         backlog = _table(result, "backlog")
         levels = backlog.assign(time=pd.to_datetime(backlog["time"]))
-        days = pd.date_range(levels["time"].min().normalize(), levels["time"].max().normalize(),
-                             freq="D")
+        hours = pd.DatetimeIndex(sorted(levels["time"].unique()))
+        days = reporting_days(hours[0], hours[-1] + pd.Timedelta(hours=1), starts_h)
         daily = daily.reindex(days, fill_value=0)
         series = {
             "evacuated per day": daily,
@@ -605,7 +619,8 @@ def replication_frame(
         for stage, name in (("outside", "waiting outside (end of day)"),
                             ("inside_waiting", "waiting inside (end of day)")):
             at = levels[levels["stage"] == stage].groupby("time")["end"].sum()
-            series[name] = at.groupby(at.index.normalize()).last().reindex(days)
+            at_day = end_of_day_hours(pd.DatetimeIndex(at.index), starts_h)
+            series[name] = at.groupby(at_day).last().reindex(days)
         for name, values in series.items():
             frames.append(pd.DataFrame({"replication": rep, "date": days, "series": name,
                                         "value": values.to_numpy(dtype=float)}))

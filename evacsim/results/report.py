@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from evacsim.scenario.units import format_clock
+
 from . import charts
 from .binding import CONSTRAINTS, LEVEL_THRESHOLD, NONE, TIME_THRESHOLD, binding_constraints
 from .result import RunResult
@@ -46,10 +48,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 """The report's sections as (HTML id, heading), in order."""
 
 _TIME_COLUMNS = {
-    "evacuated_hourly": ["time"],
+    "evacuated_hourly": ["time", "day"],
     "backlog": ["time"],
     "ground": ["time"],
-    "flights": ["slot", "landed", "boarding", "departed"],
+    "flights": ["slot", "landed", "boarding", "departed", "day"],
     "utilisation": ["date"],
     "events": ["time", "until"],
     "groups": ["arrive_time", "gate_time", "screened_time", "board_time", "depart_time"],
@@ -68,7 +70,7 @@ _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("turned_away", "Turned away at screening", "{:,.0f}"),
     ("never_arrived", "Never reached the airport", "{:,.0f}"),
     ("peak_24h_evacuated", "Peak 24 h evacuated", "{:,.0f}"),
-    ("peak_day_evacuated", "Peak calendar day evacuated", "{:,.0f}"),
+    ("peak_day_evacuated", "Peak reporting day evacuated", "{:,.0f}"),
     ("peak_backlog.outside", "Peak crowd outside the gates", "{:,.0f}"),
     ("peak_backlog.inside_waiting", "Peak waiting inside", "{:,.0f}"),
     ("flights_departed", "Flights departed", "{:,.0f}"),
@@ -280,7 +282,9 @@ def _binding_html(result: RunResult, binding: pd.DataFrame) -> str:
         "screening, holding, gates): a saturated stage blocks those upstream of it, so "
         "their saturation is a symptom. 'Eligibility' means flights left with seats that "
         "people waiting inside were not allowed to take (operators' boarding rules); "
-        "'Nothing' means throughput followed demand: nobody was waiting for those seats."
+        "'Nothing' means throughput followed demand: nobody was waiting for those seats. Days "
+        f"are reporting days from {format_clock(result.reporting_day_starts_h)} local time, "
+        "each labelled by the date on which it starts (the scenario's reporting_day_starts)."
     )
     return (
         f"<p>{escape(rule)}</p><p><strong>Days binding:</strong> {escape(summary)}.</p>"

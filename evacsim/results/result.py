@@ -27,6 +27,8 @@ from evacsim.model.ledger import WAIT_STAGES, GroupRecord
 from evacsim.model.convoys import ConvoyRecord
 from evacsim.model.model import Model, collector_paused
 
+from .days import day_label, day_starts_h, hour_weights
+
 __all__ = ["RunResult", "collect"]
 
 _STAGE_NAMES = {
@@ -47,14 +49,19 @@ def _version() -> str:
 class RunResult:
     """Everything one run produced.
 
-    DataFrames (times are local date-times at the airport, hourly unless named daily):
+    DataFrames (times are local date-times at the airport, hourly unless named daily; a
+    ``date`` or ``day`` is a reporting day, labelled by the date on which it starts, see
+    :mod:`evacsim.results.days`):
 
-    * ``evacuated``: people departed per hour by category, operator and destination;
+    * ``evacuated``: people departed per hour by category, operator and destination, with the
+      reporting ``day`` of those departures;
     * ``backlog``: people per stage (outside, screening, inside_waiting, aboard, staging:BASE)
       and category: ``mean`` over the hour and ``end`` level at its end;
     * ``ground``: troops on the ground, aircraft on the ground, lanes manned (same columns);
-    * ``flights``: one row per flight; ``groups``: one row per group (if records were kept);
-    * ``utilisation``: per day and constrained resource, utilisation and hours full;
+    * ``flights``: one row per flight (``day``: reporting day of its departure);
+      ``groups``: one row per group (if records were kept);
+    * ``utilisation``: per reporting day and constrained resource, utilisation (0-1) and
+      hours full;
     * ``left_behind``: people not evacuated at the deadline, by category and where they were;
     * ``waits``: waiting-time statistics (hours) by category and stage;
     * ``events``: the timeline as it happened;
@@ -80,10 +87,19 @@ class RunResult:
 
     # -- views ------------------------------------------------------------------------------
 
+    @property
+    def reporting_day_starts_h(self) -> float:
+        """When this run's reporting days start (hours after local midnight)."""
+        return day_starts_h(self.provenance.get("resolved_scenario"))
+
     def evacuated_daily(self, by: str | list[str] = "category") -> pd.DataFrame:
-        """People evacuated per calendar day, by ``category``/``operator``/``destination``."""
+        """People evacuated per reporting day (``date``: its label, see
+        :mod:`evacsim.results.days`), by ``category``/``operator``/``destination``."""
         by = [by] if isinstance(by, str) else list(by)
-        frame = self.evacuated.assign(date=self.evacuated["time"].dt.normalize())
+        frame = self.evacuated
+        if "day" not in frame:  # tables written before the column existed: by the hour
+            frame = frame.assign(day=day_label(frame["time"], self.reporting_day_starts_h))
+        frame = frame.rename(columns={"day": "date"})
         return frame.groupby(["date", *by], as_index=False)["people"].sum()
 
     def kpi_table(self) -> pd.DataFrame:
@@ -183,15 +199,30 @@ def _collect(model: Model) -> RunResult:
     hours = _hour_index(start, n_hours)
     to_time = lambda h: pd.NaT if (h is None or np.isnan(h)) else start + dt.timedelta(hours=h)  # noqa: E731
 
-    # Evacuated per hour by category, operator, destination.
-    rows = [
-        (min(h, n_hours - 1), names[c], op, dest, people)
-        for (h, c, op, dest), people in sorted(model.flights.departures.items())
-    ]
-    evacuated = pd.DataFrame(
-        rows, columns=["time", "category", "operator", "destination", "people"]
+    day_starts_h = s.reporting_day_starts
+
+    # Evacuated per hour by category, operator, destination, and the reporting day of the
+    # departures (from their minute: an hour in which a day starts can have a row for each).
+    last_minute = max(0, math.ceil(model.horizon_h * 60 - 1e-6) - 1)
+    minutes = np.fromiter(
+        (min(m, last_minute) for (m, _c, _op, _dest) in model.flights.departures),
+        dtype=np.int64,
+        count=len(model.flights.departures),
+    )
+    departed = pd.DataFrame(
+        [(names[c], op, dest, people) for (_m, c, op, dest), people in
+         model.flights.departures.items()],
+        columns=["category", "operator", "destination", "people"],
     ).astype({"people": "int64"})
-    evacuated["time"] = hours.take(evacuated["time"].to_numpy(dtype=np.int64))
+    departed.insert(0, "time", hours.take(np.minimum(minutes // 60, n_hours - 1)))
+    departed.insert(
+        1, "day", day_label(pd.Timestamp(start) + pd.to_timedelta(minutes, unit="min"),
+                            day_starts_h)
+    )
+    evacuated = (
+        departed.groupby(["time", "day", "category", "operator", "destination"], sort=True)[
+            "people"].sum().reset_index()
+    )
 
     # Backlog by stage and category, and staging bases.
     backlog = _levels_frame(
@@ -232,6 +263,7 @@ def _collect(model: Model) -> RunResult:
         name = col.removesuffix("_h").replace("t_", "") if col != "slot_h" else "slot"
         flights[name] = _times(start, flights[col])
     flights = flights.rename(columns={"land": "landed", "board": "boarding", "depart": "departed"})
+    flights["day"] = day_label(flights["departed"], day_starts_h)
     flights["load_factor"] = np.where(
         flights["seats"] > 0,
         (flights["boarded"] + flights["troops_out"]) / flights["seats"].clip(lower=1),
@@ -269,7 +301,7 @@ def _collect(model: Model) -> RunResult:
         ],
         columns=["name", "type", "time", "until", "detail"],
     )
-    kpis = _kpis(model, backlog, flights, left, n_hours)
+    kpis = _kpis(model, evacuated, backlog, flights, left, n_hours)
     convoys = _convoys(model, to_time, kpis)
     provenance = {
         "scenario": s.name,
@@ -350,33 +382,50 @@ def _levels_frame(hours: pd.DatetimeIndex, series: list[tuple[dict, Any]]) -> pd
     columns: dict[str, Any] = {"time": np.tile(hours.to_numpy(), len(series))}
     for key in series[0][0]:
         columns[key] = np.repeat([labels[key] for labels, _ in series], n)
-    columns["mean"] = np.concatenate([level.mean_per_bin()[:n] for _, level in series])
-    columns["end"] = np.concatenate([level.at_bin_end()[:n] for _, level in series])
+    columns["mean"] = _tidy(np.concatenate([level.mean_per_bin()[:n] for _, level in series]))
+    columns["end"] = _tidy(np.concatenate([level.at_bin_end()[:n] for _, level in series]))
     return pd.DataFrame(columns)
 
 
-def _daily(values: np.ndarray, n_hours: int) -> np.ndarray:
-    """Sum hourly values into days of 24 hours from the start."""
-    days = math.ceil(n_hours / 24)
-    padded = np.zeros(days * 24)
-    padded[: len(values[:n_hours])] = values[:n_hours]
-    return padded.reshape(days, 24).sum(axis=1)
+RESIDUE = 1e-6
+"""Float residue (people, hours): a level is the running sum of its changes, and fractional
+changes (onward flights at a rate per hour, hour shares) can leave it at -1.8e-12 where it is
+0. Values closer to zero than this are zero in the tables; nothing real is that small."""
+
+
+def _tidy(values: np.ndarray) -> np.ndarray:
+    """``values`` with float residue (see :data:`RESIDUE`) set to exactly zero."""
+    values = np.asarray(values, dtype=float)
+    return np.where(np.abs(values) < RESIDUE, 0.0, values)
+
+
+def _room(capacity: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Capacity-hours a space gave per hour: its capacity, or what it held when it held more.
+
+    A space (the holding area, a staging base) holds more than its capacity only when the
+    model lets a group or a flight larger than the whole space into an empty one, or when an
+    event cuts the capacity below the load already there: those people were housed, so the
+    room they used was there to use (utilisation 1, not above). NaN (no limit) stays NaN.
+    """
+    return np.where(np.isnan(capacity), np.nan, np.fmax(capacity, held))
 
 
 def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
-    """Per day: how busy each constrained resource was and for how long it was full.
+    """Per reporting day: how busy each constrained resource was and for how long it was full.
 
     ``utilisation`` is busy capacity-hours over available capacity-hours; ``full_h`` is the
     hours the resource was at its limit (for gates: people waiting but no room inside; for
     screening and the ramp and runway: every unit busy, to the hour; for holding: at capacity;
-    for a staging base: a departure held for room).
+    for a staging base: a departure held for room). Hours are shared between reporting days
+    as :func:`evacsim.results.days.hour_weights` says.
     """
     n = len(hours)
-    days = pd.date_range(hours[0], periods=math.ceil(n / 24), freq="D")
+    days, weights = hour_weights(hours, model.scenario.reporting_day_starts)
     rows = []
 
     def add(resource: str, kind: str, busy: np.ndarray, capacity: np.ndarray, full: np.ndarray):
-        busy_d, cap_d, full_d = _daily(busy, n), _daily(capacity, n), _daily(full, n)
+        busy_d, cap_d, full_d = (weights @ _tidy(np.asarray(v, dtype=float)[:n]) for v in
+                                 (busy, capacity, full))
         for day, b, c, f in zip(days, busy_d, cap_d, full_d, strict=True):
             rows.append(
                 {
@@ -400,8 +449,10 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
             gate.blocked_full.mean_per_bin(),
         )
     sc = model.screening
-    busy, manned = sc.busy.mean_per_bin(), sc.manned_level.mean_per_bin()
-    add("screening", "screening", busy, manned, ((busy >= manned - 1e-6) & (manned > 0)) * 1.0)
+    # Against the lanes open: a lane unmanned while screening a group finishes it (the work
+    # happened, on a lane that was open for it), so busy lanes never exceed open ones.
+    busy, lanes = sc.busy.mean_per_bin(), sc.open_level.mean_per_bin()
+    add("screening", "screening", busy, lanes, ((busy >= lanes - 1e-6) & (lanes > 0)) * 1.0)
     inside = sum(
         lv.mean_per_bin()
         for stage in (Stage.SCREENING, Stage.INSIDE)
@@ -412,7 +463,7 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
         "holding",
         "holding",
         inside,
-        np.full(n, cap if math.isfinite(cap) else np.nan),
+        _room(np.full(n, cap if math.isfinite(cap) else np.nan), inside),
         model.holding.full.mean_per_bin(),
     )
     af = model.airfield
@@ -437,7 +488,11 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
             f"staging:{name}",
             "staging",
             base.occupancy.mean_per_bin(),
-            np.full(n, float(base.capacity) if math.isfinite(base.capacity) else np.nan),
+            _room(
+                np.where(base.unlimited.mean_per_bin() > 0, np.nan,
+                         base.capacity_level.mean_per_bin()),
+                base.occupancy.mean_per_bin(),
+            ),
             base.full.mean_per_bin(),
         )
     return pd.DataFrame(rows)
@@ -478,7 +533,7 @@ def _left_behind(model) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _kpis(model, backlog, flights, left, n_hours) -> dict[str, float]:
+def _kpis(model, evacuated, backlog, flights, left, n_hours) -> dict[str, float]:
     led = model.ledger
     k: dict[str, float] = {}
     k["arrived"] = float(sum(led.arrived))
@@ -503,11 +558,11 @@ def _kpis(model, backlog, flights, left, n_hours) -> dict[str, float]:
             )
         )
     hourly = np.zeros(n_hours)
-    for (h, _c, _op, _dest), people in model.flights.departures.items():
-        hourly[min(h, n_hours - 1)] += people
+    for (m, _c, _op, _dest), people in model.flights.departures.items():
+        hourly[min(m // 60, n_hours - 1)] += people
     rolling = np.convolve(hourly, np.ones(24), mode="valid") if n_hours >= 24 else hourly
     k["peak_24h_evacuated"] = float(rolling.max()) if len(rolling) else 0.0
-    daily = _daily(hourly, n_hours)
+    daily = evacuated.groupby("day")["people"].sum()
     k["peak_day_evacuated"] = float(daily.max()) if len(daily) else 0.0
     levels = led.backlog
     for stage in (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE):

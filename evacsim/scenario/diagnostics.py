@@ -35,7 +35,7 @@ from pydantic.fields import FieldInfo
 
 from .bounds import Plausible
 from .schema import Scenario, shorthand_fixed
-from .units import format_duration, parse_duration, parse_timestamp
+from .units import format_duration, parse_clock, parse_duration, parse_timestamp
 
 __all__ = [
     "Finding",
@@ -331,6 +331,8 @@ def describe(tp: Any, *, short: bool = False, limits: bool = False) -> str:
         return f"a duration{suffix} with a unit, e.g. 45min, 2h or 1.5d"
     if parse_timestamp in validators:
         return "date-time" if short else "a date-time such as 2021-08-16T18:00, or a date"
+    if parse_clock in validators:
+        return "time of day" if short else "a time of day 'HH:MM' (00:00 to 23:59), e.g. '11:30'"
     if is_union(base):
         members = _members(base)
         # Bounds given on the field (``Field(ge=1)`` on ``int | None``) apply to its numbers.

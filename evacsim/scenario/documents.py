@@ -169,7 +169,19 @@ def _construct_timestamp(loader: Any, node: yaml.Node) -> Any:
         return loader.construct_scalar(node)
 
 
+def _construct_number(loader: Any, node: yaml.Node) -> Any:
+    """YAML 1.1 reads ``11:30`` as the base-60 number 690 (and ``07:30`` as text): a time of
+    day written without quotes stays text, so that it means what it says wherever it is."""
+    if ":" in str(node.value):
+        return loader.construct_scalar(node)
+    if node.tag.endswith(":int"):
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    return yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_number)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_number)
 _Loader.add_constructor("!remove", _construct_remove)
 _Loader.add_constructor("!replace", _construct_replace)
 

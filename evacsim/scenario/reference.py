@@ -207,6 +207,11 @@ JSON Schema for editors (see the README, "Scenario files"). Conventions:
   A bare number other than `0` is refused: it is the commonest silent mistake.
 * **Times** are local date-times at the airport, `2021-08-16T18:00`, or dates
   (`2021-08-16`, meaning midnight).
+* **Times of day** (`reporting_day_starts`) are local `"HH:MM"`, whole minutes.
+* **Reporting days** run from `reporting_day_starts` to the same time next day and are
+  labelled by the date on which they start (23 Aug 11:30 to 24 Aug 11:30 is "23 Aug"; with
+  the default `00:00`, the calendar date). Every daily table, chart, binding strip and
+  backtest counts them; the first and last of a run may be partial.
 * **Names** (keys of named mappings such as `flights`, and references to them) are letters,
   digits, `_` and `-`. Named mappings make every field reachable by a path such as
   `flights.us_c17.per_day`, which `--set` uses.

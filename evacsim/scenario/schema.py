@@ -52,7 +52,7 @@ from .bounds import (
     Troops,
     Weight,
 )
-from .units import format_duration, parse_duration, parse_timestamp
+from .units import format_clock, format_duration, parse_clock, parse_duration, parse_timestamp
 
 __all__ = [
     "AircraftType",
@@ -125,6 +125,22 @@ Timestamp = Annotated[
     ),
 ]
 """A local date-time at the airport."""
+
+ClockTime = Annotated[
+    float,
+    Field(ge=0, lt=24),  # hours after midnight (parse_clock refuses anything else first)
+    BeforeValidator(parse_clock),
+    PlainSerializer(format_clock, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$",
+            "description": "Local time of day at the airport, 'HH:MM' (quote it in YAML).",
+            "examples": ["00:00", "11:30"],
+        }
+    ),
+]
+"""A local time of day, ``"HH:MM"``; hours since midnight inside, in [0, 24)."""
 
 
 def _unit(unit: str) -> dict[str, str]:
@@ -1259,6 +1275,17 @@ class Scenario(_Frozen):
             "uncertain deadline {dist: uniform, low: date-time, high: date-time} (or "
             "triangular with a mode) drawn anew for each replication."
         )
+    )
+    reporting_day_starts: ClockTime = Field(
+        "00:00",
+        validate_default=True,
+        description=(
+            "Local time of day at which a reporting day begins: every daily table, chart, "
+            "binding strip and backtest counts days from it (e.g. '11:30' for figures kept "
+            "11:30 to 11:30). A reporting day is labelled by the date on which it starts; "
+            "the first and last may be partial."
+        ),
+        json_schema_extra=_unit("time of day (local, HH:MM)"),
     )
     demand: dict[Name, Category] = Field(description="Evacuee categories, by a name of yours.")
     gates: dict[Name, Gate] = Field(description="Entry points in the perimeter, by name.")

@@ -13,8 +13,10 @@ import re
 
 __all__ = [
     "HOURS_PER_DAY",
+    "format_clock",
     "format_duration",
     "hours_between",
+    "parse_clock",
     "parse_duration",
     "parse_timestamp",
 ]
@@ -116,3 +118,37 @@ def format_duration(hours: float) -> str:
         if parse_duration(text) == hours:
             return text
     return f"{hours!r}h"  # pragma: no cover - repr always round-trips
+
+
+_CLOCK_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_clock(value: object) -> float:
+    """Return a time of day as hours since midnight, in [0, 24), from ``"HH:MM"``.
+
+    Whole minutes only: a reporting day or a shift starts on a clock's minute (and every time
+    zone's offset is a whole number of minutes). A :class:`datetime.time` is accepted too.
+    """
+    if isinstance(value, dt.time):
+        if value.second or value.microsecond:
+            raise ValueError(f"'{value}' has seconds (expected a time in whole minutes, 'HH:MM')")
+        return value.hour + value.minute / 60.0
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(
+            f"{value!r} is not a time of day (expected 'HH:MM' in quotes, e.g. '11:30')"
+        )
+    match = _CLOCK_RE.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a time of day (expected 'HH:MM', e.g. '11:30')")
+    hh, mm = int(match.group(1)), int(match.group(2))
+    if hh > 23 or mm > 59:
+        raise ValueError(f"'{value}' is not a time of day (expected 00:00 to 23:59)")
+    return hh + mm / 60.0
+
+
+def format_clock(hours: float | str) -> str:
+    """The inverse of :func:`parse_clock`: ``"HH:MM"`` for hours since midnight."""
+    if isinstance(hours, str):  # a default as written (JSON Schema shows it through here)
+        hours = parse_clock(hours)
+    minutes = round(hours * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
