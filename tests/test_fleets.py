@@ -196,3 +196,17 @@ def test_an_earlier_deadline_drops_timetabled_flights_after_it(tmp_path):
     assert scenario is not None and [p.severity for p in problems] == ["warning"] * 2
     assert scenario.flights["raf"].timetable == [pd.Timestamp("2023-04-23T16:00")]
     assert "late" not in scenario.flights
+
+
+def test_fleet_mistakes_elsewhere_are_reported_not_raised():
+    # a base, a crew and a fleet field all failing at once: each gets its line, no crash in
+    # the checks that span fields (they skip what failed)
+    data = copy.deepcopy(BASE)
+    data["staging"]["larnaca"]["flight_time"] = "100h"
+    data["flights"]["raf"]["fleet"].update(aircraft="x", crew={"duty": "100h", "rest": "1h"})
+    with pytest.raises(evacsim.ScenarioError) as err:
+        evacsim.scenario_from_dict(data)
+    text = str(err.value)
+    assert "staging.larnaca.flight_time: 100h is too large" in text and "<= 2d" in text
+    assert "flights.raf.fleet.crew.duty: 100h is too large" in text
+    assert "flights.raf.fleet.aircraft: 'x' is not a whole number" in text

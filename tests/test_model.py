@@ -135,6 +135,7 @@ def small_scenarios(draw):
                     "from": "2021-01-04T00:00",
                     "to": "2021-01-04T12:00",
                     "operator": "a",
+                    "seats_per_troop": draw(st.sampled_from([1.0, 2.5])),
                 }
             },
         },
@@ -156,6 +157,7 @@ def small_scenarios(draw):
                 "per_day": [0, draw(st.integers(0, 12))],
                 "destinations": {"s1": 1, "s2": 1},
                 "max_extra_wait": "30min",
+                "divert": draw(st.booleans()),
             },
             "fb": {
                 "operator": "b",
@@ -198,6 +200,12 @@ def small_scenarios(draw):
                 "base": "s1",
                 "at": "2021-01-03T00:00",
                 "capacity": 1000,
+            },
+            "checkpoints": {
+                "type": "arrivals_stopped",
+                "categories": "all",
+                "at": "2021-01-02T18:00",
+                "passing": draw(st.floats(0, 1)),
             },
             "stop": {"type": "arrivals_stopped", "categories": "all", "at": "2021-01-04T06:00"},
         },

@@ -157,6 +157,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from .experiments import EXIT_ALL_FAILED, engine_kwargs, failures_exit
 
     scenario = checked_scenario(args.scenario, args)
+    if (args.observed is None) == (args.targets is None):
+        print("evacsim calibrate: give one of --observed FILE.csv (a daily series) or "
+              "--targets FILE.csv (counts as of times, KPIs)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.targets is not None:
+        return _calibrate_targets(args, scenario)
     out = args.out or Path(f"{scenario.name}-calibration")
     try:
         params = [parse_parameter(text) for text in args.param]
@@ -177,6 +183,35 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"\nEstimates, evaluations, fitted scenario and charts written to {out}/ (rerun "
           "to resume)")
     return failures_exit(result.failed, len(result.evaluations) * result.replications)
+
+
+def _calibrate_targets(args: argparse.Namespace, scenario) -> int:
+    """``evacsim calibrate --targets``: fit against a record of targets; ``--record`` writes
+    the fit as Markdown with the command that made it (rerun it to regenerate the file)."""
+    from evacsim.experiments.backtest import ObservedDataError
+    from evacsim.experiments.targets import calibrate_targets
+
+    from .experiments import engine_kwargs
+
+    try:
+        result = calibrate_targets(scenario, args.targets, args.param, seed=args.seed,
+                                   replications=args.replications, points=args.points or 3,
+                                   rounds=args.rounds, confidence=args.confidence,
+                                   **engine_kwargs(args))
+    except ObservedDataError as err:
+        return _observed_problems(err)
+    except (ValueError, RuntimeError) as err:
+        print(f"evacsim calibrate: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    print(result.summary())
+    if args.out:
+        out = result.write(args.out)
+        print(f"\nEstimates, evaluations and the targets' fit written to {out}/")
+    if args.record:
+        command = ["evacsim", *sys.argv[1:]] if args.argv is None else ["evacsim", *args.argv]
+        args.record.write_text(result.record(command), encoding="utf-8")
+        print(f"Calibration record written to {args.record}")
+    return EXIT_OK
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -253,7 +288,14 @@ def make_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="fit uncertain inputs to an observed daily series "
                                            "(least squares over replicated runs)")
     cal.add_argument("scenario", type=Path, help="scenario YAML file")
-    cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv")
+    cal.add_argument("--observed", type=Path, metavar="FILE.csv",
+                     help="observed daily series (date,evacuated[,flights])")
+    cal.add_argument("--targets", type=Path, metavar="FILE.csv",
+                     help="instead of --observed: targets (quantity,from,to,low,high[,weight,"
+                          "source]): counts as of a time or over a window, per operator, and "
+                          "KPIs, each with the band the record allows")
+    cal.add_argument("--record", type=Path, metavar="FILE.md",
+                     help="with --targets: write the fit as a Markdown record with this command")
     cal.add_argument("--param", action="append", required=True, metavar="PATH=LO..HI",
                      help="input to fit and its range, e.g. screening.lanes=20..90 or "
                           "screening.service.mean=3min..12min; PATH*=LO..HI scales every "
@@ -279,6 +321,7 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    args.argv = argv  # the command as given (None: sys.argv), for records that name it
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

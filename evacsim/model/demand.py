@@ -9,6 +9,7 @@ it leaves the system, so memory follows the number of people present, not the nu
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import enum
 
@@ -25,6 +26,7 @@ __all__ = [
     "Stage",
     "category_arrivals",
     "category_set",
+    "passing_share",
     "plan_arrivals",
     "priority_levels",
     "step_profile",
@@ -193,6 +195,24 @@ def category_arrivals(
     return t, size
 
 
+def passing_share(profile: tuple[list[float], list[float]], t: float) -> float:
+    """The share getting through checkpoints at ``t`` (h) on a step profile (1 before it)."""
+    times, shares = profile
+    i = bisect.bisect_right(times, t) - 1
+    return shares[i] if i >= 0 else 1.0
+
+
+def _through_checkpoints(
+    t: np.ndarray, size: np.ndarray, profile: tuple[list[float], list[float]], rng
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep each group with the share passing at its arrival time (independent thinning)."""
+    times, shares = profile
+    index = np.searchsorted(np.asarray(times), t, side="right") - 1
+    share = np.where(index >= 0, np.asarray(shares + [1.0])[index], 1.0)
+    keep = rng.random(len(t)) < share
+    return t[keep], size[keep]
+
+
 def plan_arrivals(
     categories: list[Category],
     names: list[str],
@@ -201,6 +221,7 @@ def plan_arrivals(
     stop_h: dict[str, float],
     streams,
     screening: tuple | None = None,
+    checkpoints: dict[str, tuple[list[float], list[float]]] | None = None,
 ) -> ArrivalPlan:
     """Draw every category's first arrivals and merge them in time order.
 
@@ -209,12 +230,21 @@ def plan_arrivals(
     each group's screening time (``screening`` = (distribution, hours per person)) and
     whether it will be refused are drawn with it: the same group gets the same screening in
     every scenario compared on the same seed (common random numbers).
+
+    ``checkpoints`` gives, per category, a step profile (times h, share passing) of the share
+    of its people who get through checkpoints on the way (``arrivals_stopped`` with
+    ``passing``): each group drawn is kept with that share at its arrival time, drawn from
+    its own stream, so the arrivals themselves stay the same (common random numbers). Those
+    stopped never reach the perimeter.
     """
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "c", "s", "p", "v", "r")}
     for index, (name, cat) in enumerate(zip(names, categories, strict=True)):
         t, size = category_arrivals(
             cat, start, horizon_h, stop_h.get(name, horizon_h), streams[f"arrivals/{name}"]
         )
+        if checkpoints and name in checkpoints:
+            rng = streams[f"checkpoints/{name}"]
+            t, size = _through_checkpoints(t, size, checkpoints[name], rng)
         n = len(t)
         if cat.patience is None:
             patience = np.full(n, np.inf)

@@ -9,7 +9,8 @@ Each flight is one SimPy process (hundreds per run, not one per evacuee):
    its operator's seat rule (:mod:`~evacsim.model.seats`), to its surge seats when the inside
    is crowded; a part-empty aircraft may wait a little longer to fill; seats still empty then
    are spare and go by the rule's spare-seat step;
-5. it claims room at its staging base, waiting on the ramp while the base is full;
+5. it claims room at its staging base, waiting on the ramp while the base is full (or, if
+   its schedule may divert, flies to another of its bases that has room);
 6. it takes off: its evacuees are evacuated, and land at the base after the flight time.
 """
 
@@ -62,6 +63,7 @@ class FlightPlan:
     nation: str | None = None
     evacuates: bool = True
     max_extra_wait_h: float = 0.0
+    alternates: tuple[str, ...] = ()  # bases to divert to when the destination is full
     tail: int = -1  # the aircraft's number in its fleet (-1: not a fleet's sortie)
     block_h: float | None = None  # a fleet's flight time to its destination (None: the base's)
 
@@ -101,6 +103,7 @@ class FlightState:
     troops_out: int = 0
     t_hold: float = math.nan  # when it began claiming room at its staging base
     held_h: float = math.nan  # how long the base kept it on the ramp (once it has room)
+    destination: str | None = None  # where it diverted to, if not its planned base
     may_not_board: int = 0  # people left waiting who were not allowed its empty seats
 
     def held_for_staging_h(self, now: float) -> float:
@@ -139,6 +142,11 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
             continue  # sorties come out of the fleet's cycle as the run goes (Flights)
         rng = streams[f"flights/{key}"]
         choose = _Chooser(sched.destinations)
+        by_weight = (
+            sorted(sched.destinations, key=lambda n: -sched.destinations[n])
+            if sched.divert and isinstance(sched.destinations, dict)
+            else []
+        )
         if sched.timetable is not None:
             for when in sched.timetable:
                 plans.append(
@@ -147,8 +155,9 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
                         operator=sched.operator,
                         aircraft=sched.aircraft,
                         slot_h=hours(when),
-                        destination=choose(rng),
+                        destination=(destination := choose(rng)),
                         max_extra_wait_h=sched.max_extra_wait,
+                        alternates=tuple(n for n in by_weight if n != destination),
                     )
                 )
             continue
@@ -167,14 +176,16 @@ def plan_flights(scenario: Scenario, streams) -> list[FlightPlan]:
             jitter = sched.slot_jitter * rng.uniform(-0.5, 0.5, n)
             offsets = (np.arange(n) + 0.5 + jitter) / max(n, 1)
             for offset in offsets:
+                destination = choose(rng)
                 plans.append(
                     dict(
                         schedule=key,
                         operator=sched.operator,
                         aircraft=sched.aircraft,
                         slot_h=t + offset * window,
-                        destination=choose(rng),
+                        destination=destination,
                         max_extra_wait_h=sched.max_extra_wait,
+                        alternates=tuple(n for n in by_weight if n != destination),
                     )
                 )
             t += 24.0
@@ -439,6 +450,9 @@ class Flights:
             if load and plan.destination is not None:  # direct flights are never held
                 base = self.bases[plan.destination]
                 state.t_hold = env.now
+                if plan.alternates and not base.has_room(load):
+                    base = yield from self._divert(plan, load)
+                    state.destination = base.name
                 yield from base.claim(load)
                 state.held_h = env.now - state.t_hold
 
@@ -446,7 +460,8 @@ class Flights:
         airfield.leave(spot)
         now = state.t_depart = env.now
         state.status = "departed"
-        fid, operator, destination = plan.fid, plan.operator, plan.destination
+        fid, operator = plan.fid, plan.operator
+        destination = state.destination or plan.destination
         minute = int(now * 60)
         if destination is None:
             destination = DIRECT
@@ -460,9 +475,31 @@ class Flights:
             if plan.destination is None:
                 self.direct += load
             else:
-                env.process(self.bases[plan.destination].fly_in(load, plan.block_h))
+                landing = state.destination or plan.destination
+                block_h = plan.block_h if landing == plan.destination else None
+                env.process(self.bases[landing].fly_in(load, block_h))
         self._finish(plan, state)
         del self._state[plan.fid]  # departed: keep the record, let its groups go
+
+    def _divert(self, plan: FlightPlan, load: int):
+        """The planned base is full: the first of the plan's bases with room for ``load``,
+        waiting (held on the ramp, booked against the planned base) while none has any."""
+        planned = self.bases[plan.destination]
+        candidates = [planned] + [self.bases[name] for name in plan.alternates]
+        held = False
+        while True:
+            for base in candidates:
+                if base.has_room(load):
+                    if held:
+                        planned.hold(-1)
+                    return base
+            if not held:
+                planned.hold(+1)
+                held = True
+            freed = self.env.event()
+            for base in candidates:
+                base.space_freed.also_wakes(freed)
+            yield freed
 
     def _finish(self, plan: FlightPlan, state: FlightState) -> None:
         groups = state.groups
@@ -473,7 +510,7 @@ class Flights:
             aircraft=plan.aircraft,
             tail=plan.tail,
             destination=DIRECT if plan.destination is None and plan.evacuates else (
-                plan.destination or ""
+                state.destination or plan.destination or ""
             ),
             slot_h=plan.slot_h,
             t_land=state.t_land,

@@ -35,7 +35,7 @@ class Forces:
         screening: Screening,
         troops_per_lane: int,
         lane_schedule: tuple[np.ndarray, np.ndarray],
-        withdrawals: list[tuple[str, int, float, float, str | None]],
+        withdrawals: list[tuple[str, int, float, float, str | None, float]],
         horizon_h: float,
     ):
         self.env = env
@@ -46,11 +46,14 @@ class Forces:
         self.troops_per_lane = troops_per_lane
         self.lane_times, self.lane_values = lane_schedule
         self.scheduled_lanes = 0
-        self.awaiting_airlift: dict[str, int] = defaultdict(int)  # by operator
+        # Seats wanted by withdrawing troops and their equipment, by operator.
+        self.awaiting_airlift: dict[str, float] = defaultdict(float)
         self.on_ground = Level(horizon_h, initial=sum(initial.values()))
         env.process(self._lane_schedule())
-        for nation, troops, start_h, end_h, operator in withdrawals:
-            env.process(self._drawdown(nation, troops, start_h, end_h, operator))
+        for nation, troops, start_h, end_h, operator, seats_per_troop in withdrawals:
+            env.process(
+                self._drawdown(nation, troops, start_h, end_h, operator, seats_per_troop)
+            )
 
     @property
     def total(self) -> int:
@@ -62,9 +65,12 @@ class Forces:
         self.allocate()
 
     def board(self, operator: str, seats: int) -> int:
-        """Withdrawing troops take up to ``seats`` seats on a departing aircraft."""
-        n = min(seats, self.awaiting_airlift[operator])
-        self.awaiting_airlift[operator] -= n
+        """Withdrawing troops (and their equipment) take up to ``seats`` seats on a departing
+        aircraft; returns the seats they take."""
+        n = min(seats, math.ceil(self.awaiting_airlift[operator] - 1e-9))
+        if n <= 0:
+            return 0
+        self.awaiting_airlift[operator] = max(0.0, self.awaiting_airlift[operator] - n)
         return n
 
     def allocate(self) -> None:
@@ -92,8 +98,17 @@ class Forces:
             self.scheduled_lanes = int(lanes)
             self.allocate()
 
-    def _drawdown(self, nation: str, troops: int, start_h: float, end_h: float, operator):
-        """Take ``troops`` off the ground evenly, hour by hour, over ``[start_h, end_h]``."""
+    def _drawdown(
+        self,
+        nation: str,
+        troops: int,
+        start_h: float,
+        end_h: float,
+        operator,
+        seats_per_troop: float = 1.0,
+    ):
+        """Take ``troops`` off the ground evenly, hour by hour, over ``[start_h, end_h]``; each
+        then waits for ``seats_per_troop`` seats on its operator's aircraft (with equipment)."""
         env = self.env
         steps = max(1, math.ceil(end_h - start_h))
         step_h = (end_h - start_h) / steps
@@ -108,7 +123,7 @@ class Forces:
                 self.troops[nation] -= leaving
                 self.on_ground.change(env.now, -leaving)
                 if operator is not None:
-                    self.awaiting_airlift[operator] += leaving
+                    self.awaiting_airlift[operator] += leaving * seats_per_troop
                 self.allocate()
             if k < steps:
                 yield env.timeout(step_h)

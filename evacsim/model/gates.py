@@ -23,7 +23,15 @@ import simpy
 from evacsim.scenario.schema import Gate as GateSpec
 
 from .daily import EPS_H, DailyHours
-from .demand import AWAY, OUTSIDE, SCREENING, ArrivalPlan, Group, priority_levels
+from .demand import (
+    AWAY,
+    OUTSIDE,
+    SCREENING,
+    ArrivalPlan,
+    Group,
+    passing_share,
+    priority_levels,
+)
 from .holding import Room
 from .ledger import Ledger
 from .monitor import Level
@@ -111,6 +119,8 @@ class Crowd:
         patience: list[BufferedDraws | None],
         stop_h: list[float],
         uniform: BufferedDraws,
+        checkpoints: list[tuple[list[float], list[float]] | None] | None = None,
+        checkpoint_draws: BufferedDraws | None = None,
     ):
         self.plan_t = plan.time_h.tolist()
         self.plan_c = plan.category.tolist()
@@ -135,6 +145,9 @@ class Crowd:
         self._patience = patience
         self._stop_h = stop_h  # from this time on, nobody of the category reaches the gates
         self._uniform = uniform
+        # Per category, the share getting through checkpoints over time (None: no checkpoints).
+        self._checkpoints = checkpoints or [None] * len(priorities)
+        self._checkpoint_draws = checkpoint_draws
 
     # -- keeping the crowd up to date --------------------------------------------------------
 
@@ -225,8 +238,15 @@ class Crowd:
         c = group.cat
         if may_return and self._uniform.next() < self._return_probability[c]:
             t_back = t + self._return_delay[c].next()
-            if t_back < min(self.horizon_h, self._stop_h[c]):
+            if t_back < min(self.horizon_h, self._stop_h[c]) and self._passes(c, t_back):
                 heapq.heappush(self._returns, (t_back, group.gid, group))
+
+    def _passes(self, c: int, t: float) -> bool:
+        """Whether a group of category ``c`` coming back at ``t`` gets through checkpoints."""
+        profile = self._checkpoints[c]
+        if profile is None or t < profile[0][0]:
+            return True
+        return self._checkpoint_draws.next() < passing_share(profile, t)
 
     # -- what the gates do -------------------------------------------------------------------
 

@@ -71,6 +71,29 @@ def collector_paused():
             gc.enable()
 
 
+def _arrival_limits(
+    scenario: Scenario, names: list[str], horizon: float
+) -> tuple[dict[str, float], dict[str, tuple[list[float], list[float]]]]:
+    """From the ``arrivals_stopped`` events: per category, the time (h) from which nobody
+    gets through, and the step profile (times h, share passing) where some still do."""
+    events = sorted(
+        (e for e in scenario.events.values() if isinstance(e, ArrivalsStopped)),
+        key=lambda e: e.at,
+    )
+    stop_h = {n: horizon for n in names}
+    checkpoints: dict[str, tuple[list[float], list[float]]] = {}
+    for event in events:
+        at_h = (event.at - scenario.start).total_seconds() / 3600.0
+        for n in names if event.categories == "all" else event.categories:
+            if event.passing == 0:
+                stop_h[n] = min(stop_h[n], at_h)
+                continue
+            times, shares = checkpoints.setdefault(n, ([], []))
+            times.append(at_h)
+            shares.append((shares[-1] if shares else 1.0) * event.passing)
+    return stop_h, checkpoints
+
+
 class ConservationError(RuntimeError):
     """People were created or lost: the model's books do not balance."""
 
@@ -102,14 +125,17 @@ class Model:
         self.wall_s = math.nan
 
         # Demand: every first arrival is drawn now, per category, from its own streams.
-        stop_h = {n: horizon for n in names}
-        for event in scenario.events.values():
-            if isinstance(event, ArrivalsStopped):
-                for n in names if event.categories == "all" else event.categories:
-                    stop_h[n] = min(stop_h[n], hours(event.at))
+        stop_h, checkpoints = _arrival_limits(scenario, names, horizon)
         spec = scenario.screening
         self.arrival_plan = plan_arrivals(
-            cats, names, start, horizon, stop_h, streams, (spec.service, spec.per_person)
+            cats,
+            names,
+            start,
+            horizon,
+            stop_h,
+            streams,
+            (spec.service, spec.per_person),
+            checkpoints,
         )
         # Assembly points (only when the scenario has any): their arrivals share the pool.
         planned_points = {}
@@ -139,6 +165,8 @@ class Model:
             ],
             stop_h=[stop_h[n] for n in names],
             uniform=uniform("crowd"),
+            checkpoints=[checkpoints.get(n) for n in names],
+            checkpoint_draws=uniform("checkpoints") if checkpoints else None,
         )
         # The space inside (screening and holding together) is the holding area's, lent to
         # the gates, which claim it, and to screening, which frees it for those turned away.
@@ -194,7 +222,14 @@ class Model:
             troops_per_lane=spec.troops_per_lane,
             lane_schedule=(lane_times, lane_values),
             withdrawals=[
-                (w.nation, w.troops, max(hours(w.start), 0.0), hours(w.end), w.operator)
+                (
+                    w.nation,
+                    w.troops,
+                    max(hours(w.start), 0.0),
+                    hours(w.end),
+                    w.operator,
+                    w.seats_per_troop,
+                )
                 for w in f.withdrawals.values()
             ],
             horizon_h=horizon,

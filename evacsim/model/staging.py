@@ -2,8 +2,8 @@
 
 A flight claims room at its destination *before* it takes off (people in the air count
 against the base), and waits on the ramp while the base is full, as Kabul departures were
-held on 20 Aug when Al Udeid filled. People leave a base for onward flights at
-``onward_per_day``, in hourly batches.
+held on 20 Aug when Al Udeid filled. A base of capacity 0 is closed until an event opens
+it. People leave a base for onward flights at ``onward_per_day``, in hourly batches.
 """
 
 from __future__ import annotations
@@ -53,20 +53,23 @@ class StagingBase:
 
     def has_room(self, people: int) -> bool:
         claimed = self.landed + self.inbound + self.reserved
-        # An empty base always takes a flight, even one larger than its capacity.
-        return claimed + people <= self.capacity or claimed == 0
+        # An empty open base takes any flight, even one larger than its capacity; a base of
+        # capacity 0 is not open yet (or no longer).
+        return claimed + people <= self.capacity or (claimed == 0 and self.capacity > 0)
 
     def claim(self, people: int):
         """Wait until there is room for ``people`` and claim it (a SimPy sub-process)."""
         if not self.has_room(people):
-            self._held += 1
-            self.full.set(self.env.now, 1)
+            self.hold(+1)
             while not self.has_room(people):
                 yield self.space_freed.wait()
-            self._held -= 1
-            if not self._held:
-                self.full.set(self.env.now, 0)
+            self.hold(-1)
         self.reserved += people
+
+    def hold(self, change: int) -> None:
+        """One more (+1) or one fewer (-1) departure held on the ground for room here."""
+        self._held += change
+        self.full.set(self.env.now, 1 if self._held else 0)
 
     def fly_in(self, people: int, flight_time_h: float | None = None):
         """Wheels-up with ``people`` (room claimed); they land after the flight time (the

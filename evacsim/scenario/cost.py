@@ -23,7 +23,7 @@ import dataclasses
 import math
 from typing import Any
 
-from .schema import Scenario, expected_arrivals, planned_flights
+from .schema import ArrivalsStopped, Scenario, expected_arrivals, planned_flights
 
 __all__ = ["DEFAULT_BUDGET", "Budget", "CostEstimate", "cost_problems", "estimate_cost",
            "returns_per_group"]
@@ -93,12 +93,27 @@ def returns_per_group(cat: Any, horizon_h: float) -> float:
     return min(most, geometric)
 
 
+def _arrivals_through_checkpoints(s: Scenario, name: str, cat: Any) -> float:
+    """People of category ``name`` expected to reach the perimeter: its rate profile, cut
+    by ``arrivals_stopped`` events from their time on to the share they let pass."""
+    steps = sorted(
+        (min(max(e.at, s.start), s.latest_deadline), e.passing)
+        for e in s.events.values()
+        if isinstance(e, ArrivalsStopped) and (e.categories == "all" or name in e.categories)
+    )
+    total, share, since = 0.0, 1.0, s.start
+    for at, passing in steps:
+        total += share * expected_arrivals(cat.arrivals_per_day, since, at) if at > since else 0
+        share, since = share * passing, max(since, at)
+    return total + share * expected_arrivals(cat.arrivals_per_day, since, s.latest_deadline)
+
+
 def estimate_cost(s: Scenario) -> CostEstimate:
     """Estimate the CPU time and memory of one replication of ``s`` (see module doc)."""
     horizon_h = s.horizon_h
     groups = visits = 0.0
-    for cat in s.demand.values():
-        people = min(cat.pool, expected_arrivals(cat.arrivals_per_day, s.start, s.latest_deadline))
+    for name, cat in s.demand.items():
+        people = min(cat.pool, _arrivals_through_checkpoints(s, name, cat))
         g = people / cat.mean_group_size
         groups += g
         visits += g * (1 + returns_per_group(cat, horizon_h))

@@ -682,20 +682,23 @@ MAX_FLEET = 500
 MAX_BLOCK_H = 48.0
 """Longest block time or time on the ground at a base accepted (h)."""
 
+LegDuration = Annotated[Duration, Field(le=MAX_BLOCK_H)]
+"""A flight leg or a time on the ground: from 0 up to two days."""
+PositiveLegDuration = Annotated[Duration, Field(gt=0, le=MAX_BLOCK_H)]
+"""A flight leg or crew period that must take time: more than 0, up to two days."""
+
 
 class Crew(_Frozen):
     """A fleet's crew duty limit: a crew flies sorties for at most ``duty``, then rests."""
 
-    duty: Duration = Field(
-        gt=0,
-        le=MAX_BLOCK_H,
+    duty: PositiveLegDuration = Field(
         description=(
             "Longest duty period (h), from the first take-off from a base to landing back at "
             "one; a sortie that would end later waits for a rested crew."
         ),
     )
-    rest: Duration = Field(
-        gt=0, le=MAX_BLOCK_H, description="Rest at the base before the next duty period (h)."
+    rest: PositiveLegDuration = Field(
+        description="Rest at the base before the next duty period (h)."
     )
 
 
@@ -723,28 +726,22 @@ class Fleet(_Frozen):
             "destination)."
         ),
     )
-    block_time: Duration | None = Field(
+    block_time: PositiveLegDuration | None = Field(
         None,
-        gt=0,
-        le=MAX_BLOCK_H,
         description=(
             "Flight time each way between a base and the airfield (h); null = the base's "
             "flight_time (required for direct flights)."
         ),
     )
-    turnaround_at_base: Duration | None = Field(
+    turnaround_at_base: LegDuration | None = Field(
         None,
-        ge=0,
-        le=MAX_BLOCK_H,
         description=(
             "Time on the ground at a base between sorties (h): unloading, refuelling; null = "
             "the aircraft type's turnaround."
         ),
     )
-    first_departures_every: Duration | None = Field(
+    first_departures_every: LegDuration | None = Field(
         None,
-        ge=0,
-        le=MAX_BLOCK_H,
         description=(
             "Spacing of the aircraft's first take-offs from home, from the schedule's from "
             "(h); null = spread evenly over one cycle (block time both ways plus both "
@@ -817,6 +814,14 @@ class FlightSchedule(_Frozen):
         0.5,
         description="Random shift of each arrival slot, as a share of the slot spacing.",
         json_schema_extra=_unit("share of slot spacing"),
+    )
+    divert: bool = Field(
+        False,
+        description=(
+            "A loaded aircraft whose staging base is full (or closed) flies to another of its "
+            "destinations with room, the heaviest-weighted first; it is held only while all "
+            "are full."
+        ),
     )
 
     @field_validator("per_day")
@@ -907,6 +912,16 @@ class Withdrawal(_Frozen):
     operator: Name | None = Field(
         None, description="Operator whose departing aircraft carry them first (null: not ours)."
     )
+    seats_per_troop: float = Field(
+        1.0,
+        ge=1.0,
+        le=20.0,
+        description=(
+            "Seats each withdrawing troop takes on a departing aircraft, counting the "
+            "equipment flown out with them (retrograde cargo), in seats per troop."
+        ),
+        json_schema_extra=_unit("seats/troop"),
+    )
 
     @model_validator(mode="after")
     def _span(self) -> Withdrawal:
@@ -941,7 +956,10 @@ class StagingBase(_Frozen):
 
     capacity: Persons | None = Field(
         None,
-        description="People the base can hold (persons); null = no limit (a final destination).",
+        description=(
+            "People the base can hold (persons); null = no limit (a final destination); "
+            "0 = not open (no flight may land until a staging_capacity event opens it)."
+        ),
         json_schema_extra=_unit("persons"),
     )
     onward_per_day: PersonsPerDay = Field(
@@ -949,10 +967,8 @@ class StagingBase(_Frozen):
         description="People flown onward per day; 0 = they stay (a final destination).",
         json_schema_extra=_unit("persons/day"),
     )
-    flight_time: Duration = Field(
+    flight_time: LegDuration = Field(
         0.0,
-        ge=0,
-        le=MAX_BLOCK_H,
         description=(
             "Flight time from the airport (h); 0 = not timed (people land as they take off). "
             "Fleets fly it each way unless they give their own block_time."
@@ -1171,11 +1187,20 @@ class EligibilityChanged(_Event):
 
 
 class ArrivalsStopped(_Event):
-    """People of these categories can no longer reach the perimeter from ``at``."""
+    """People of these categories can no longer reach the perimeter from ``at``, or, with
+    ``passing`` above 0, only that share of them gets through (checkpoints on the way)."""
 
     type: Literal["arrivals_stopped"] = Field(description="Event kind: arrivals_stopped.")
     categories: list[Name] | Literal["all"] = Field(
         description="Categories that can no longer reach the perimeter (keys of demand), or all."
+    )
+    passing: Share = Field(
+        0.0,
+        description=(
+            "Share of these categories' arrivals (first arrivals and returns) that still get "
+            "through from now on; 0 stops them all. Several events multiply."
+        ),
+        json_schema_extra=_unit("share of arrivals"),
     )
 
 
@@ -1629,16 +1654,15 @@ def _fleet_bases(fl: Any, fleet: Fleet) -> list[str | None]:
 
 def _fleet_cycle_h(fl: Any, fleet: Fleet, staging: dict | None, aircraft: dict | None) -> float:
     """Shortest cycle of one aircraft (h), or NaN if a time is not known."""
+    if not isinstance(fl, FlightSchedule) or not isinstance(fleet, Fleet):
+        return math.nan  # part of it failed validation (reported there)
     spec = (aircraft or {}).get(fl.aircraft)
-    if getattr(spec, "turnaround", None) is None:
+    if not isinstance(spec, AircraftType):
         return math.nan
     block = fleet.block_time
     if block is None:
-        times = [
-            getattr((staging or {}).get(b), "flight_time", math.nan)
-            for b in _fleet_bases(fl, fleet)
-            if b is not None
-        ]
+        bases = [(staging or {}).get(b) for b in _fleet_bases(fl, fleet) if b is not None]
+        times = [b.flight_time if isinstance(b, StagingBase) else math.nan for b in bases]
         block = min(times, default=math.nan)
     at_base = spec.turnaround if fleet.turnaround_at_base is None else fleet.turnaround_at_base
     return 2 * block + spec.turnaround + at_base
@@ -1648,6 +1672,8 @@ def _fleet_problems(
     path: str, fl: Any, fleet: Fleet, staging: dict | None, aircraft: dict | None, known: Any
 ) -> Iterator[tuple[str, str]]:
     """A fleet's home base exists, every leg has a flight time, a crew can fly a sortie."""
+    if not isinstance(fl, FlightSchedule) or not isinstance(fleet, Fleet):
+        return  # part of it failed validation: reported there, once
     if fleet.home is not None:
         yield from known(f"{path}.home", fleet.home, staging, "staging base")
     if fleet.block_time is None and staging is not None:
@@ -1659,7 +1685,7 @@ def _fleet_problems(
                     "missing, and the flights go direct (no staging base gives a flight time) "
                     "(expected a block_time)",
                 )
-            elif getattr(spec, "flight_time", None) == 0:
+            elif isinstance(spec, StagingBase) and spec.flight_time == 0:
                 yield (
                     f"{path}.block_time",
                     f"missing, and staging.{base}.flight_time is 0 (expected a block_time, "
@@ -1669,9 +1695,9 @@ def _fleet_problems(
         spec = (aircraft or {}).get(fl.aircraft)
         block = fleet.block_time
         if block is None and staging is not None:
-            times = [getattr(staging.get(b), "flight_time", None) for b in _fleet_bases(fl, fleet)]
-            block = max((t for t in times if isinstance(t, float)), default=None)
-        if getattr(spec, "turnaround", None) is not None and block is not None:
+            bases = [staging.get(b) for b in _fleet_bases(fl, fleet)]
+            block = max((b.flight_time for b in bases if isinstance(b, StagingBase)), default=None)
+        if isinstance(spec, AircraftType) and block is not None:
             sortie = 2 * block + spec.turnaround
             if fleet.crew.duty < sortie:
                 yield (
@@ -1801,7 +1827,7 @@ def planned_flights(s: Any, start: Any, deadline: Any) -> tuple[float, str | Non
         if fleet is not None:
             types = getattr(s, "aircraft", None)
             cycle = _fleet_cycle_h(fl, fleet, getattr(s, "staging", None), types)
-            if days > 0 and cycle > 0:  # NaN (a time unknown) compares false
+            if days > 0 and cycle > 0:  # NaN (a time unknown or invalid) compares false
                 sorties = fleet.aircraft * (math.floor(days * 24 / cycle) + 1)
                 planned.append((sorties, f"flights.{key}.fleet.aircraft"))
             continue
