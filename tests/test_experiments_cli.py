@@ -59,7 +59,7 @@ def test_sweep_with_vary_writes_the_tidy_table(mini_file, tmp_path, capsys):
     assert code == 0
     assert "2 points × 2 replications" in capsys.readouterr().out
     table = pd.read_parquet(tmp_path / "sw" / "sweep_kpis.parquet")
-    assert set(table["screening.lanes"]) == {3, 5} and set(table["rep"]) == {0, 1}
+    assert set(table["screening.lanes"]) == {3, 5} and set(table["replication"]) == {0, 1}
 
 
 @pytest.mark.parametrize("args, message", [

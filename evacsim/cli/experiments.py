@@ -15,9 +15,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evacsim.experiments.engines import ENGINES, default_workers, require_dask
-from evacsim.scenario.loader import read_yaml
-
 from .options import add_scenario_options, checked_scenario
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so --help stays quick
@@ -39,6 +36,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ENGINE_NAMES = ("auto", "sequential", "local", "dask")
+"""The names :func:`evacsim.experiments.engines.make_engine` takes, listed here so that
+building the parser (and ``--help``) does not import the experiments package (a test checks
+that the two lists agree)."""
 
 EXIT_OK, EXIT_INVALID = 0, 1
 EXIT_GOAL_NOT_REACHED = 4  # goalseek: even the top of the range misses the goal
@@ -65,11 +67,12 @@ HEADLINE = (
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
     """--engine, --workers, --scheduler, --seed, --out, --progress for experiment commands."""
     group = parser.add_argument_group("experiment engine")
-    group.add_argument("--engine", choices=ENGINES, default=None,
-                       help="where replications run: sequential, local worker processes "
-                            "(default) or a Dask cluster")
+    group.add_argument("--engine", choices=ENGINE_NAMES, default=None,
+                       help="where replications run: auto (default: in this process when "
+                            "the work is too small to repay starting workers, else local "
+                            "worker processes), sequential, local or a Dask cluster")
     group.add_argument("--workers", type=int, default=None,
-                       help=f"worker processes (default: all cores, here {default_workers()})")
+                       help="worker processes (default: every core this process may use)")
     group.add_argument("--scheduler", default=None,
                        help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine "
                             "dask; without it --engine dask starts a local Dask cluster)")
@@ -88,19 +91,24 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``compare``, ``sweep`` and ``goalseek`` on the CLI's subparsers."""
+    """Register ``compare``, ``sweep``, ``sensitivity`` and ``goalseek`` on the CLI's
+    subparsers."""
     cmp = sub.add_parser("compare", help="compare a base scenario with alternatives (paired, "
                                          "common random numbers)")
     cmp.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
                      help="base scenario first, then the alternatives")
     cmp.add_argument("-n", "--replications", type=int, default=30, metavar="N")
     cmp.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
-    cmp.add_argument("--kpi", default="left_behind", help="KPI to rank on (default left_behind)")
+    cmp.add_argument("--kpi", default="not_out",
+                     help="KPI to rank on (default not_out: everyone eligible not flown out, "
+                          "including those who never reached a gate)")
     direction = cmp.add_mutually_exclusive_group()
     direction.add_argument("--maximize", dest="maximize", action="store_true", default=None,
                            help="higher KPI is better (default: from the KPI's meaning)")
     direction.add_argument("--minimize", dest="maximize", action="store_false")
     cmp.add_argument("--out", type=Path, help="results folder (resumable)")
+    cmp.add_argument("--report", action="store_true",
+                     help="also write OUT/report.html (compare-report.html here without --out)")
     add_engine_options(cmp)
     add_scenario_options(cmp)  # --set applies to every scenario compared
     cmp.set_defaults(func=cmd_compare)
@@ -118,9 +126,45 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sw.add_argument("--kpi", action="append", default=None,
                     help="KPI(s) to print per point (default left_behind, evacuated)")
     sw.add_argument("--out", type=Path, help="results folder (resumable: rerun to continue)")
+    sw.add_argument("--report", action="store_true",
+                    help="also write OUT/report.html (NAME-report.html here without --out)")
     add_engine_options(sw)
     add_scenario_options(sw)  # --set changes the base scenario before the factors
     sw.set_defaults(func=cmd_sweep)
+
+    sens = sub.add_parser(
+        "sensitivity", help="which uncertain inputs a KPI hangs on: Sobol indices or Morris "
+                            "screening (SALib)",
+        description="Samples the inputs over their ranges (--param, or the scenario's "
+                    "'uncertain:' block), runs every design point (common random numbers) and "
+                    "reports first-order and total indices with bootstrap intervals.")
+    sens.add_argument("scenario", type=Path)
+    sens.add_argument("--param", action="append", default=[], metavar="PATH=LOW:HIGH",
+                      help="an uncertain input and its range, e.g. screening.lanes=20:90 or "
+                           "screening.service.mean=3min..12min; PATH*=LOW:HIGH scales every "
+                           "number at PATH (a profile); repeatable (default: the scenario's "
+                           "uncertain: block)")
+    sens.add_argument("--method", choices=("sobol", "morris"), default="sobol",
+                      help="sobol: first-order and total indices, N(D+2) points (default); "
+                           "morris: elementary-effects screening, N(D+1) points")
+    sens.add_argument("-N", "--samples", type=int, default=64,
+                      help="Sobol base samples (a power of 2) or Morris trajectories "
+                           "(default 64)")
+    sens.add_argument("-n", "--replications", type=int, default=1, metavar="N",
+                      help="replications per design point (default 1; same seeds at every "
+                           "point)")
+    sens.add_argument("--kpi", action="append", default=None,
+                      help="KPI(s) to analyse (default not_out, left_behind, evacuated)")
+    sens.add_argument("--resamples", type=int, default=200,
+                      help="bootstrap resamples for the intervals (default 200)")
+    sens.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    sens.add_argument("--out", type=Path, help="results folder (resumable)")
+    sens.add_argument("--report", action="store_true",
+                      help="also write OUT/report.html (NAME-sensitivity-report.html here "
+                           "without --out)")
+    add_engine_options(sens)
+    add_scenario_options(sens)
+    sens.set_defaults(func=cmd_sensitivity)
 
     gs = sub.add_parser("goalseek", help="smallest lever value with P(KPI <= N) >= p",
                         description="Bisection over replicated runs. Exit code 4 when even "
@@ -160,6 +204,8 @@ def engine_kwargs(args: argparse.Namespace) -> dict:
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be 1 or more, got {args.workers}")
     if args.engine == "dask" or args.scheduler:
+        from evacsim.experiments.engines import require_dask
+
         require_dask()  # its import sets its loggers to INFO; undo that below
 
         # Dask logs every worker start and stop at INFO; show them only with --verbose.
@@ -286,16 +332,26 @@ def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
 
     if args.replications < 1:
         raise ValueError(f"-n must be 1 or more replications, got {args.replications}")
-    if getattr(args, "report", False):
-        print("evacsim run: --report describes one run; ignored with -n", file=sys.stderr)
     reps = replicate(scenario, args.replications, args.seed, out=args.out,
                      **engine_kwargs(args))
     print(present_replications(reps, args.all_kpis))
-    if args.out:
+    if args.out or getattr(args, "report", False):
         reps.write()
+    if args.out:
         print(f"\nResults written to {reps.store.root}/ (one file per replication; rerun to "
               "resume)")
+    _maybe_report(args, reps.store.root, f"{scenario.name}-report.html")
     return EXIT_OK
+
+
+def _maybe_report(args: argparse.Namespace, folder: Path, default_name: str) -> None:
+    """With ``--report``: the folder's HTML report, in the folder (with --out) or here."""
+    if not getattr(args, "report", False):
+        return
+    from evacsim.experiments.reports import write_folder_report
+
+    target = Path(folder) / "report.html" if args.out else Path(default_name)
+    print(f"Report written to {write_folder_report(folder, target)}")
 
 
 @_user_errors
@@ -337,12 +393,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
                            columns=["rank", "scenario", "mean", "95% CI", "gap to best",
                                     "P(best)"]).to_string(index=False)]
     print("\n".join(lines))
+    folder = result.write(kpi=args.kpi, maximize=maximize)
     if args.out:
-        print(f"\nResults written to {result.write(kpi=args.kpi, maximize=maximize)}/")
+        print(f"\nResults written to {folder}/")
+    _maybe_report(args, Path(folder), "compare-report.html")
     return EXIT_OK
 
 
 def _is_sweep_file(path: Path) -> bool:
+    from evacsim.scenario.loader import read_yaml
+
     data = read_yaml(path)
     return isinstance(data, dict) and "base" in data and "demand" not in data
 
@@ -388,6 +448,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = result.write()
     if args.out:
         print(f"\nTidy table (point × replication × KPI) written to {out}/sweep_kpis.parquet")
+    _maybe_report(args, Path(out), f"{spec.name or 'sweep'}-report.html")
     return EXIT_OK
 
 
@@ -415,6 +476,22 @@ def goal_lever(args: argparse.Namespace) -> tuple[str, str, float, float]:
         raise ValueError(f"--lever {args.lever}: expected a range of numbers LO..HI (e.g. "
                          f"{lever.path}{lever.op}0..20)")
     return lever.path, lever.mode, float(bounds.low), float(bounds.high)
+
+
+@_user_errors
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``evacsim sensitivity SCENARIO [--param PATH=LOW:HIGH]``: Sobol or Morris indices."""
+    from evacsim.experiments.sensitivity import sensitivity
+
+    scenario = checked_scenario(args.scenario, args)
+    result = sensitivity(scenario, args.param, method=args.method, samples=args.samples,
+                         replications=args.replications, seed=args.seed, kpis=args.kpi,
+                         resamples=args.resamples, out=args.out, **engine_kwargs(args))
+    print(result.summary())
+    if args.out:
+        print(f"\nPoints, outputs and indices written to {args.out}/")
+    _maybe_report(args, result.store.root, f"{scenario.name}-sensitivity-report.html")
+    return EXIT_OK
 
 
 @_user_errors

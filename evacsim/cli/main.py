@@ -11,8 +11,6 @@ import logging
 import sys
 from pathlib import Path
 
-from evacsim.experiments.engines import EngineUnavailable
-from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario
 from evacsim.version import __version__
 
 from .options import add_scenario_options, checked_scenario, over_budget, report_scenario_error
@@ -21,6 +19,8 @@ EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from evacsim.scenario.loader import ScenarioError, check_scenario, dump_scenario
+
     worst = EXIT_OK
     for path in args.files:
         try:
@@ -80,13 +80,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from evacsim.results.report import ResultsError, write_report
+    from evacsim.experiments.reports import write_folder_report
+    from evacsim.results.report import ResultsError
 
     try:
-        path = write_report(args.results_dir, args.out)
+        path = write_folder_report(args.results_dir, args.out, goal=args.goal)
     except ResultsError as err:
         print(f"evacsim report: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
+    except (ValueError, KeyError) as err:
+        print(f"evacsim report: {err.args[0] if err.args else err}", file=sys.stderr)
+        return EXIT_INVALID
     print(f"Report written to {path}")
     return EXIT_OK
 
@@ -236,7 +240,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--report",
         action="store_true",
         help="also write a self-contained HTML report (OUT/report.html, or "
-        "NAME-report.html here without --out)",
+        "NAME-report.html here without --out); with -n, the replications report",
     )
     add_run_options(run)  # -n N replications and the experiment engine options
     add_scenario_options(run)
@@ -258,9 +262,15 @@ def make_parser() -> argparse.ArgumentParser:
     schema.add_argument("--format", choices=["json", "markdown"], default="json")
     schema.set_defaults(func=cmd_schema)
 
-    report = sub.add_parser("report", help="write a self-contained HTML report of a run")
-    report.add_argument("results_dir", type=Path, help="folder written by evacsim run --out")
+    report = sub.add_parser(
+        "report", help="write a self-contained HTML report of any results folder",
+        description="The kind is detected from the folder: one run (run --out), replications "
+                    "(run -n --out), compare, sweep, sensitivity, backtest or calibrate.")
+    report.add_argument("results_dir", type=Path, help="a folder written with --out")
     report.add_argument("--out", type=Path, help="HTML file (default RESULTS_DIR/report.html)")
+    report.add_argument("--goal", metavar="KPI<=N",
+                        help="sweeps: the goal for the robustness table, e.g. not_out<=5000 "
+                             "(default: not_out at most its median over the points)")
     report.set_defaults(func=cmd_report)
 
     chart = sub.add_parser("charts", help="write the charts of a run as PNG or SVG files")
@@ -326,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # After parsing, so that --help never loads them.
+    from evacsim.experiments.engines import EngineUnavailable
+    from evacsim.scenario.loader import ScenarioError
+
     try:
         return args.func(args)
     except ScenarioError as err:

@@ -54,7 +54,7 @@ def prob_at_most(values: Iterable[float], threshold: float) -> tuple[float, floa
 def all_out_probability(kpis: pd.DataFrame, categories: Iterable[str]) -> pd.DataFrame:
     """Per category (and ``all``): probability that nobody eligible is left at the deadline.
 
-    ``kpis`` is the tidy replication table (rep, kpi, value) with the ``not_out.<category>``
+    ``kpis`` is the tidy replication table (replication, kpi, value) with the ``not_out.<category>``
     KPIs that :func:`evacsim.experiments.worker.replication_kpis` adds.
     """
     rows = []

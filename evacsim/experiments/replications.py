@@ -120,8 +120,9 @@ def _warn_if_other_code(store: ResultStore, key: ReplicationKey, finished: set[i
 class Replications:
     """Replications ``0 .. n-1`` of one scenario and root seed, as stored.
 
-    Tables are read from the store when first asked for: ``kpis`` (rep, kpi, value) and
-    ``series`` (rep, date, series, value), over the replications that finished.
+    Tables are read from the store when first asked for: ``kpis`` (replication, kpi, value)
+    and ``series`` (replication, date, series, value), over the replications that finished:
+    the long format :mod:`evacsim.results.charts` takes.
     """
 
     scenario: Scenario
@@ -140,12 +141,13 @@ class Replications:
 
     @functools.cached_property
     def kpis(self) -> pd.DataFrame:
-        """Tidy KPIs: one row per replication × KPI (rep, kpi, value)."""
+        """Tidy KPIs: one row per replication × KPI (replication, kpi, value)."""
         return self.store.kpis(self.scenario_hash, self.seed, self.reps)
 
     @functools.cached_property
     def series(self) -> pd.DataFrame:
-        """Tidy daily series: one row per replication × day × series (rep, date, series, value)."""
+        """Tidy daily series: one row per replication × day × series (replication, date,
+        series, value)."""
         return self.store.series(self.scenario_hash, self.seed, self.reps)
 
     def kpi(self, name: str) -> pd.Series:
@@ -154,14 +156,14 @@ class Replications:
         if frame.empty and name not in set(self.kpis["kpi"]):
             known = ", ".join(sorted(set(self.kpis["kpi"])))
             raise KeyError(f"unknown KPI '{name}' (expected one of: {known})")
-        return frame.set_index("rep")["value"].rename(name)
+        return frame.set_index("replication")["value"].rename(name)
 
     def wide(self) -> pd.DataFrame:
         """KPIs as one row per replication, one column per KPI."""
-        return self.kpis.pivot(index="rep", columns="kpi", values="value")
+        return self.kpis.pivot(index="replication", columns="kpi", values="value")
 
     def failures(self) -> pd.DataFrame:
-        """Failed replications (rep, error)."""
+        """Failed replications (replication, error)."""
         return self.store.failures(self.scenario_hash, self.seed, range(self.n))
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:

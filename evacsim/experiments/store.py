@@ -3,7 +3,7 @@
 Layout of an output folder (partitioned Parquet, one small file per replication)::
 
     OUT/scenarios/<scenario>.json                 resolved scenario, by content hash
-    OUT/kpis/<scenario>/<seed>/<rep>.parquet      rep, kpi, value
+    OUT/kpis/<scenario>/<seed>/<rep>.parquet      rep, kpi, value (read as replication)
     OUT/series/<scenario>/<seed>/<rep>.parquet    rep, date, series, value (daily)
     OUT/runs/<scenario>/<seed>/<rep>.ok.json      provenance of a finished replication
     OUT/runs/<scenario>/<seed>/<rep>.failed.json  provenance and error of a failed one
@@ -43,6 +43,12 @@ _SERIES_SCHEMA = pa.schema(
     [("rep", pa.int64()), ("date", pa.timestamp("us")), ("series", pa.string()),
      ("value", pa.float64())]
 )
+
+
+def _public(frame: pd.DataFrame) -> pd.DataFrame:
+    """A stored table with the column names the library uses everywhere (``replication``;
+    the files keep ``rep`` so that folders written by earlier versions still read)."""
+    return frame.rename(columns={"rep": "replication"})
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -136,16 +142,16 @@ class ResultStore:
         files = [str(self._part(kind, ReplicationKey(scenario, seed, r), ".parquet"))
                  for r in sorted(reps)]
         if not files:
-            return schema.empty_table().to_pandas()
+            return _public(schema.empty_table().to_pandas())
         tables = [pq.read_table(f, schema=schema) for f in files]
-        return pa.concat_tables(tables).to_pandas()
+        return _public(pa.concat_tables(tables).to_pandas())
 
     def kpis(self, scenario: str, seed: int, reps: Iterable[int]) -> pd.DataFrame:
-        """Tidy KPIs (rep, kpi, value) of the given finished replications, ordered by rep."""
+        """Tidy KPIs (replication, kpi, value) of the given finished replications, in order."""
         return self._read("kpis", scenario, seed, reps, _KPI_SCHEMA)
 
     def series(self, scenario: str, seed: int, reps: Iterable[int]) -> pd.DataFrame:
-        """Tidy daily series (rep, date, series, value) of the given finished replications."""
+        """Tidy daily series (replication, date, series, value) of the given replications."""
         return self._read("series", scenario, seed, reps, _SERIES_SCHEMA)
 
     def provenance(self, key: ReplicationKey) -> dict[str, Any] | None:
@@ -157,13 +163,13 @@ class ResultStore:
         return None
 
     def failures(self, scenario: str, seed: int, reps: Iterable[int]) -> pd.DataFrame:
-        """One row per failed replication among ``reps``: rep and the error it raised."""
+        """One row per failed replication among ``reps``: replication and the error it raised."""
         rows = []
         bad = self.failed(scenario, seed)
         for r in sorted(set(reps) & bad):
             prov = self.provenance(ReplicationKey(scenario, seed, r)) or {}
-            rows.append({"rep": r, "error": prov.get("error", "")})
-        return pd.DataFrame(rows, columns=["rep", "error"])
+            rows.append({"replication": r, "error": prov.get("error", "")})
+        return pd.DataFrame(rows, columns=["replication", "error"])
 
     def write_json(self, name: str, data: Any) -> Path:
         """Write an experiment-level record (what was asked, the points) next to the results."""

@@ -280,7 +280,7 @@ class SweepResult:
             frames.append(kpis.assign(point=p.index))
         table = pd.concat(frames, ignore_index=True)
         out = table.merge(self.points_table(), on="point", how="left")
-        return out[["point", *self.factors, "scenario", "rep", "kpi", "value"]]
+        return out[["point", *self.factors, "scenario", "replication", "kpi", "value"]]
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Per point and KPI: mean, CI and percentiles over replications, factors as columns."""
@@ -289,11 +289,11 @@ class SweepResult:
         return self.points_table().merge(summary, on="point")
 
     def failures(self) -> pd.DataFrame:
-        """Failed replications: point, rep, error."""
+        """Failed replications: point, replication, error."""
         frames = [self.store.failures(p.scenario_hash, self.spec.seed,
                                       range(self.spec.replications)).assign(point=p.index)
                   for p in self.points]
-        return pd.concat(frames, ignore_index=True)[["point", "rep", "error"]]
+        return pd.concat(frames, ignore_index=True)[["point", "replication", "error"]]
 
     def write(self, out: str | os.PathLike[str] | None = None) -> os.PathLike[str]:
         """Write points, the tidy table and the per-point summary (Parquet + CSV)."""

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from evacsim.model.model import build
+from evacsim.results.binding import CONSTRAINTS, NONE, binding_constraints
 from evacsim.results.days import end_of_day_hours, reporting_days
 from evacsim.results.result import RunResult, collect
 from evacsim.scenario.schema import Scenario
@@ -127,6 +128,11 @@ def replication_kpis(result: RunResult) -> dict[str, float]:
         kpis[f"not_out.{cat}"] = not_out
         total_not_out += not_out
     kpis["not_out"] = total_not_out
+    for row in result.by_operator().to_dict("records"):
+        # By nation / operator, so that every report of replications can table them.
+        op = row.pop("operator")
+        for name, value in row.items():
+            kpis[f"operator.{op}.{name}"] = float(value)
     return kpis
 
 
@@ -139,7 +145,8 @@ def daily_series(
     :mod:`evacsim.results.days`); ``backlog.<stage>``: people at that stage (all categories)
     at the end of the day (of its last hour), for the stages outside, screening,
     inside_waiting, aboard and staging:<base>; ``departures``: flights that took off that day
-    (what a backtest compares with observed flights).
+    (what a backtest compares with observed flights); ``binding.<name>``: 1 if that
+    constraint (or ``none``) was binding that day (:mod:`evacsim.results.binding`).
 
     ``through``: the last day every replication is to cover (an uncertain deadline makes
     runs of different lengths). Days after this run's deadline get what the day after the
@@ -169,6 +176,14 @@ def daily_series(
             days, fill_value=0)
         frames.append(pd.DataFrame({"date": days, "series": f"evacuated.{cat}",
                                     "value": per.to_numpy(dtype=float)}))
+    binding = binding_constraints(result.utilisation, result.flights)["binding"]
+    for name in [*CONSTRAINTS, NONE]:
+        # 1 on the days this constraint was binding: the mean over replications is the share
+        # of replications in which it bound that day.
+        bound = (binding == name).astype(float)
+        frames.append(pd.DataFrame({"date": pd.DatetimeIndex(bound.index).normalize(),
+                                    "series": f"binding.{name}",
+                                    "value": bound.to_numpy(dtype=float)}))
     out = pd.concat(frames, ignore_index=True)
     if through is not None and len(days) and through > days[-1]:
         out = _extend_past_end(out, days[-1], through)

@@ -102,6 +102,39 @@ class RunResult:
         frame = frame.rename(columns={"day": "date"})
         return frame.groupby(["date", *by], as_index=False)["people"].sum()
 
+    def by_operator(self) -> pd.DataFrame:
+        """One row per operator (a nation or charter): evacuation flights departed, seats
+        they offered, people carried in all and by category (``people.<category>``), their
+        mean load factor and the seats they flew empty (seats - evacuees - troops aboard).
+
+        Flights that carried no one by design (``seats`` 0: troops only) are not evacuation
+        flights and are left out. Operators that flew nothing still get a row of zeros.
+        """
+        spec = (self.provenance.get("resolved_scenario") or {})
+        operators = list(spec.get("operators", {}))
+        categories = list(spec.get("demand", {}))
+        flights = self.flights
+        evac = flights[(flights["status"] == "departed") & (flights["seats"] > 0)]
+        operators += [op for op in dict.fromkeys(evac["operator"]) if op not in operators]
+        carried = self.evacuated.groupby(["operator", "category"])["people"].sum()
+        categories += [c for c in dict.fromkeys(self.evacuated["category"])
+                       if c not in categories]
+        rows = []
+        for op in operators:
+            mine = evac[evac["operator"] == op]
+            aboard = (mine["boarded"] + mine["troops_out"]).clip(upper=mine["seats"])
+            row = {"operator": op, "flights": len(mine), "seats": int(mine["seats"].sum()),
+                   "people": int(mine["boarded"].sum())}
+            for cat in categories:
+                row[f"people.{cat}"] = int(carried.get((op, cat), 0))
+            row["mean_load_factor"] = float(mine["load_factor"].mean()) if len(mine) else (
+                math.nan)
+            row["seats_empty"] = int((mine["seats"] - aboard).sum())
+            rows.append(row)
+        return pd.DataFrame(rows, columns=["operator", "flights", "seats", "people",
+                                           *(f"people.{c}" for c in categories),
+                                           "mean_load_factor", "seats_empty"])
+
     def kpi_table(self) -> pd.DataFrame:
         return pd.DataFrame({"kpi": list(self.kpis), "value": list(self.kpis.values())})
 

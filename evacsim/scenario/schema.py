@@ -1285,6 +1285,96 @@ def latest(deadline: Any) -> Any:
 # --------------------------------------------------------------------------- the scenario
 
 
+MAX_UNCERTAIN_BOUND = 1e7
+"""Largest bound of an uncertain range: scenario inputs are counts, rates, hours and factors,
+none of which is plausibly above ten million."""
+
+
+def _bound(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+UncertainBound = Annotated[
+    float,
+    BeforeValidator(_bound),
+    WithJsonSchema({"anyOf": [{"type": "number"}, _DURATION_JSON_SCHEMA]}),
+]
+"""A bound of an uncertain range: a number in the field's own unit, or a duration (hours)."""
+
+
+class UncertainRange(_Frozen):
+    """How far an input may plausibly be from the value the scenario uses.
+
+    Read only by ``evacsim sensitivity``, which samples each input over its range and
+    measures how much of a KPI's variance it explains; a run uses the scenario's value.
+    """
+
+    low: UncertainBound = Field(
+        ge=0, le=MAX_UNCERTAIN_BOUND,
+        description="Lowest plausible value, in the field's unit (a duration for a "
+        "duration field, hours if a plain number); with scale: the lowest factor.",
+    )
+    high: UncertainBound = Field(
+        ge=0, le=MAX_UNCERTAIN_BOUND,
+        description="Highest plausible value, in the field's unit; with scale: the highest "
+        "factor.",
+    )
+    scale: bool = Field(
+        False,
+        description="Multiply every number at the path (a whole step profile, say) by a "
+        "factor in low..high instead of setting the value.",
+    )
+    source: str = Field(
+        "", max_length=500,
+        description="Why this range: a source in shared/data, or '[assumption]' and why.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UncertainRange:
+        if not self.low < self.high:
+            raise ValueError(f"expected low < high, got {self.low:g} and {self.high:g}")
+        return self
+
+
+def _uncertain_problems(s: Any) -> Iterator[tuple[str, str]]:
+    """Each ``uncertain:`` path must name a number (or a profile, with scale) in the scenario."""
+    for path, spec in (getattr(s, "uncertain", None) or {}).items():
+        node: Any = s
+        walked = []
+        for part in path.split("."):
+            if isinstance(node, BaseModel):
+                fields = {f.alias or name: name for name, f in type(node).model_fields.items()}
+                fields.update({name: name for name in type(node).model_fields})
+                node = getattr(node, fields[part]) if part in fields else _MISSING
+            elif isinstance(node, dict):
+                node = node.get(part, node.get(_key(part), _MISSING))
+            else:
+                node = getattr(node, part, _MISSING)
+            if node is _MISSING:
+                where = ".".join(walked) or "the scenario"
+                yield (f"uncertain.{path}", f"'{part}' is not a field of {where} (expected a "
+                                            "dotted path to a number, as in --set)")
+                break
+            walked.append(part)
+        else:
+            is_number = isinstance(node, int | float) and not isinstance(node, bool)
+            scale = spec.get("scale") if isinstance(spec, dict) else getattr(spec, "scale", 0)
+            if not is_number and not scale:
+                yield (f"uncertain.{path}", "is not a single number (expected a number, or "
+                                            "scale: true to scale a profile or distribution)")
+
+
+_MISSING = object()
+
+
+def _key(part: str) -> Any:
+    """A dict key as written in a path: numbers (group sizes) are keys too."""
+    try:
+        return int(part)
+    except ValueError:
+        return part
+
+
 class Scenario(_Frozen):
     """Every input of an evacuation run."""
 
@@ -1340,6 +1430,11 @@ class Scenario(_Frozen):
     convoys: dict[Name, Convoy] = Field(
         default_factory=dict,
         description="Escorted road convoys from assembly points to gates, by a name of yours.",
+    )
+    uncertain: dict[str, UncertainRange] = Field(
+        default_factory=dict, max_length=50,
+        description="Plausible ranges of uncertain inputs by dotted path (as in --set), for "
+        "evacsim sensitivity; runs use the values above.",
     )
 
     @property
@@ -1643,6 +1738,7 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
                 f"{path}.until",
                 f"{_fmt_time(until)} is before at {_fmt_time(at)} (expected until >= at)",
             )
+    yield from _uncertain_problems(s)
 
 
 def _fleet_bases(fl: Any, fleet: Fleet) -> list[str | None]:
