@@ -339,8 +339,17 @@ def present_replications(reps: Replications, all_kpis: bool = False) -> str:
     if n_ok == 0:
         lines.append("No replication finished.")
     else:
-        lines += [_kpi_table(reps.summary(), names), "",
-                  "Deadline: P(everyone eligible is out), by category "
+        lines += [_kpi_table(reps.summary(), names), ""]
+        drawn = reps.deadlines()
+        if len(drawn):
+            d = reps.scenario.deadline
+            fmt = lambda t: pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+            got = dict(zip(drawn["statistic"], drawn["deadline"], strict=True))
+            lines += [f"Deadline uncertain ({d.dist}, {fmt(d.low)} to {fmt(d.high)}), drawn per "
+                      f"replication: p05 {fmt(got['p05'])}, median {fmt(got['p50'])}, "
+                      f"p95 {fmt(got['p95'])}; every answer below is over these deadlines.",
+                      ""]
+        lines += ["Deadline: P(everyone eligible is out), by category "
                   "(not out = pool - evacuated - turned away):"]
         allout = reps.all_out()
         lines.append(pd.DataFrame(

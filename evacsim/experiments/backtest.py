@@ -213,7 +213,7 @@ def read_observed(path: str | os.PathLike[str]) -> pd.DataFrame:
 def model_days(scenario: Scenario) -> pd.DatetimeIndex:
     """Reporting days the scenario covers (labels; see :mod:`evacsim.results.days`), from
     the one its start falls in to the one its deadline ends."""
-    return reporting_days(scenario.start, scenario.deadline, scenario.reporting_day_starts)
+    return reporting_days(scenario.start, scenario.latest_deadline, scenario.reporting_day_starts)
 
 
 def daily_runs(series: pd.DataFrame, days: pd.DatetimeIndex,

@@ -212,6 +212,10 @@ class Replications:
         return deadline.left_behind_distribution(self.kpis, list(self.scenario.demand),
                                                  kpi_prefix)
 
+    def deadlines(self) -> pd.DataFrame:
+        """The deadlines drawn, when the deadline is uncertain (empty when it is fixed)."""
+        return deadline.deadline_distribution(self.kpis, self.scenario.start)
+
     def prob_at_most(self, kpi: str, threshold: float) -> tuple[float, float, float]:
         """P(``kpi`` <= ``threshold``) over replications with its Wilson 95 % interval."""
         return deadline.prob_at_most(self.kpi(kpi), threshold)

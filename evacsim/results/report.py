@@ -58,6 +58,7 @@ _TIME_COLUMNS = {
     "utilisation": ["date"],
     "events": ["time", "until"],
     "groups": ["arrive_time", "gate_time", "screened_time", "board_time", "depart_time"],
+    "convoys": ["departed", "arrived"],
 }
 _REQUIRED = ("kpis", "evacuated_hourly", "backlog", "ground", "flights", "utilisation",
              "left_behind", "waits", "events")
@@ -107,10 +108,10 @@ def read_results(results_dir: str | Path) -> RunResult:
     if not folder.is_dir():
         raise ResultsError(f"{folder}: not a folder (expected the --out folder of evacsim run)")
     tables: dict[str, pd.DataFrame] = {}
-    for name in (*_REQUIRED, "groups"):
+    for name in (*_REQUIRED, "groups", "convoys"):
         path = folder / f"{name}.csv"
         if not path.is_file():
-            if name == "groups":
+            if name in ("groups", "convoys"):  # written only by runs that have them
                 continue
             raise ResultsError(f"{path}: missing (expected the tables written by evacsim run "
                                f"--out)")
@@ -150,6 +151,7 @@ def read_results(results_dir: str | Path) -> RunResult:
         waits=tables["waits"],
         events=tables["events"],
         provenance=provenance,
+        convoys=tables.get("convoys"),
     )
 
 
@@ -439,6 +441,26 @@ def operators_html(table: pd.DataFrame, spec: dict[str, Any], note: str = "") ->
             + table_html(shown, heads, "numbers"))
 
 
+def _convoys_html(result: RunResult) -> str:
+    """Road convoys (scenarios with convoys): each departure, and the totals."""
+    convoys = result.convoys
+    if convoys is None:
+        return ""
+    k = result.kpis
+    head = (
+        f"<h3>Convoys</h3><p>{_fmt(k.get('convoys_departed', math.nan), '{:,.0f}')} departed, "
+        f"{_fmt(k.get('convoys_arrived', math.nan), '{:,.0f}')} arrived, "
+        f"{_fmt(k.get('convoys_turned_back', math.nan), '{:,.0f}')} turned back; "
+        f"{_fmt(k.get('convoy_people_delivered', math.nan), '{:,.0f}')} people carried to the "
+        f"gates, {_fmt(k.get('left_behind.assembly_point', math.nan), '{:,.0f}')} still at "
+        "assembly points at the deadline.</p>"
+    )
+    frame = convoys[["convoy", "departure", "departed", "arrived", "people", "seats", "status"]]
+    return head + table_html(
+        frame, ["Convoy", "No.", "Departed", "Arrived", "People", "Seats", "Status"]
+    )
+
+
 def _provenance_html(result: RunResult) -> str:
     prov = dict(result.provenance)
     resolved = prov.pop("resolved_scenario", None)
@@ -522,7 +544,7 @@ def render_report(result: RunResult, title: str | None = None) -> str:
         "binding": _binding_html(result, binding),
         "operators": operators_html(result.by_operator(), spec),
         "schedules": _schedules_html(result),
-        "events": _events_html(result),
+        "events": _events_html(result) + _convoys_html(result),
         "provenance": _provenance_html(result),
     }
     evacuated = result.kpis.get("evacuated", math.nan)
