@@ -14,12 +14,17 @@ Quick start::
 
 from __future__ import annotations
 
-import numpy as np
+import importlib
+from typing import TYPE_CHECKING
 
-from evacsim.model.model import ConservationError, Model, build
-from evacsim.results.result import RunResult, collect
-from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
-from evacsim.scenario.schema import Scenario
+if TYPE_CHECKING:  # names the type checker sees; at run time they load on first use
+    import numpy as np
+
+    from evacsim.model.model import ConservationError, Model, build
+    from evacsim.results.result import RunResult, collect
+    from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, scenario_from_dict
+    from evacsim.scenario.schema import Scenario
+
 from evacsim.version import __version__
 
 __all__ = [
@@ -43,17 +48,36 @@ __all__ = [
     "sweep",
 ]
 
-# Experiments (evacsim.experiments) load SciPy, PyArrow and Dask pieces: imported on first use
-# so that `import evacsim` stays quick in every worker process.
-_EXPERIMENTS = ("backtest", "calibrate", "compare", "goal_seek", "replicate", "sweep")
+# Every public name is imported on first use (PEP 562): the model pulls in NumPy, pandas and
+# SimPy, the experiments SciPy, PyArrow and Dask pieces, and `evacsim --help` (or a worker
+# process) should not pay for what it does not use.
+_LAZY = {
+    "ConservationError": "evacsim.model.model",
+    "Model": "evacsim.model.model",
+    "build": "evacsim.model.model",
+    "RunResult": "evacsim.results.result",
+    "collect": "evacsim.results.result",
+    "Problem": "evacsim.scenario.loader",
+    "ScenarioError": "evacsim.scenario.loader",
+    "load_scenario": "evacsim.scenario.loader",
+    "scenario_from_dict": "evacsim.scenario.loader",
+    "Scenario": "evacsim.scenario.schema",
+    **{name: "evacsim.experiments" for name in (
+        "backtest", "calibrate", "compare", "goal_seek", "replicate", "sweep")},
+}
 
 
 def __getattr__(name: str):
-    if name in _EXPERIMENTS:
-        from evacsim import experiments
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evacsim' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once loaded, a plain module attribute
+    return value
 
-        return getattr(experiments, name)
-    raise AttributeError(f"module 'evacsim' has no attribute '{name}'")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def simulate(
@@ -63,6 +87,11 @@ def simulate(
     keep_records: bool = True,
 ) -> RunResult:
     """Build, run and collect one replication of ``scenario`` (a Scenario or a file path)."""
+    from evacsim.model.model import build
+    from evacsim.results.result import collect
+    from evacsim.scenario.loader import load_scenario
+    from evacsim.scenario.schema import Scenario
+
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     return collect(build(scenario, seed, keep_records=keep_records).run())

@@ -181,7 +181,7 @@ def test_other_seeds_fit_within_the_model_spread_and_a_changed_scenario_does_not
     wrong = backtest(small(lanes=4), observed, seed=1, replications=6)
     r, w = right.metrics.set_index("metric"), wrong.metrics.set_index("metric")
     # The total error of the right scenario is within its replications' own spread.
-    totals = right.runs.groupby("rep")["evacuated"].sum()
+    totals = right.runs.groupby("replication")["evacuated"].sum()
     assert abs(r.loc["total evacuated", "error"]) < 3 * totals.std(ddof=1) + 1
     assert abs(r.loc["total evacuated", "error_pct"]) < 5
     # Two lanes fewer is a third less throughput: the backtest says so.
@@ -211,7 +211,7 @@ def test_overlay_figure_and_files(tmp_path):
 def test_cumulative_band_follows_replications_not_summed_quantiles():
     scenario = small()
     bt = backtest(scenario, synthetic(scenario, 5), seed=2, replications=5)
-    totals = bt.runs.groupby("rep")["evacuated"].sum()
+    totals = bt.runs.groupby("replication")["evacuated"].sum()
     last = bt.daily.iloc[-1]
     assert last["model_cum_low"] == pytest.approx(totals.quantile(0.05))
     assert last["model_cum_high"] == pytest.approx(totals.quantile(0.95))
@@ -396,12 +396,12 @@ def test_backtest_records_failed_replications_leaves_them_out_and_resumes(tmp_pa
     clean = backtest(scenario, observed, seed=3, replications=3)
     flaky(monkeypatch, {1})
     bt = backtest(scenario, observed, seed=3, replications=3, out=tmp_path)
-    assert bt.failures["rep"].tolist() == [1] and bt.finished == 2
-    assert sorted(bt.runs["rep"].unique()) == [0, 2]
+    assert bt.failures["replication"].tolist() == [1] and bt.finished == 2
+    assert sorted(bt.runs["replication"].unique()) == [0, 2]
     assert "1 of 3 replication(s) failed" in bt.summary()
     assert "injected failure" in bt.summary()
     # The mean is over the two that finished, each identical to the clean run's.
-    pd.testing.assert_frame_equal(bt.runs, clean.runs[clean.runs["rep"] != 1]
+    pd.testing.assert_frame_equal(bt.runs, clean.runs[clean.runs["replication"] != 1]
                                   .reset_index(drop=True))
     # Fixed, a rerun into the same folder runs only the failed one.
     monkeypatch.undo()

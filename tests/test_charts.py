@@ -392,6 +392,27 @@ def test_throughput_difference_is_paired_by_replication(replications):
         charts.throughput_difference(frame, baseline="nope")
 
 
+def test_throughput_difference_counts_the_days_a_shorter_scenario_lacks():
+    """Issue 12: with deadlines that differ, the days only the longer scenario ran count as 0
+    for the shorter one, so the cumulative difference ends at the difference in totals
+    (dropping those days showed -124 where the truth was -1,425)."""
+    days = pd.date_range("2021-08-14", periods=5, freq="D")
+    rows = [{"scenario": "long", "replication": r, "date": d, "series": "evacuated",
+             "value": 100.0 + r} for r in range(3) for d in days]
+    rows += [{"scenario": "short", "replication": r, "date": d, "series": "evacuated",
+              "value": 120.0} for r in range(3) for d in days[:3]]
+    frame = pd.DataFrame(rows)
+    fig = charts.throughput_difference(frame, baseline="long")
+    final = gid(fig.axes[1], "diff:short:cum").get_ydata()[-1]
+    totals = frame.groupby(["scenario", "replication"])["value"].sum().unstack(0)
+    assert final == pytest.approx((totals["short"] - totals["long"]).median())
+    assert final == pytest.approx(360 - 505)  # the median pair: 3 x 120 against 5 x 101
+    # A replication one scenario did not finish is left out, not read as zeros.
+    wide = charts.daily_by_scenario(frame[~((frame["scenario"] == "short")
+                                            & (frame["replication"] == 2))])
+    assert sorted(wide.index.get_level_values("replication").unique()) == [0, 1]
+
+
 def test_overlap_and_bounds_checks_can_fail():
     # The text checks above are only worth something if they catch a bad layout.
     fig = Figure(figsize=(4, 3))
@@ -416,3 +437,33 @@ def test_experiments_store_format_is_accepted(replications):
     assert len(charts.fan_chart(frame, series=["evacuated"]).axes) == 1
     with pytest.raises(ValueError, match="no series 'served'"):
         charts.throughput_difference(frame, baseline="small", series="served")
+
+
+def test_chart_fixes_a_new_user_asked_for(kabul):
+    """Issue 12: the waiting-time legend sits below the panels (it covered the curves) and
+    serves the right-hand panel too; the log axis has no stray "0"; the flight-load chart
+    has no empty "held" panel; a scenario without forces has no zero-troops axis."""
+    fig = charts.waiting_times(kabul)
+    left = fig.axes[0]
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    renderer = fig.canvas.get_renderer()
+    assert fig.legends[0].get_window_extent(renderer).y1 <= min(
+        ax.get_window_extent(renderer).y0 for ax in fig.axes)
+    legend_text = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "dash: 90th percentile" in legend_text and "US citizens and LPRs" in legend_text
+    ticks = {id(t) for t in left.get_xticklabels()}
+    shown = [t.get_text() for t in texts(fig) if id(t) in ticks]
+    assert shown and "0" not in shown and left.get_xscale() == "log"
+    assert overlapping(fig) == []
+
+    small = evacsim.simulate(evacsim.scenario_from_dict(SMALL), seed=11, keep_records=False)
+    unheld = {"flights": small.flights.assign(held_for_staging_h=0.0),
+              "provenance": small.provenance}
+    assert len(charts.flight_loads(unheld).axes) == 1
+    assert len(charts.flight_loads(kabul).axes) == 2  # Kabul's staging bases held flights
+
+    bare = charts.forces_and_flights(small)  # SMALL has no forces
+    assert "no forces" in bare.axes[0].get_title()
+    with pytest.raises(AssertionError):
+        gid(bare.axes[0], "troops_on_ground")
+    assert gid(charts.forces_and_flights(kabul).axes[0], "troops_on_ground") is not None

@@ -60,3 +60,18 @@ def test_a_missing_file_exits_2_without_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "nope.yaml" in proc.stderr
+
+
+def test_help_loads_no_heavy_module():
+    """`evacsim --help` builds the parser only: the library (NumPy, pandas, SciPy, matplotlib,
+    PyArrow, pydantic) loads in the command that uses it. Its time is measured in
+    benchmarks/bench_cli.py; this checks the cause, not the clock."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from evacsim.cli.main import make_parser; make_parser(); "
+            "print(' '.join(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'pyarrow', "
+            "'pydantic', 'simpy', 'SALib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""

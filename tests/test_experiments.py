@@ -74,13 +74,14 @@ def test_daily_series_add_up_to_the_kpis(reps10):
     series = reps10.series
     days = sorted(series["date"].unique())
     assert len(days) == 3  # 14, 15, 16 August
-    per_rep = series[series["series"] == "evacuated"].groupby("rep")["value"].sum()
+    per_rep = series[series["series"] == "evacuated"].groupby("replication")["value"].sum()
     assert np.array_equal(per_rep.to_numpy(), reps10.kpi("evacuated").loc[per_rep.index].to_numpy())
-    by_cat = series[series["series"].str.startswith("evacuated.")].groupby("rep")["value"].sum()
+    by_cat = series[series["series"].str.startswith("evacuated.")].groupby(
+        "replication")["value"].sum()
     assert np.array_equal(by_cat.to_numpy(), per_rep.to_numpy())
     # end-of-day backlog of the last day is what is left at the deadline
     last = series[(series["series"] == "backlog.inside_waiting") & (series["date"] == days[-1])]
-    left = reps10.kpi("left_behind.inside_waiting").loc[last["rep"]]
+    left = reps10.kpi("left_behind.inside_waiting").loc[last["replication"]]
     assert np.array_equal(last["value"].to_numpy(), left.to_numpy())
 
 
@@ -208,3 +209,23 @@ def test_replicate_rejects_bad_arguments():
         replicate(mini(), n=1, engine="threads")
     with pytest.raises(ValueError, match="at least one alternative"):
         compare([mini()], n=2)
+
+
+def test_replications_and_comparison_speak_the_charts_long_format():
+    """Issue 12: the same column names as the chart functions expect, and ``.kpis`` (and
+    ``.series``) the same kind of member on both objects."""
+    from evacsim.results import charts
+
+    reps = evacsim.replicate(mini(), n=2, seed=5, engine="sequential")
+    comp = evacsim.compare([mini(), mini(name="other")], n=2, seed=5, engine="sequential")
+    assert list(reps.kpis.columns) == ["replication", "kpi", "value"]
+    assert list(reps.series.columns) == ["replication", "date", "series", "value"]
+    assert list(comp.kpis.columns) == ["scenario", "replication", "kpi", "value"]
+    assert list(comp.series.columns) == ["scenario", "replication", "date", "series", "value"]
+    assert not callable(comp.kpis) and not callable(reps.kpis)
+    assert list(reps.failures().columns) == ["replication", "error"]
+    # ... so they go straight into the charts
+    charts.kpi_intervals(comp.kpis, ["evacuated", "not_out"])
+    charts.fan_chart(reps.series, ["evacuated"])
+    evac = comp.series[comp.series["series"] == "evacuated"]
+    charts.throughput_difference(evac, baseline=comp.base)

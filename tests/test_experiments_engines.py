@@ -16,6 +16,7 @@ import pytest
 from test_experiments_support import mini
 
 from evacsim.experiments import (
+    AutoEngine,
     DaskEngine,
     LocalEngine,
     SequentialEngine,
@@ -65,6 +66,27 @@ def test_one_local_worker_matches_sequential(sequential_result):
     _same(replicate(mini(), n=N, seed=42, engine="local", workers=1), sequential_result)
 
 
+def test_auto_engine_stays_in_process_for_small_work_and_matches(sequential_result):
+    """Starting workers costs more than it saves for a handful of small runs: stay here."""
+    engine = AutoEngine(2, start_s=1e6)
+    _same(replicate(mini(), n=N, seed=42, engine=engine), sequential_result)
+    assert engine.mode == "sequential" and engine._local is None
+    assert "in process" in engine.describe()
+
+
+def test_auto_engine_starts_workers_when_they_pay_and_matches(sequential_result):
+    """With no start-up cost to repay, the rest of the tasks go to worker processes."""
+    with AutoEngine(2, start_s=0.0) as engine:
+        _same(replicate(mini(), n=N, seed=42, engine=engine), sequential_result)
+        assert engine.mode == "local" and engine.describe() == "auto: local (2 workers)"
+
+
+def test_auto_engine_asks_for_enough_work_to_repay_the_pool():
+    engine = AutoEngine(2)
+    assert engine._worth_a_pool(0.4) == 15     # 3 s / (0.4 s x 1/2 saved per task)
+    assert AutoEngine(1)._worth_a_pool(1.0) > 10**15  # one worker never saves anything
+
+
 def test_dask_cluster_matches_sequential(dask_client, sequential_result):
     engine = DaskEngine(client=dask_client)
     reps = replicate(mini(), n=N, seed=42, engine=engine)
@@ -89,7 +111,7 @@ def test_provenance_names_the_engine_and_worker(dask_client, tmp_path):
 
 def test_compare_is_identical_on_every_engine(local_pool, dask_client):
     pair = [mini(), mini(screening={**mini().screening.model_dump(), "lanes": 5})]
-    results = [compare(pair, n=3, seed=9, engine=e).kpis()
+    results = [compare(pair, n=3, seed=9, engine=e).kpis
                for e in (SequentialEngine(), local_pool, DaskEngine(client=dask_client))]
     pd.testing.assert_frame_equal(results[0], results[1])
     pd.testing.assert_frame_equal(results[0], results[2])
@@ -157,8 +179,16 @@ def test_results_are_streamed_to_the_store_not_held(tmp_path):
     assert len(reps.reps) == 12  # ... and every one of them is in the store
 
 
+def test_cli_lists_the_engines_make_engine_takes():
+    from evacsim.cli.experiments import ENGINE_NAMES
+    from evacsim.experiments.engines import ENGINES
+
+    assert ENGINE_NAMES == ENGINES
+
+
 def test_make_engine_defaults():
-    assert isinstance(make_engine(), LocalEngine)
+    assert isinstance(make_engine(), AutoEngine)
+    assert isinstance(make_engine("local"), LocalEngine)
     assert make_engine("sequential").describe() == "sequential (1 worker)"
     assert isinstance(make_engine(None, scheduler="tcp://127.0.0.1:1"), DaskEngine)
     with pytest.raises(ValueError):

@@ -60,7 +60,7 @@ def test_a_failing_replication_is_recorded_and_the_rest_go_on(tmp_path, monkeypa
     reps = replicate(mini(), n=5, seed=1, engine="sequential", out=tmp_path)
     assert reps.stats.failed == 1 and reps.reps == [0, 1, 3, 4]
     failures = reps.failures()
-    assert failures["rep"].tolist() == [2]
+    assert failures["replication"].tolist() == [2]
     assert "injected failure" in failures["error"].iloc[0]
     prov = reps.store.provenance(ReplicationKey(reps.scenario_hash, 1, 2))
     assert prov["status"] == "failed" and "RuntimeError" in prov["traceback"]
@@ -88,7 +88,7 @@ def test_store_reads_nothing_for_nothing(tmp_path):
     store = ResultStore(tmp_path)
     assert store.done("abc", 0) == set()
     assert store.kpis("abc", 0, []).empty
-    assert list(store.series("abc", 0, []).columns) == ["rep", "date", "series", "value"]
+    assert list(store.series("abc", 0, []).columns) == ["replication", "date", "series", "value"]
 
 
 def test_resume_after_a_killed_sweep(tmp_path):
@@ -121,7 +121,7 @@ def test_resume_after_a_killed_sweep(tmp_path):
     resumed = pd.read_parquet(out / "sweep_kpis.parquet")
     whole = sweep(_spec(scenario), scenario, engine="sequential").table()
     assert len(resumed) == len(whole)
-    key = ["point", "rep", "kpi"]
+    key = ["point", "replication", "kpi"]
     pd.testing.assert_frame_equal(
         resumed.sort_values(key).reset_index(drop=True)[key + ["value"]],
         whole.sort_values(key).reset_index(drop=True)[key + ["value"]],

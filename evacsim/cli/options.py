@@ -15,9 +15,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from evacsim.scenario.loader import Problem, ScenarioError, check_scenario
-from evacsim.scenario.schema import Scenario
+if TYPE_CHECKING:  # loaded by the command that reads a scenario: --help stays quick
+    from evacsim.scenario.loader import Problem, ScenarioError
+    from evacsim.scenario.schema import Scenario
 
 __all__ = [
     "EXIT_INVALID",
@@ -64,6 +66,8 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
 def checked_scenario(path: str | os.PathLike[str], args: argparse.Namespace) -> Scenario:
     """The scenario at ``path`` with ``args.overrides`` applied, validated as ``validate``
     does; warnings go to stderr, errors are raised as one :class:`ScenarioError`."""
+    from evacsim.scenario.loader import ScenarioError, check_scenario
+
     scenario, problems = check_scenario(path, getattr(args, "overrides", ()),
                                         allow_dirs=getattr(args, "allow_dirs", ()))
     errors = [p for p in problems if p.severity == "error"]
@@ -83,6 +87,7 @@ def over_budget(path: str | os.PathLike[str], scenario: Scenario,
     if getattr(args, "allow_large", False):
         return []
     from evacsim.scenario.cost import cost_problems
+    from evacsim.scenario.loader import Problem
 
     return [Problem(str(path), "", message) for message in cost_problems(scenario)]
 

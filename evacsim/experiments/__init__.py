@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from .backtest import backtest, calibrate
 from .compare import Comparison, compare
-from .engines import DaskEngine, Engine, LocalEngine, SequentialEngine, make_engine
+from .engines import AutoEngine, DaskEngine, Engine, LocalEngine, SequentialEngine, make_engine
 from .goalseek import GoalSeekResult, goal_seek
 from .levers import Lever, apply_levers
 from .replications import Replications, replicate
@@ -28,6 +28,7 @@ from .sweep import SweepResult, SweepSpec, load_sweep, parse_vary, sweep
 from .worker import ReplicationKey, scenario_hash
 
 __all__ = [
+    "AutoEngine",
     "Comparison",
     "DaskEngine",
     "Engine",

@@ -213,24 +213,26 @@ def read_observed(path: str | os.PathLike[str]) -> pd.DataFrame:
 def model_days(scenario: Scenario) -> pd.DatetimeIndex:
     """Reporting days the scenario covers (labels; see :mod:`evacsim.results.days`), from
     the one its start falls in to the one its deadline ends."""
-    return reporting_days(scenario.start, scenario.deadline, scenario.reporting_day_starts)
+    return reporting_days(scenario.start, scenario.latest_deadline, scenario.reporting_day_starts)
 
 
 def daily_runs(series: pd.DataFrame, days: pd.DatetimeIndex,
                reps: Sequence[int]) -> pd.DataFrame:
     """Each replication's people evacuated and flights departed per reporting day of ``days``:
-    tidy (rep, date, evacuated, flights), from the replications' daily series as the results
+    tidy (replication, date, evacuated, flights), from the replications' daily series as the
+    results
     store keeps them (:func:`evacsim.experiments.worker.daily_series`: one binning by day
     for every experiment). Days without a departure count 0."""
     part = series[series["series"].isin(("evacuated", "departures"))]
     part = part.assign(date=pd.DatetimeIndex(part["date"]).as_unit("ns"))
-    wide = part.pivot_table(index=["rep", "date"], columns="series", values="value",
+    wide = part.pivot_table(index=["replication", "date"], columns="series", values="value",
                             aggfunc="sum")
-    full = pd.MultiIndex.from_product([sorted(reps), days.as_unit("ns")], names=["rep", "date"])
+    full = pd.MultiIndex.from_product([sorted(reps), days.as_unit("ns")],
+                                      names=["replication", "date"])
     wide = wide.reindex(index=full, columns=["evacuated", "departures"], fill_value=0.0)
     frame = wide.fillna(0.0).rename(columns={"departures": "flights"}).reset_index()
     frame.columns.name = None
-    return frame.astype({"rep": np.int64, "evacuated": float, "flights": float})
+    return frame.astype({"replication": np.int64, "evacuated": float, "flights": float})
 
 
 def _replicated(scenario: Scenario, seed: int, replications: int, store: ResultStore,
@@ -246,7 +248,7 @@ def _replicated(scenario: Scenario, seed: int, replications: int, store: ResultS
 def _stored_runs(scenario: Scenario, seed: int, replications: int,
                  store: ResultStore) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The finished replications' daily runs (see :func:`daily_runs`) and the failed ones
-    (rep, error), read back from ``store``."""
+    (replication, error), read back from ``store``."""
     digest = scenario_hash(scenario)
     done = sorted(store.done(digest, seed) & set(range(replications)))
     runs = daily_runs(store.series(digest, seed, done), model_days(scenario), done)
@@ -255,7 +257,7 @@ def _stored_runs(scenario: Scenario, seed: int, replications: int,
 
 class ReplicationsFailed(RuntimeError):
     """No replication of a backtest (or of any calibration point) finished; ``failures``
-    holds (rep, error) of those that failed."""
+    holds (replication, error) of those that failed."""
 
     def __init__(self, message: str, failures: pd.DataFrame):
         self.failures = failures
@@ -281,8 +283,8 @@ def simulate_daily(
     out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = False,
 ) -> pd.DataFrame:
-    """Daily departures of ``replications`` independent runs: tidy (rep, date, evacuated,
-    flights), people and flights per reporting day, finished replications only.
+    """Daily departures of ``replications`` independent runs: tidy (replication, date,
+    evacuated, flights), people and flights per reporting day, finished replications only.
     ``engine`` is an :class:`evacsim.experiments.Engine` or its name (default: sequential,
     in this process); ``out`` a results folder (resumable) or a store."""
     if replications < 1:
@@ -301,7 +303,7 @@ def observed_from_run(result, flights: bool = True) -> pd.DataFrame:
     """A run's own daily series in the observed format (synthetic observations for tests
     and demonstrations): date, evacuated and, if ``flights``, departures per day."""
     scenario = scenario_from_dict(result.provenance["resolved_scenario"])
-    run = daily_runs(daily_series(result, []).assign(rep=0), model_days(scenario), [0])
+    run = daily_runs(daily_series(result, []).assign(replication=0), model_days(scenario), [0])
     frame = pd.DataFrame({"date": run["date"], "evacuated": run["evacuated"].astype(np.int64)})
     if flights:
         frame["flights"] = run["flights"].astype(np.int64)
@@ -327,8 +329,9 @@ def _daily_table(runs: pd.DataFrame, observed: pd.DataFrame, band: float) -> pd.
     table = obs[["evacuated"]].rename(columns={"evacuated": "observed"}).join(model, how="inner")
     # Cumulative over the compared days: the band of the running totals of each replication
     # (not the running total of daily quantiles, which is no replication's path).
-    compared = runs[runs["date"].isin(table.index)].sort_values(["rep", "date"])
-    cum = compared.assign(cum=compared.groupby("rep")["evacuated"].cumsum()).groupby("date")["cum"]
+    compared = runs[runs["date"].isin(table.index)].sort_values(["replication", "date"])
+    cum = compared.assign(cum=compared.groupby("replication")["evacuated"].cumsum()).groupby(
+        "date")["cum"]
     table["observed_cum"] = table["observed"].cumsum()
     table["model_cum_mean"] = cum.mean()
     table["model_cum_low"] = cum.quantile(lo_q)
@@ -428,9 +431,9 @@ class Backtest:
     ``daily``: date, observed, [observed_flights,] model_mean, model_low, model_high,
     [model_flights_mean], and running totals observed_cum, model_cum_mean, model_cum_low,
     model_cum_high, on the days both cover (people, flights per day); ``runs``: every
-    replication's daily series (rep, date, evacuated, flights); ``metrics``: see
+    replication's daily series (replication, date, evacuated, flights); ``metrics``: see
     :func:`fit_metrics`; ``dropped_dates``: observed days outside the scenario;
-    ``failures``: the replications that failed (rep, error), recorded in the results store
+    ``failures``: the replications that failed (replication, error), recorded in the results store
     and left out of every table; ``store``: that results folder (rerun into it to resume).
     """
 
@@ -443,13 +446,13 @@ class Backtest:
     metrics: pd.DataFrame
     dropped_dates: list[dt.date]
     failures: pd.DataFrame = dataclasses.field(
-        default_factory=lambda: pd.DataFrame(columns=["rep", "error"]))
+        default_factory=lambda: pd.DataFrame(columns=["replication", "error"]))
     store: Path | None = None
 
     @property
     def finished(self) -> int:
         """Replications that finished (the model mean and band are over these)."""
-        return int(self.runs["rep"].nunique())
+        return int(self.runs["replication"].nunique())
 
     def figure(self) -> Figure:
         return overlay_figure(self.daily, f"Backtest of {self.scenario_name} "
@@ -498,7 +501,7 @@ def failure_lines(failures: pd.DataFrame, requested: int) -> list[str]:
         return []
     lines = ["", f"{len(failures)} of {requested} replication(s) failed and are left out "
              "(recorded in the results folder):"]
-    lines += [f"  rep {r.rep}: {r.error}" for r in failures.head(10).itertuples()]
+    lines += [f"  replication {r.replication}: {r.error}" for r in failures.head(10).itertuples()]
     return lines
 
 

@@ -10,6 +10,7 @@ paired-t interval is narrower than comparing two independent samples (Law 2015, 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -24,7 +25,7 @@ from evacsim.scenario.schema import Scenario
 from . import statistics
 from .engines import Engine, make_engine
 from .progress import Progress
-from .replications import Replications, RunStats, as_scenario, execute
+from .replications import Replications, RunStats, as_scenario, budget_for, execute
 from .store import ResultStore
 from .worker import ReplicationKey, scenario_hash
 
@@ -69,14 +70,23 @@ class Comparison:
     def base(self) -> str:
         return self.labels[0]
 
+    @functools.cached_property
     def kpis(self) -> pd.DataFrame:
-        """Tidy KPIs of every scenario: scenario, rep, kpi, value."""
+        """Tidy KPIs of every scenario: scenario, replication, kpi, value (a property, as on
+        :class:`Replications`)."""
         return pd.concat([r.kpis.assign(scenario=label) for label, r in self.runs.items()],
-                         ignore_index=True)[["scenario", "rep", "kpi", "value"]]
+                         ignore_index=True)[["scenario", "replication", "kpi", "value"]]
+
+    @functools.cached_property
+    def series(self) -> pd.DataFrame:
+        """Tidy daily series of every scenario: scenario, replication, date, series, value."""
+        return pd.concat([r.series.assign(scenario=label) for label, r in self.runs.items()],
+                         ignore_index=True)[["scenario", "replication", "date", "series",
+                                             "value"]]
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Every KPI of every scenario: mean, CI, percentiles (see :func:`.summarise`)."""
-        return statistics.summarise(self.kpis(), by=["scenario"], level=level)
+        return statistics.summarise(self.kpis, by=["scenario"], level=level)
 
     def differences(self, kpis: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
         """Each alternative minus the base, per KPI, paired by replication, with its CI."""
@@ -95,9 +105,12 @@ class Comparison:
         return pd.DataFrame(rows, columns=["scenario", "versus", "kpi", "n", "base_mean", "mean",
                                            "diff", "ci_low", "ci_high", "std", "p_value"])
 
-    def ranking(self, kpi: str = "left_behind", maximize: bool | None = None,
+    def ranking(self, kpi: str = "not_out", maximize: bool | None = None,
                 level: float = 0.95) -> pd.DataFrame:
         """Scenarios ranked on ``kpi`` (best first), with the paired gap to the best.
+
+        The default, ``not_out``, counts everyone eligible who did not get out: those left
+        at the airport and those who never reached it (``left_behind`` misses the latter).
 
         ``maximize`` defaults to what the KPI means (people evacuated: more is better; people
         left behind, waits, backlogs: less is better). ``p_best`` is the share of
@@ -127,14 +140,14 @@ class Comparison:
                          "p_best": float(p_best.get(label, math.nan))})
         return pd.DataFrame(rows)
 
-    def write(self, out: str | os.PathLike[str] | None = None, kpi: str = "left_behind",
+    def write(self, out: str | os.PathLike[str] | None = None, kpi: str = "not_out",
               maximize: bool | None = None) -> os.PathLike[str]:
         """Write summary, differences and ranking (Parquet + CSV) to the store folder."""
         store = next(iter(self.runs.values())).store if out is None else ResultStore(out)
         store.write_table("compare_summary", self.summary())
         store.write_table("compare_differences", self.differences())
         store.write_table("compare_ranking", self.ranking(kpi, maximize))
-        store.write_table("compare_kpis", self.kpis())
+        store.write_table("compare_kpis", self.kpis)
         return store.root
 
 
@@ -163,6 +176,7 @@ def compare(
     scheduler: str | None = None,
     out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = None,
+    allow_large: bool = False,
 ) -> Comparison:
     """Run ``n`` replications of each scenario with the same root ``seed`` (common random
     numbers); the first scenario is the base the others are compared with."""
@@ -181,7 +195,7 @@ def compare(
     eng = make_engine(engine, workers, scheduler)
     try:
         with Progress(n * len(resolved), "compare", progress) as bar:
-            run_stats = execute(jobs, eng, store, bar)
+            run_stats = execute(jobs, eng, store, bar, budget_for(allow_large))
     finally:
         if own:
             eng.close()

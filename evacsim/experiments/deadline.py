@@ -8,6 +8,11 @@
 * How likely is "at most N left behind"? The share of replications with ``kpi <= N``.
 
 Each probability comes with its Wilson 95 % interval (see :mod:`.statistics`).
+
+An uncertain deadline (a distribution between two date-times) is drawn anew in each
+replication, so every answer above integrates over it: P(all out) is the share of
+replications, each with its own deadline, in which everyone got out.
+:func:`deadline_distribution` says which deadlines were drawn.
 """
 
 from __future__ import annotations
@@ -20,7 +25,12 @@ import pandas as pd
 
 from .statistics import wilson_interval
 
-__all__ = ["all_out_probability", "left_behind_distribution", "prob_at_most"]
+__all__ = [
+    "all_out_probability",
+    "deadline_distribution",
+    "left_behind_distribution",
+    "prob_at_most",
+]
 
 _QUANTILES = (5, 25, 50, 75, 95)
 
@@ -44,7 +54,7 @@ def prob_at_most(values: Iterable[float], threshold: float) -> tuple[float, floa
 def all_out_probability(kpis: pd.DataFrame, categories: Iterable[str]) -> pd.DataFrame:
     """Per category (and ``all``): probability that nobody eligible is left at the deadline.
 
-    ``kpis`` is the tidy replication table (rep, kpi, value) with the ``not_out.<category>``
+    ``kpis`` is the tidy replication table (replication, kpi, value) with the ``not_out.<category>``
     KPIs that :func:`evacsim.experiments.worker.replication_kpis` adds.
     """
     rows = []
@@ -82,3 +92,20 @@ def left_behind_distribution(kpis: pd.DataFrame, categories: Iterable[str],
         row["p_zero"] = float((x == 0).mean()) if len(x) else math.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def deadline_distribution(kpis: pd.DataFrame, start) -> pd.DataFrame:
+    """The deadlines the replications drew (uncertain deadline), as date-time percentiles.
+
+    Empty when the deadline was fixed (no ``deadline_h`` KPI). ``start`` is the scenario's
+    start; ``deadline_h`` is each replication's run length in hours.
+    """
+    x = _values(kpis, "deadline_h")
+    if len(x) == 0:
+        return pd.DataFrame(columns=["statistic", "deadline"])
+    at = lambda h: pd.Timestamp(start) + pd.Timedelta(hours=float(h))  # noqa: E731
+    rows = [("n", len(x)), ("min", at(x.min()))]
+    rows += [(f"p{q:02d}", at(np.percentile(x, q))) for q in _QUANTILES]
+    rows += [("max", at(x.max()))]
+    return pd.DataFrame(rows, columns=["statistic", "deadline"])
+

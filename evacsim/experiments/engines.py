@@ -1,7 +1,10 @@
 """Engines: where replications run. The same tasks give the same results on any of them.
 
+* :class:`AutoEngine` (the default): runs in this process while the work is too small to
+  repay starting worker processes, and hands the rest to a :class:`LocalEngine` once it is
+  not;
 * :class:`SequentialEngine`: one after another in this process (debugging, tiny runs);
-* :class:`LocalEngine`: worker processes on this machine (the default, all cores). Workers
+* :class:`LocalEngine`: worker processes on this machine (all cores). Workers
   are started with ``spawn`` (or ``forkserver``), never ``fork``, so it is safe in Jupyter and
   with threads;
 * :class:`DaskEngine`: a Dask distributed cluster, given by its scheduler address, or a local
@@ -16,13 +19,20 @@ do not depend on the engine because every task carries its own seed.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import logging
+import math
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 __all__ = [
+    "AutoEngine",
     "DaskEngine",
     "Engine",
     "EngineName",
@@ -35,8 +45,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-EngineName = Literal["sequential", "local", "dask"]
-ENGINES: tuple[str, ...] = ("sequential", "local", "dask")
+EngineName = Literal["auto", "sequential", "local", "dask"]
+ENGINES: tuple[str, ...] = ("auto", "sequential", "local", "dask")
+
+POOL_START_S = 3.0
+"""What starting a pool of spawned workers costs before it saves anything, in seconds of one
+core: each worker starts an interpreter and imports NumPy, pandas, SimPy and evacsim, and
+the pool's first results come back later than in process (issue 12: ``run -n 5`` of Kabul
+took 4.4 s on a pool against 1.4 s in process). Compared with a task's CPU time, so that the
+choice does not depend on how busy the machine is."""
 
 
 def default_workers() -> int:
@@ -60,6 +77,10 @@ class Engine:
 
     def close(self) -> None:
         """Release workers (idempotent)."""
+
+    def terminate(self) -> None:
+        """Stop workers at once (on an interrupt); by default the same as :meth:`close`."""
+        self.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -86,6 +107,113 @@ class SequentialEngine(Engine):
                 yield task, result, None
 
 
+WATCH_PARENT_S = 0.5
+"""How often a worker checks that its driver is still alive (s)."""
+
+
+def _watch_parent(parent_pid: int, parent_at_start: int) -> None:
+    """Exit this worker as soon as the driver is gone (reparented, or its pid is free)."""
+    while True:
+        time.sleep(WATCH_PARENT_S)
+        if os.getppid() != parent_at_start or not _alive(parent_pid):
+            os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - alive, owned by another user
+        return True
+    return True
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the driver ends, however it ends.
+
+    A driver killed by SIGKILL (what ``timeout -s KILL`` and batch schedulers send) runs no
+    cleanup, so each worker looks after itself: on Linux the kernel sends it SIGKILL when its
+    parent dies (``prctl(PR_SET_PDEATHSIG)``), and on any system a daemon thread checks every
+    :data:`WATCH_PARENT_S` seconds that the driver is alive and exits if not. Ctrl-C is left
+    to the driver (which stops the workers), so a worker prints no traceback of its own.
+    Once the workers are gone, the multiprocessing resource tracker sees its pipe close and
+    exits too.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    parent_now = os.getppid()
+    if not _alive(parent_pid):  # the driver died before the guard was in place
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid, parent_now), daemon=True,
+                     name="evacsim-watch-driver").start()
+
+
+class AutoEngine(Engine):
+    """In this process while that is quicker, else worker processes: the default engine.
+
+    The first task runs here and its CPU time is measured (``t`` seconds: CPU, not wall, so
+    a busy machine does not make a small task look big). With ``w`` workers, a pool saves
+    about ``t * (1 - 1/w)`` per task after paying :data:`POOL_START_S` to start; so the engine
+    looks ahead for the number of tasks that would repay that and, if the work ends sooner,
+    runs them all here. Otherwise the rest go to a :class:`LocalEngine`. Every task carries
+    its own seed, so which way it goes never changes a result.
+    """
+
+    name = "auto"
+
+    def __init__(self, workers: int | None = None, start_s: float = POOL_START_S):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be 1 or more, got {workers}")
+        self.workers = workers or default_workers()
+        self.start_s = start_s
+        self._local: LocalEngine | None = None
+        self.mode = "sequential"
+
+    def _worth_a_pool(self, task_s: float) -> int:
+        """Tasks left that make starting the pool pay (a huge number if it never does)."""
+        saving = task_s * (1.0 - 1.0 / self.workers)
+        return 2**62 if saving <= 0 else max(1, math.ceil(self.start_s / saving))
+
+    def map(self, fn, tasks):
+        todo = iter(tasks)
+        here = SequentialEngine()
+        first = list(itertools.islice(todo, 1))
+        if not first:
+            return
+        started = time.process_time()
+        yield from here.map(fn, first)
+        task_s = time.process_time() - started
+        needed = self._worth_a_pool(task_s)
+        ahead = list(itertools.islice(todo, needed)) if needed < 2**62 else None
+        if ahead is None or len(ahead) < needed:  # too little left: finish here
+            yield from here.map(fn, itertools.chain(ahead or [], todo))
+            return
+        self.mode = "local"
+        log.info("%d or more tasks left of %.2f s CPU each: starting %d worker processes",
+                 needed, task_s, self.workers)
+        if self._local is None:
+            self._local = LocalEngine(self.workers)
+        yield from self._local.map(fn, itertools.chain(ahead, todo))
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+
+    def describe(self) -> str:
+        if self.mode == "sequential":
+            return "auto: in process (too little work to repay starting workers)"
+        return f"auto: local ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+
 class LocalEngine(Engine):
     """Worker processes on this machine (``concurrent.futures.ProcessPoolExecutor``).
 
@@ -108,7 +236,9 @@ class LocalEngine(Engine):
     def _executor(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context(self.context)
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                                initializer=die_with_parent,
+                                                initargs=(os.getpid(),))
         return self._pool
 
     def map(self, fn, tasks):
@@ -124,6 +254,13 @@ class LocalEngine(Engine):
                     return
                 pending[self._executor().submit(fn, task)] = task
 
+        try:
+            yield from self._drain(pending, submit_more)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM in the driver: stop the workers now
+            self.terminate()
+            raise
+
+    def _drain(self, pending: dict, submit_more: Callable[[], None]):
         submit_more()
         while pending:
             finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -146,6 +283,22 @@ class LocalEngine(Engine):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def terminate(self) -> None:
+        """Stop the workers now, without waiting for the tasks they hold (interrupts)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # The executor has no public way to stop running tasks: end its processes, then
+        # let it tidy up without waiting for them.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def __exit__(self, exc_type, *exc: object) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.terminate()
+        self.close()
 
 
 class DaskEngine(Engine):
@@ -253,13 +406,16 @@ def require_dask() -> None:
 
 def make_engine(engine: str | Engine | None = None, workers: int | None = None,
                 scheduler: str | None = None) -> Engine:
-    """An engine by name (``sequential``, ``local``, ``dask``) or the one given.
+    """An engine by name (``auto``, ``sequential``, ``local``, ``dask``) or the one given.
 
-    ``None`` means ``local``, or ``dask`` when a scheduler address is given.
+    ``None`` means ``auto`` (in process for small work, else local workers), or ``dask`` when
+    a scheduler address is given.
     """
     if isinstance(engine, Engine):
         return engine
-    name = engine or ("dask" if scheduler else "local")
+    name = engine or ("dask" if scheduler else "auto")
+    if name == "auto":
+        return AutoEngine(workers)
     if name == "sequential":
         return SequentialEngine()
     if name == "local":

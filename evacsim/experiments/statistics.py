@@ -82,7 +82,7 @@ def summarise(kpis: pd.DataFrame, by: list[str] | None = None, level: float = 0.
 def bands(series: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     """Daily bands over replications: median and 5-95 % band (and mean) per series and date.
 
-    ``series`` is tidy: columns ``rep``, ``date``, ``series``, ``value`` (plus ``by``).
+    ``series`` is tidy: columns ``replication``, ``date``, ``series``, ``value`` (plus ``by``).
     """
     keys = [*(by or []), "series", "date"]
     if series.empty:

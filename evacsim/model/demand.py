@@ -18,10 +18,13 @@ import numpy as np
 from evacsim.scenario.schema import Category
 from evacsim.scenario.units import hours_between
 
+from .daily import DailyHours, clock_offset_h
+
 __all__ = [
     "ArrivalPlan",
     "Group",
     "Stage",
+    "category_arrivals",
     "category_set",
     "passing_share",
     "plan_arrivals",
@@ -151,7 +154,7 @@ class ArrivalPlan:
         return len(self.time_h)
 
 
-def _category_arrivals(
+def category_arrivals(
     cat: Category, start, horizon_h: float, stop_h: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Arrival times (h) and sizes of one category's groups, capped at its pool."""
@@ -161,9 +164,15 @@ def _category_arrivals(
     weights = np.array(list(cat.group_size.values()), dtype=float)
     weights = weights / weights.sum()
     mean_size = float((sizes_support * weights).sum())
+    # Arrival hours: the day's arrivals are drawn over the whole day, then squeezed into the
+    # window (a time change), so the stop applies to the squeezed times.
+    window = None
+    if cat.arrival_hours is not None:
+        window = DailyHours(*cat.arrival_hours, clock_offset_h(start))
+    draw_until = horizon_h if window is not None else stop_h
     chunks_t = []
     for t0, t1, rate in zip(times, ends, rates, strict=True):
-        t1 = min(t1, stop_h)
+        t1 = min(t1, draw_until)
         if t1 <= t0 or rate <= 0:
             continue
         expected_groups = float(rate) / 24.0 * (t1 - t0) / mean_size
@@ -171,6 +180,10 @@ def _category_arrivals(
         chunks_t.append(np.sort(rng.uniform(t0, t1, n)))
     t = np.concatenate(chunks_t) if chunks_t else np.empty(0)
     size = rng.choice(sizes_support, size=len(t), p=weights)
+    if window is not None:
+        t = window.squeeze(t)
+        keep = t < min(stop_h, horizon_h)
+        t, size = t[keep], size[keep]
     # The pool caps arrivals: keep groups until it is used up; the last one takes what is left.
     cum = np.cumsum(size)
     keep = int(np.searchsorted(cum, cat.pool, side="left")) + 1
@@ -226,7 +239,7 @@ def plan_arrivals(
     """
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "c", "s", "p", "v", "r")}
     for index, (name, cat) in enumerate(zip(names, categories, strict=True)):
-        t, size = _category_arrivals(
+        t, size = category_arrivals(
             cat, start, horizon_h, stop_h.get(name, horizon_h), streams[f"arrivals/{name}"]
         )
         if checkpoints and name in checkpoints:

@@ -22,6 +22,7 @@ import simpy
 
 from evacsim.scenario.schema import Gate as GateSpec
 
+from .daily import EPS_H, DailyHours
 from .demand import (
     AWAY,
     OUTSIDE,
@@ -40,7 +41,6 @@ from .wakeups import Signal
 
 __all__ = ["Crowd", "Gate"]
 
-EPS_H = 1e-9  # hours: times closer than this to a boundary are at the boundary
 
 
 class _Calendar:
@@ -214,6 +214,11 @@ class Crowd:
             i += 1
         return i
 
+    def arrive_now(self, group: Group, t: float) -> None:
+        """A group not in the plan (brought by a convoy) reaches the perimeter at ``t``."""
+        self.ledger.arrive(group, t)
+        self._join(group)
+
     def _join(self, group: Group) -> None:
         self.queues[group.cat].append((group.visit, group))
         if group.deadline < self.horizon_h:
@@ -307,6 +312,7 @@ class Gate:
         horizon_h: float,
         open_from_h: float = 0.0,
         closed_from_h: float = math.inf,
+        daily_hours: DailyHours | None = None,
     ):
         self.env = env
         self.name = name
@@ -332,6 +338,7 @@ class Gate:
         self.free_from_h = -math.inf  # the end of the batch it is passing
         self.wave_h = -math.inf  # when its last wave (batch) began
         self.batch_h = spec.batch
+        self.daily_hours = daily_hours  # opening hours by the clock (None: round the clock)
         self.horizon_h = horizon_h
         self.process = env.process(self._serve())
 
@@ -362,14 +369,8 @@ class Gate:
             t = self.closed_until_h
         if t < self.paused_until_h:
             t = self.paused_until_h
-        hours = self.spec.daily_hours
-        if hours is not None:
-            day = math.floor(t / 24.0)
-            clock = t - 24.0 * day
-            if clock < hours[0]:
-                t = 24.0 * day + hours[0]
-            elif clock >= hours[1] - EPS_H:
-                t = 24.0 * (day + 1) + hours[0]
+        if self.daily_hours is not None:
+            t = self.daily_hours.next_open(t)
         return t
 
     def _shut_at(self, now: float) -> float:
@@ -377,10 +378,8 @@ class Gate:
         end = math.inf
         if self.closed_from_h > now:
             end = self.closed_from_h
-        hours = self.spec.daily_hours
-        if hours is not None:
-            day = math.floor(now / 24.0)
-            end = min(end, 24.0 * day + hours[1])
+        if self.daily_hours is not None:
+            end = min(end, self.daily_hours.shut_at(now))
         return end
 
     def _serve(self):

@@ -15,6 +15,7 @@ One evacuee's path, component by component: :mod:`.demand` (arrives in a group) 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import gc
 import logging
@@ -28,6 +29,14 @@ from evacsim.scenario.schema import ArrivalsStopped, OperatorEnds, RunwayClosed,
 from evacsim.scenario.units import hours_between
 
 from .airfield import Airfield
+from .convoys import (
+    AssemblyPoint,
+    Convoys,
+    GateQueue,
+    people_before_perimeter,
+    plan_assembly,
+)
+from .daily import DailyHours, clock_offset_h
 from .demand import Stage, category_set, plan_arrivals, step_profile
 from .flights import Flights, plan_fleets, plan_flights
 from .forces import Forces
@@ -95,16 +104,23 @@ class Model:
     def __init__(
         self, scenario: Scenario, seed: int | np.random.SeedSequence = 0, keep_records: bool = True
     ):
-        self.scenario = scenario
         self.seed = seed
         self.env = env = simpy.Environment()
         self.streams = streams = Streams(seed)
+        # An uncertain deadline is drawn first, on its own stream (common random numbers hold
+        # for every other source); this replication is then the scenario with that deadline.
+        self.deadline_uncertain = not isinstance(scenario.deadline, dt.datetime)
+        if self.deadline_uncertain:
+            drawn = scenario.deadline.draw(streams["deadline"])
+            scenario = scenario.model_copy(update={"deadline": drawn})
+        self.scenario = scenario
         self.horizon_h = horizon = scenario.horizon_h
         self.start = start = scenario.start
         self.categories = names = list(scenario.demand)
         cats = [scenario.demand[n] for n in names]
         priorities = [c.priority for c in cats]
         hours = functools.partial(hours_between, start)
+        clock = clock_offset_h(start)  # clock time at the start, for time-of-day rules
         self.ran = False
         self.wall_s = math.nan
 
@@ -121,6 +137,12 @@ class Model:
             (spec.service, spec.per_person),
             checkpoints,
         )
+        # Assembly points (only when the scenario has any): their arrivals share the pool.
+        planned_points = {}
+        if scenario.assembly_points:
+            self.arrival_plan, planned_points = plan_assembly(
+                scenario, names, self.arrival_plan, streams, (spec.service, spec.per_person)
+            )
         self.ledger = ledger = Ledger(names, horizon_h=horizon, keep_records=keep_records)
 
         # The crowd outside and the gates.
@@ -167,19 +189,24 @@ class Model:
             horizon_h=horizon,
             batch_h=spec.batch,
         )
+        # A gate that convoys deliver to with priority reads the crowd through its own queue.
+        self.gate_queues = {
+            c.gate: GateQueue(self.crowd) for c in scenario.convoys.values() if c.priority
+        }
         self.gates = {
             name: Gate(
                 env,
                 name=name,
                 spec=g,
                 admits=category_set(names, g.admits),
-                crowd=self.crowd,
+                crowd=self.gate_queues.get(name, self.crowd),
                 ledger=ledger,
                 room=self.holding.room,
                 screening=self.screening,
                 horizon_h=horizon,
                 open_from_h=hours(g.open_from) if g.open_from else 0.0,
                 closed_from_h=hours(g.closed_from) if g.closed_from else math.inf,
+                daily_hours=DailyHours(*g.daily_hours, clock) if g.daily_hours else None,
             )
             for name, g in scenario.gates.items()
         }
@@ -215,6 +242,8 @@ class Model:
             if isinstance(e, RunwayClosed)
         ]
         a = scenario.airfield
+        if a.runway_hours is not None:  # flying hours: one closure per night
+            closures += DailyHours(*a.runway_hours, clock).shut_intervals(horizon)
         self.airfield = Airfield(
             env,
             runways=a.runways,
@@ -277,6 +306,25 @@ class Model:
             seat_rules=rules,
         )
 
+        # Assembly points and convoys: the way in before the perimeter (none: not built).
+        self.assembly_points = {
+            name: AssemblyPoint(name, planned, priorities=priorities, horizon_h=horizon)
+            for name, planned in planned_points.items()
+        }
+        self.convoys = None
+        if scenario.convoys:
+            self.convoys = Convoys(
+                env,
+                scenario,
+                points=self.assembly_points,
+                crowd=self.crowd,
+                gates=self.gates,
+                gate_queues=self.gate_queues,
+                streams=streams,
+                horizon_h=horizon,
+                first_gid=len(self.arrival_plan),
+            )
+
     # -- running ------------------------------------------------------------------------------
 
     def run(self) -> Model:
@@ -289,6 +337,10 @@ class Model:
             self.env.run(until=self.horizon_h)
         self.crowd.advance(self.horizon_h)  # give-ups and returns due before the deadline
         self.flights.close(self.flight_plans)
+        for point in self.assembly_points.values():
+            point.advance(self.horizon_h)  # everyone who gathered before the deadline
+        if self.convoys is not None:
+            self.convoys.close()
         present = self.present()
         self.ledger.close([g for groups in present.values() for g in groups])
         self.wall_s = time.perf_counter() - started
@@ -299,8 +351,13 @@ class Model:
     def _outside(self) -> list:
         """Groups in the crowd, and those half-way through a gate."""
         passing = [g.passing for g in self.gates.values() if g.passing is not None]
-        return self.crowd.present() + passing
+        queued = [g for q in self.gate_queues.values() for g in q.present()]
+        return self.crowd.present() + passing + queued
 
+
+    def people_before_perimeter(self) -> tuple[list[int], list[int], list[int]]:
+        """(at assembly points, on the road, gathered in all) by category (people)."""
+        return people_before_perimeter(self.assembly_points, self.convoys, len(self.categories))
 
     def present(self) -> dict[Stage, list]:
         """The groups each component holds now, by the stage they are booked in."""
@@ -346,8 +403,19 @@ class Model:
         if arrived != accounted:
             problems.append(f"arrived {arrived} != accounted for {accounted}")
         plan_people = int(self.arrival_plan.size[self.arrival_plan.time_h < self.horizon_h].sum())
-        if arrived != plan_people:
-            problems.append(f"arrived {arrived} != planned first arrivals {plan_people}")
+        delivered = sum(self.convoys.delivered) if self.convoys is not None else 0
+        if arrived != plan_people + delivered:
+            problems.append(
+                f"arrived {arrived} != planned first arrivals {plan_people} "
+                f"+ delivered by convoys {delivered}"
+            )
+        if self.assembly_points:
+            at_points, on_road, gathered = self.people_before_perimeter()
+            if sum(gathered) != sum(at_points) + sum(on_road) + delivered:
+                problems.append(
+                    f"gathered at assembly points {sum(gathered)} != waiting there "
+                    f"{sum(at_points)} + on the road {sum(on_road)} + delivered {delivered}"
+                )
         if problems:
             raise ConservationError("; ".join(problems))
 

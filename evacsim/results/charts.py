@@ -38,6 +38,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -50,8 +51,11 @@ __all__ = [
     "STAGE_COLOURS",
     "all_charts",
     "backlog_over_time",
+    "binding_share",
     "binding_strip",
     "category_colours",
+    "daily_by_scenario",
+    "distribution_chart",
     "evacuated_per_day",
     "fan_chart",
     "flight_loads",
@@ -60,7 +64,9 @@ __all__ = [
     "kpi_frame",
     "kpi_intervals",
     "replication_frame",
+    "response_chart",
     "save_charts",
+    "sensitivity_chart",
     "throughput_difference",
     "waiting_times",
 ]
@@ -351,17 +357,25 @@ def forces_and_flights(source: Any) -> Figure:
     top, low = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, 0.5 + 0.28 * n_rows])
 
     troops = ground[ground["series"] == "troops_on_ground"]
-    top.plot(pd.to_datetime(troops["time"]), troops["mean"].to_numpy(), color="#2f4f4f",
-             linewidth=1.8, label="Troops on the ground (left axis)", gid="troops_on_ground",
-             zorder=3)
-    top.set_ylabel("Troops on the ground")
-    top.yaxis.set_major_formatter("{x:,.0f}")
-    top.set_ylim(0, max(10.0, float(troops["mean"].max() if len(troops) else 0) * 1.05))
-    top.set_title("Forces, flights and events")
+    # A scenario without forces gets no troops axis (a flat zero line says nothing).
+    has_troops = bool(len(troops)) and float(troops["mean"].max()) > 0
+    departed = flights[flights["status"] == "departed"]
+    if has_troops:
+        top.plot(pd.to_datetime(troops["time"]), troops["mean"].to_numpy(), color="#2f4f4f",
+                 linewidth=1.8, label="Troops on the ground (left axis)",
+                 gid="troops_on_ground", zorder=3)
+        top.set_ylabel("Troops on the ground")
+        top.yaxis.set_major_formatter("{x:,.0f}")
+        top.set_ylim(0, float(troops["mean"].max()) * 1.05)
+        top.set_title("Forces, flights and events")
+    else:
+        top.set_yticks([])
+        top.set_title("Flights and events (no forces in this scenario)")
+        if not len(departed):
+            _no_data(top, "No forces and no flight departed")
 
     twin = top.twinx()
     operators = _operator_labels(source)
-    departed = flights[flights["status"] == "departed"]
     handles = top.get_legend_handles_labels()[0]
     if len(departed):
         per_day = _daily_by(departed.assign(n=1), "departed", "operator", "n",
@@ -371,12 +385,16 @@ def forces_and_flights(source: Any) -> Figure:
             values = per_day[op].to_numpy(dtype=float)
             bars = twin.bar(per_day.index + pd.Timedelta(hours=12), values, width=0.75,
                             bottom=bottom, color=CATEGORY_PALETTE[(i + 5) % 10], alpha=0.45,
-                            label=f"Flights: {operators.get(op, op)} (right axis)",
+                            label=f"Flights: {operators.get(op, op)}"
+                                  + (" (right axis)" if has_troops else ""),
                             gid=f"flights:{op}")
             handles.append(bars)
             bottom += values
-    twin.set_ylabel("Flights departed per day")
-    twin.set_ylim(bottom=0)
+    if len(departed):
+        twin.set_ylabel("Flights departed per day")
+        twin.set_ylim(bottom=0)
+    else:
+        twin.set_yticks([])
     top.set_zorder(twin.get_zorder() + 1)  # the troops line above the bars
     top.patch.set_visible(False)
 
@@ -413,8 +431,9 @@ def forces_and_flights(source: Any) -> Figure:
         low.text(0.5, 0.5, "No events", transform=low.transAxes, ha="center", va="center")
     low.set_xlim(t0, max(t1, pd.to_datetime(ground["time"]).max()) + pd.Timedelta(hours=6))
     _date_axis(low)
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
-               frameon=False, fontsize=8)
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
+                   frameon=False, fontsize=8)
     return fig
 
 
@@ -427,8 +446,13 @@ def flight_loads(source: Any) -> Figure:
     ``source``: a RunResult, a mapping with ``flights``, or the ``flights`` table.
     """
     flights = _table(source, "flights")
+    held = flights[flights["held_for_staging_h"].fillna(0) > 0]
     fig = _figure(4.8)
-    left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+    # The held panel only when something was held: otherwise the loads take the full width.
+    if len(held):
+        left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+    else:
+        left, right = fig.subplots(1, 1), None
     evac = flights[(flights["status"] == "departed") & (flights["seats"] > 0)]
     operators = _operator_labels(source)
     if len(evac):
@@ -458,10 +482,10 @@ def flight_loads(source: Any) -> Figure:
     else:
         _no_data(left, "No evacuation flight departed")
     left.set_xlabel("Load factor (aboard / seats; box: quartiles, diamond: mean)")
-    left.set_title("Flight load factors by operator and aircraft", fontsize=10)
-
-    held = flights[flights["held_for_staging_h"].fillna(0) > 0]
-    if len(held):
+    left.set_title("Flight load factors by operator and aircraft"
+                   + ("" if len(held) else " (no departure was held by a full staging base)"),
+                   fontsize=10)
+    if right is not None:
         per_day = _daily_by(held.assign(departed=held["departed"].fillna(held["boarding"])),
                             "departed", "destination", "held_for_staging_h",
                             day_starts_h(_scenario_spec(source)))
@@ -474,10 +498,8 @@ def flight_loads(source: Any) -> Figure:
             bottom += values
         right.legend(frameon=False, fontsize=8, title="Staging base", title_fontsize=8)
         _date_axis(right)
-    else:
-        _no_data(right, "No departure was held by a full staging base")
-    right.set_ylabel("Aircraft-hours held")
-    right.set_title("Time aircraft were held by full staging bases", fontsize=10)
+        right.set_ylabel("Aircraft-hours held")
+        right.set_title("Time aircraft were held by full staging bases", fontsize=10)
     return fig
 
 
@@ -496,25 +518,28 @@ def waiting_times(source: Any) -> Figure:
     fig = _figure(5.0)
     left, right = fig.subplots(1, 2)
 
+    floor_h = 0.1  # 6 min: the log axis starts here; quicker journeys are drawn at it
     if groups is not None and len(groups) and "t_depart" in groups:
         out = groups[groups["t_depart"].notna()]
         for cat in cats:
             g = out[out["category"] == cat]
             if not len(g):
                 continue
-            hours = (g["t_depart"] - g["t_arrive"]).to_numpy(dtype=float)
+            hours = np.maximum((g["t_depart"] - g["t_arrive"]).to_numpy(dtype=float), floor_h)
             order = np.argsort(hours)
             weights = g["size"].to_numpy(dtype=float)[order]
             share = np.cumsum(weights) / weights.sum()
             left.step(hours[order], share, where="post", color=colours[cat],
                       label=labels[cat], gid=f"category:{cat}")
-        left.set_xscale("symlog", linthresh=1.0)
-        left.set_xlim(left=0)
-        left.set_ylim(0, 1.01)
-        left.set_xlabel("Hours from arrival at the gates to departure")
-        left.set_ylabel("Share of evacuees")
         if left.get_legend_handles_labels()[0]:
-            left.legend(frameon=False, fontsize=8, loc="lower right")
+            # A true log axis from 6 min (a symlog one put a stray "0" at its origin),
+            # tick labels in plain hours.
+            left.set_xscale("log")
+            left.set_xlim(left=floor_h)
+            left.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+            left.set_ylim(0, 1.01)
+            left.set_xlabel("Hours from arrival at the gates to departure (log scale)")
+            left.set_ylabel("Share of evacuees")
         else:
             _no_data(left, "Nobody was evacuated")
     else:
@@ -533,8 +558,16 @@ def waiting_times(source: Any) -> Figure:
         right.scatter(offset, w["p90_h"].to_numpy(dtype=float), marker="_", s=80,
                       color=colours[cat], linewidths=2)
     right.set_xticks(x, [s.replace("_", " ") for s in stages])
-    right.set_ylabel("Hours (bar: median, dash: 90th percentile)")
+    right.set_ylabel("Hours")
     right.set_title("Waits by stage and category", fontsize=10)
+    # One legend for both panels, below them (inside, it covered the curves): the category
+    # colours, then how to read the bars.
+    handles = [Patch(color=colours[c], label=labels[c]) for c in cats]
+    handles += [Patch(facecolor="#bbbbbb", label="bar: median wait"),
+                Line2D([], [], color="#555555", marker="_", linestyle="none", markersize=12,
+                       markeredgewidth=2, label="dash: 90th percentile")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
+               frameon=False, fontsize=8)
     return fig
 
 
@@ -748,6 +781,27 @@ def kpi_intervals(frame: pd.DataFrame, kpis: Sequence[str] | None = None,
     return fig
 
 
+def daily_by_scenario(frame: pd.DataFrame) -> pd.DataFrame:
+    """People evacuated per day, one column per scenario, indexed by (replication, date),
+    over every day any scenario ran: a scenario whose run is over (an earlier deadline, a
+    later start) evacuates no one on the days it lacks, so those count as 0 and cumulative
+    differences add up to the difference in totals (dropping the days undercounted it).
+    Only replications every scenario finished are kept: pairs stay pairs.
+
+    ``frame``: long format with ``scenario``, ``replication``, ``date``, ``value``.
+    """
+    frame = frame.assign(date=pd.to_datetime(frame["date"]))
+    scenarios = list(dict.fromkeys(frame["scenario"]))
+    reps = frame.groupby("scenario")["replication"].unique()
+    common = set.intersection(*(set(reps[s]) for s in scenarios))
+    frame = frame[frame["replication"].isin(common)]
+    days = pd.DatetimeIndex(sorted(frame["date"].unique()))
+    index = pd.MultiIndex.from_product([sorted(common), days], names=["replication", "date"])
+    wide = frame.pivot_table(index=["replication", "date"], columns="scenario", values="value",
+                             aggfunc="sum")
+    return wide.reindex(index=index, columns=scenarios).fillna(0.0)
+
+
 def throughput_difference(frame: pd.DataFrame, baseline: str,
                           series: str | None = None) -> Figure:
     """Difference in people evacuated per day (and cumulatively) between each scenario and
@@ -755,8 +809,8 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
     noise cancels), as a median line and 5-95 % band.
 
     ``frame``: long format with ``scenario``, ``replication`` (or ``rep``), ``date`` and
-    ``value`` (people evacuated per day); if it has a ``series`` column, the rows of
-    ``series`` are used: by default ``"evacuated per day"`` (as made by
+    ``value`` (people evacuated per day; days one scenario lacks count as 0 for it, see
+    :func:`daily_by_scenario`); if it has a ``series`` column, the rows of ``series`` are used: by default ``"evacuated per day"`` (as made by
     :func:`replication_frame`) or else ``"evacuated"`` (as the experiments store names it).
     """
     frame = _require(frame, ["scenario", "replication", "date", "value"])
@@ -771,13 +825,12 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
     if baseline not in set(frame["scenario"]):
         raise ValueError(f"baseline '{baseline}' is not among the scenarios: "
                          f"{', '.join(map(str, dict.fromkeys(frame['scenario'])))}")
-    wide = frame.assign(date=pd.to_datetime(frame["date"])).pivot_table(
-        index=["replication", "date"], columns="scenario", values="value", aggfunc="sum")
+    wide = daily_by_scenario(frame)
     others = [s for s in dict.fromkeys(frame["scenario"]) if s != baseline]
     fig = _figure(6.0)
     daily_ax, cum_ax = fig.subplots(2, 1, sharex=True)
     for i, scen in enumerate(others):
-        diff = (wide[scen] - wide[baseline]).dropna().rename("diff").reset_index()
+        diff = (wide[scen] - wide[baseline]).rename("diff").reset_index()
         diff["cum"] = diff.sort_values("date").groupby("replication")["diff"].cumsum()
         colour = CATEGORY_PALETTE[(i + 1) % 10]
         for ax, col in ((daily_ax, "diff"), (cum_ax, "cum")):
@@ -795,6 +848,180 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
     _date_axis(cum_ax)
     fig.suptitle(f"Each scenario against {_plain(baseline)}: median and 5-95 % band over "
                  f"replications", fontsize=11)
+    return fig
+
+
+def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
+                      method: str | None = None) -> Figure:
+    """Tornado chart of a sensitivity study: one bar per input, most influential on top, one
+    panel per KPI.
+
+    Sobol: the total index ST (light bar) with the first-order index S1 inside it (dark bar),
+    each with its bootstrap interval; both are shares of the KPI's variance (0-1). Morris:
+    mu* (mean absolute elementary effect, in the KPI's unit) with its interval, and sigma
+    (diamond). ``indices``: as :class:`evacsim.experiments.SensitivityResult.indices`.
+    """
+    method = method or ("sobol" if "ST" in indices.columns else "morris")
+    kpis = [kpi] if kpi else list(dict.fromkeys(indices["kpi"]))
+    n_params = indices["parameter"].nunique()
+    fig = _figure(1.2 + len(kpis) * (0.9 + 0.42 * n_params))
+    axes = np.atleast_1d(fig.subplots(len(kpis), 1, squeeze=False)[:, 0])
+    key = "ST" if method == "sobol" else "mu_star"
+    for ax, name in zip(axes, kpis, strict=True):
+        part = indices[indices["kpi"] == name].sort_values(key, ascending=True,
+                                                           na_position="first")
+        y = np.arange(len(part))
+        labels = [_plain(_shorten(p, 48)) for p in part["parameter"]]
+        if part[key].isna().all():
+            _no_data(ax, f"{name} does not vary over the ranges: no index to compute")
+            ax.set_title(_plain(name), fontsize=10)
+            continue
+        if method == "sobol":
+            for col, colour, height, lift, label in (
+                    ("ST", "#9ecae1", 0.7, 0.26, "total (ST)"),
+                    ("S1", "#08519c", 0.35, 0.0, "first order (S1)")):
+                values = part[col].to_numpy(dtype=float)
+                err = np.vstack([values - part[f"{col}_low"], part[f"{col}_high"] - values])
+                ax.barh(y, np.clip(values, 0, None), height=height, color=colour, label=label,
+                        gid=f"{col}:{name}")
+                # Whiskers apart (ST's along the top of its bar) so the two never overlap.
+                ax.errorbar(values, y + lift, xerr=np.clip(err, 0, None), fmt="none",
+                            ecolor="#08519c" if col == "ST" else "#333333", capsize=2,
+                            lw=0.8)
+            lows = np.nanmin(part[["S1_low", "ST_low"]].to_numpy(dtype=float))
+            highs = np.nanmax(part[["S1_high", "ST_high"]].to_numpy(dtype=float))
+            ax.set_xlim(min(0.0, lows) - 0.02, max(1.0, highs) * 1.03)
+            ax.axvline(0, color="#333333", linewidth=0.6)
+            ax.set_xlabel("Share of the KPI's variance (bars: estimate, whiskers: "
+                          "bootstrap interval)")
+        else:
+            values = part["mu_star"].to_numpy(dtype=float)
+            err = np.vstack([values - part["mu_star_low"], part["mu_star_high"] - values])
+            ax.barh(y, values, height=0.6, color="#9ecae1", label="mu* (mean |effect|)",
+                    xerr=np.clip(err, 0, None), error_kw={"ecolor": "#333333", "capsize": 2,
+                                                          "lw": 0.8}, gid=f"mu_star:{name}")
+            ax.scatter(part["sigma"], y, marker="D", color="#08519c", zorder=3, s=22,
+                       label="sigma (spread)")
+            ax.set_xlim(left=0)
+            ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+            ax.set_xlabel(f"Change in {_plain(name)} across an input's range")
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_title(_plain(name), fontsize=10)
+    handles = axes[0].get_legend_handles_labels()[0]
+    if handles:  # one legend for every panel, below them (inside, it hid the whiskers)
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                   frameon=False, fontsize=8)
+    fig.suptitle(("Sobol indices" if method == "sobol" else "Morris screening")
+                 + ": which inputs the KPI hangs on", fontsize=11)
+    return fig
+
+
+def binding_share(share: pd.DataFrame, title: str | None = None) -> Figure:
+    """What was binding each day over replications: per day, a bar split by the share of
+    replications in which each constraint was binding (the day's bar sums to 1).
+
+    ``share``: columns ``date``, ``constraint`` (a name of :data:`CONSTRAINTS` or ``none``)
+    and ``share`` (0-1).
+    """
+    names = [*CONSTRAINTS, NONE]
+    wide = share.assign(date=pd.to_datetime(share["date"])).pivot_table(
+        index="date", columns="constraint", values="share", aggfunc="sum", fill_value=0.0)
+    fig = _figure(3.6)
+    ax = fig.add_subplot()
+    bottom = np.zeros(len(wide))
+    present = [n for n in names if n in wide.columns and wide[n].sum() > 0]
+    for name in present:
+        values = wide[name].to_numpy(dtype=float)
+        ax.bar(wide.index + pd.Timedelta(hours=12), values, width=0.9, bottom=bottom,
+               color=CONSTRAINT_COLOURS[name], label=CONSTRAINT_LABELS[name],
+               edgecolor="white", linewidth=0.5, gid=f"share:{name}")
+        bottom += values
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    ax.set_ylabel("Share of replications")
+    ax.set_title(title or "What was binding, day by day: share of replications", fontsize=10)
+    _date_axis(ax, minor_days=False)
+    fig.legend(loc="outside lower center", ncol=min(max(len(present), 1), 4), frameon=False,
+               fontsize=8, title="Binding constraint", title_fontsize=8)
+    return fig
+
+
+def distribution_chart(frame: pd.DataFrame, kpis: Sequence[str],
+                       labels: Mapping[str, str] | None = None) -> Figure:
+    """The distribution of KPIs over replications: a histogram per KPI (one panel each),
+    one colour per scenario if a ``scenario`` column is present, the mean dashed.
+
+    ``frame``: long format with ``replication``, ``kpi``, ``value`` [, ``scenario``].
+    """
+    frame = _require(frame, ["replication", "kpi", "value"])
+    labels = dict(labels or {})
+    scenarios = _scenarios(frame)
+    fig = _figure(3.4, _WIDTH_IN)
+    axes = np.atleast_1d(fig.subplots(1, len(kpis), squeeze=False)[0])
+    for ax, kpi in zip(axes, kpis, strict=True):
+        part = frame[frame["kpi"] == kpi]
+        values = part["value"].to_numpy(dtype=float)
+        if not len(values):
+            _no_data(ax, f"no {kpi} in these results")
+            continue
+        edges = np.histogram_bin_edges(values, bins=min(20, max(5, len(values) // 2)))
+        if edges[0] == edges[-1]:
+            edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+        for i, scen in enumerate(scenarios):
+            sub = part if scen is None else part[part["scenario"] == scen]
+            colour = CATEGORY_PALETTE[i % 10]
+            ax.hist(sub["value"], bins=edges, color=colour, alpha=0.55,
+                    label="replications" if scen is None else _plain(scen),
+                    gid=f"hist:{scen}:{kpi}")
+            ax.axvline(sub["value"].mean(), color=colour, linestyle="--", linewidth=1.2)
+        ax.set_title(_plain(labels.get(kpi, kpi)), fontsize=10)
+        ax.set_ylabel("Replications")
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    handles = axes[0].get_legend_handles_labels()[0]
+    if len(scenarios) > 1 and handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
+                   frameon=False, fontsize=8)
+    fig.suptitle("Over replications (dashed: mean)", fontsize=11)
+    return fig
+
+
+def response_chart(points: pd.DataFrame, levers: Sequence[str], kpis: Sequence[str],
+                   labels: Mapping[str, str] | None = None) -> Figure:
+    """Each KPI against each lever, across the uncertainties: one dot per design point (its
+    mean over replications) and a line through the median at each lever value; the spread
+    of the dots at one lever value is what the uncertainties do to it.
+
+    ``points``: one row per point, a column per lever and per KPI (point means).
+    """
+    labels = dict(labels or {})
+    fig = _figure(0.6 + 2.6 * len(kpis))
+    axes = fig.subplots(len(kpis), max(len(levers), 1), squeeze=False)
+    for r, kpi in enumerate(kpis):
+        for c, lever in enumerate(levers):
+            ax = axes[r, c]
+            x = pd.to_numeric(points[lever], errors="coerce")
+            y = points[kpi].astype(float)
+            if x.isna().all():  # a profile or text value: one category per setting
+                codes = {v: i for i, v in enumerate(dict.fromkeys(points[lever].astype(str)))}
+                x = points[lever].astype(str).map(codes).astype(float)
+                ax.set_xticks(list(codes.values()), [_shorten(k, 18) for k in codes],
+                              fontsize=7)
+            ax.scatter(x, y, s=14, alpha=0.6, color=CATEGORY_PALETTE[c % 10],
+                       gid=f"points:{kpi}:{lever}")
+            med = y.groupby(x).median()
+            if len(med) > 1 and len(med) < len(y):
+                ax.plot(med.index, med.to_numpy(), color="black", linewidth=1.3,
+                        label="median across the uncertainties")
+            ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+            if np.allclose(x.dropna(), np.round(x.dropna())):  # whole-number settings
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if r == len(kpis) - 1:
+                ax.set_xlabel(_plain(_shorten(lever, 40)), fontsize=9)
+            if c == 0:
+                ax.set_ylabel(_plain(labels.get(kpi, kpi)), fontsize=9)
+    fig.suptitle("Response of each KPI to each lever (dots: design points, mean over "
+                 "replications; line: median across the uncertainties)", fontsize=11)
     return fig
 
 

@@ -32,7 +32,9 @@ from . import charts
 from .binding import CONSTRAINTS, LEVEL_THRESHOLD, NONE, TIME_THRESHOLD, binding_constraints
 from .result import RunResult
 
-__all__ = ["SECTIONS", "ResultsError", "read_results", "render_report", "write_report"]
+__all__ = ["SECTIONS", "ResultsError", "figure_html", "operators_html", "page_html",
+           "read_results", "render_report", "table_html", "timeline", "timeline_html",
+           "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("kpis", "Key results"),
     ("charts", "Charts"),
     ("binding", "What was binding"),
+    ("operators", "By nation and operator"),
     ("schedules", "Flights by schedule"),
     ("events", "Events timeline"),
     ("provenance", "Provenance"),
@@ -55,6 +58,7 @@ _TIME_COLUMNS = {
     "utilisation": ["date"],
     "events": ["time", "until"],
     "groups": ["arrive_time", "gate_time", "screened_time", "board_time", "depart_time"],
+    "convoys": ["departed", "arrived"],
 }
 _REQUIRED = ("kpis", "evacuated_hourly", "backlog", "ground", "flights", "utilisation",
              "left_behind", "waits", "events")
@@ -104,10 +108,10 @@ def read_results(results_dir: str | Path) -> RunResult:
     if not folder.is_dir():
         raise ResultsError(f"{folder}: not a folder (expected the --out folder of evacsim run)")
     tables: dict[str, pd.DataFrame] = {}
-    for name in (*_REQUIRED, "groups"):
+    for name in (*_REQUIRED, "groups", "convoys"):
         path = folder / f"{name}.csv"
         if not path.is_file():
-            if name == "groups":
+            if name in ("groups", "convoys"):  # written only by runs that have them
                 continue
             raise ResultsError(f"{path}: missing (expected the tables written by evacsim run "
                                f"--out)")
@@ -147,6 +151,7 @@ def read_results(results_dir: str | Path) -> RunResult:
         waits=tables["waits"],
         events=tables["events"],
         provenance=provenance,
+        convoys=tables.get("convoys"),
     )
 
 
@@ -159,7 +164,7 @@ def _png(fig, dpi: int = 100) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _figure_html(name: str, title: str, fig) -> str:
+def figure_html(name: str, title: str, fig) -> str:
     return (
         f'<figure id="chart-{escape(name)}">'
         f'<img alt="{escape(title)}" src="data:image/png;base64,{_png(fig)}">'
@@ -189,7 +194,7 @@ def _numeric(value: Any) -> str:
     return ' class="n"'
 
 
-def _table_html(frame: pd.DataFrame, headers: Sequence[str] | None = None,
+def table_html(frame: pd.DataFrame, headers: Sequence[str] | None = None,
                 css: str = "") -> str:
     heads = headers if headers is not None else [str(c) for c in frame.columns]
     head = "".join(f"<th>{escape(h)}</th>" for h in heads)
@@ -235,7 +240,7 @@ def _summary_html(result: RunResult) -> str:
             for key, c in demand.items()
         ]
     )
-    table = _table_html(cats, css="numbers") if len(cats) else "<p>No categories.</p>"
+    table = table_html(cats, css="numbers") if len(cats) else "<p>No categories.</p>"
     return f'<table class="facts">{facts}</table><h3>Categories</h3>{table}'
 
 
@@ -251,7 +256,7 @@ def _kpi_html(result: RunResult) -> str:
         [{"KPI": key, "Value": _fmt(v, "{:,.2f}")} for key, v in k.items() if key not in shown]
     )
     more = (
-        f"<details><summary>All {len(k)} KPIs</summary>{_table_html(rest, css='numbers')}"
+        f"<details><summary>All {len(k)} KPIs</summary>{table_html(rest, css='numbers')}"
         "</details>" if len(rest) else ""
     )
     return f'<table class="kpis">{rows}</table>{more}'
@@ -286,10 +291,71 @@ def _binding_html(result: RunResult, binding: pd.DataFrame) -> str:
     )
     return (
         f"<p>{escape(rule)}</p><p><strong>Days binding:</strong> {escape(summary)}.</p>"
-        f"{_figure_html('binding', 'What was binding, day by day', fig)}"
-        f"<details><summary>Scores by day</summary>{_table_html(table, headers, 'numbers')}"
+        f"{figure_html('binding', 'What was binding, day by day', fig)}"
+        f"<details><summary>Scores by day</summary>{table_html(table, headers, 'numbers')}"
         "</details>"
     )
+
+
+def timeline(spec: dict[str, Any], events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The run's timeline in time order (columns time, until, name, kind, detail): troop
+    deployments and withdrawals, operators ending, flight schedules, the scenario's events
+    (as they happened, from ``events``, or as scheduled, from ``spec``) and the deadline.
+
+    ``spec`` is a resolved scenario as a plain mapping (``provenance["resolved_scenario"]``).
+    """
+    rows: list[dict[str, Any]] = []
+    forces = spec.get("forces") or {}
+    for name, d in (forces.get("deployments") or {}).items():
+        rows.append({"time": d.get("from"), "until": d.get("to"), "name": name,
+                     "kind": "troops deployed",
+                     "detail": f"{d.get('troops', 0):,} {d.get('nation', '')} troops, "
+                               f"{d.get('per_aircraft', '?')} per {d.get('aircraft', '')} of "
+                               f"{d.get('operator', '')}"})
+    for name, w in (forces.get("withdrawals") or {}).items():
+        rows.append({"time": w.get("from"), "until": w.get("to"), "name": name,
+                     "kind": "troops withdrawn",
+                     "detail": f"{w.get('troops', 0):,} {w.get('nation', '')} troops"
+                               + (f" flown out by {w['operator']}" if w.get("operator") else "")})
+    scheduled_ends = set()
+    if events is not None and len(events):
+        for ev in events.itertuples():
+            kind = charts.EVENT_STYLE.get(ev.type, (None, str(ev.type)))[1]
+            rows.append({"time": ev.time, "until": getattr(ev, "until", None), "name": ev.name,
+                         "kind": kind, "detail": getattr(ev, "detail", "")})
+            if ev.type == "operator_ends":
+                scheduled_ends.add(ev.name)
+    else:
+        for name, ev in (spec.get("events") or {}).items():
+            kind = charts.EVENT_STYLE.get(ev.get("type"), (None, str(ev.get("type"))))[1]
+            detail = ", ".join(f"{k}: {v}" for k, v in ev.items()
+                               if k not in ("type", "at", "until", "source"))
+            rows.append({"time": ev.get("at"), "until": ev.get("until"), "name": name,
+                         "kind": kind, "detail": detail})
+    for name, op in (spec.get("operators") or {}).items():
+        if (op or {}).get("ends") and name not in scheduled_ends:
+            rows.append({"time": op["ends"], "until": None, "name": name,
+                         "kind": "operator ends",
+                         "detail": f"{op.get('label') or name} launches no more flights"})
+    for name, f in (spec.get("flights") or {}).items():
+        rows.append({"time": f.get("from"), "until": f.get("to"), "name": name,
+                     "kind": "flight schedule",
+                     "detail": f"{f.get('operator', '')} {f.get('aircraft', '')}"})
+    if spec.get("deadline"):
+        rows.append({"time": spec["deadline"], "until": None, "name": "deadline",
+                     "kind": "deadline", "detail": "whoever is not out stays"})
+    frame = pd.DataFrame(rows, columns=["time", "until", "name", "kind", "detail"])
+    frame["time"] = pd.to_datetime(frame["time"], format="ISO8601")
+    frame["until"] = pd.to_datetime(frame["until"], format="ISO8601")
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def timeline_html(spec: dict[str, Any], events: pd.DataFrame | None = None) -> str:
+    """The timeline (see :func:`timeline`) as an HTML table."""
+    frame = timeline(spec, events)
+    if not len(frame):
+        return "<p>No events in this scenario.</p>"
+    return table_html(frame, ["When", "Until", "Event", "Kind", "What happened"])
 
 
 def schedule_table(flights: pd.DataFrame) -> pd.DataFrame:
@@ -337,18 +403,62 @@ def _schedules_html(result: RunResult) -> str:
         "flights that left with empty seats, the people waiting inside who were not allowed "
         "to take them (the operator's boarding rules)."
     )
-    return f"<p>{escape(note)}</p>{_table_html(table, headers, 'numbers')}"
+    return f"<p>{escape(note)}</p>{table_html(table, headers, 'numbers')}"
 
 
 def _events_html(result: RunResult) -> str:
-    events = result.events.copy()
-    if not len(events):
-        return "<p>No events in this scenario.</p>"
-    events = events.sort_values("time", kind="stable")
-    events["type"] = events["type"].map(
-        lambda t: charts.EVENT_STYLE.get(t, (None, str(t)))[1])
-    frame = events[["time", "until", "name", "type", "detail"]]
-    return _table_html(frame, ["When", "Until", "Event", "Kind", "What happened"])
+    spec = result.provenance.get("resolved_scenario") or {}
+    return timeline_html(spec, result.events)
+
+
+def operators_html(table: pd.DataFrame, spec: dict[str, Any], note: str = "") -> str:
+    """The by-operator table (:meth:`RunResult.by_operator`, or means over replications with
+    the same columns) as HTML, with the scenario's labels for operators and categories."""
+    if not len(table):
+        return "<p>No operator flew in this scenario.</p>"
+    ops = {k: (v or {}).get("label") or k for k, v in (spec.get("operators") or {}).items()}
+    cats = {k: (v or {}).get("label") or k for k, v in (spec.get("demand") or {}).items()}
+    frame = table.copy()
+    first = [c for c in ("scenario",) if c in frame]
+    frame["operator"] = frame["operator"].map(lambda o: ops.get(o, o))
+    heads = [*(c.capitalize() for c in first), "Nation / operator", "Flights", "Seats",
+             "People carried"]
+    columns = [*first, "operator", "flights", "seats", "people"]
+    for col in frame.columns:
+        if col.startswith("people."):
+            key = col.removeprefix("people.")
+            heads.append(f"of whom {cats.get(key, key)}")
+            columns.append(col)
+    heads += ["Mean load factor", "Seats flown empty"]
+    columns += ["mean_load_factor", "seats_empty"]
+    shown = frame[columns].copy()
+    for col in columns:
+        if col in ("flights", "seats", "people", "seats_empty") or col.startswith("people."):
+            shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:,.0f}")
+    legend = ("Evacuation flights departed (troop-only flights left out); seats flown empty "
+              "= seats − evacuees − troops aboard.")
+    return (f"<p>{escape(legend)} {escape(note)}</p>"
+            + table_html(shown, heads, "numbers"))
+
+
+def _convoys_html(result: RunResult) -> str:
+    """Road convoys (scenarios with convoys): each departure, and the totals."""
+    convoys = result.convoys
+    if convoys is None:
+        return ""
+    k = result.kpis
+    head = (
+        f"<h3>Convoys</h3><p>{_fmt(k.get('convoys_departed', math.nan), '{:,.0f}')} departed, "
+        f"{_fmt(k.get('convoys_arrived', math.nan), '{:,.0f}')} arrived, "
+        f"{_fmt(k.get('convoys_turned_back', math.nan), '{:,.0f}')} turned back; "
+        f"{_fmt(k.get('convoy_people_delivered', math.nan), '{:,.0f}')} people carried to the "
+        f"gates, {_fmt(k.get('left_behind.assembly_point', math.nan), '{:,.0f}')} still at "
+        "assembly points at the deadline.</p>"
+    )
+    frame = convoys[["convoy", "departure", "departed", "arrived", "people", "seats", "status"]]
+    return head + table_html(
+        frame, ["Convoy", "No.", "Departed", "Arrived", "People", "Seats", "Status"]
+    )
 
 
 def _provenance_html(result: RunResult) -> str:
@@ -398,13 +508,32 @@ footer{color:#666;font-size:.85rem;text-align:center;padding:1rem}
 """
 
 
+def page_html(heading: str, lede: str, sections: Sequence[tuple[str, str, str]],
+              footer: str) -> str:
+    """A self-contained report page: ``sections`` as (HTML id, heading, body HTML), in order,
+    with a navigation bar. ``heading``, ``lede`` and ``footer`` are plain text."""
+    nav = "".join(f'<a href="#{escape(sid)}">{escape(name)}</a>' for sid, name, _ in sections)
+    body = "".join(f'<section id="{escape(sid)}"><h2>{escape(name)}</h2>{html}</section>'
+                   for sid, name, html in sections)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{escape(heading)}</h1><p>{escape(lede)}</p></header>"
+        f"<nav>{nav}</nav><main>{body}</main>"
+        f"<footer>{escape(footer)}</footer>"
+        "</body></html>\n"
+    )
+
+
 def render_report(result: RunResult, title: str | None = None) -> str:
     """The report of ``result`` as one HTML document (a string)."""
     spec = result.provenance.get("resolved_scenario") or {}
     heading = title or f"Evacuation run: {result.scenario_name}"
     binding = binding_constraints(result.utilisation, result.flights)
     chart_html = "".join(
-        _figure_html(name, _CHART_TITLES[name], make(result))
+        figure_html(name, _CHART_TITLES[name], make(result))
         for name, make in charts.CHARTS.items()
         if name in _CHART_TITLES
     )
@@ -413,15 +542,11 @@ def render_report(result: RunResult, title: str | None = None) -> str:
         "kpis": _kpi_html(result),
         "charts": chart_html,
         "binding": _binding_html(result, binding),
+        "operators": operators_html(result.by_operator(), spec),
         "schedules": _schedules_html(result),
-        "events": _events_html(result),
+        "events": _events_html(result) + _convoys_html(result),
         "provenance": _provenance_html(result),
     }
-    nav = "".join(f'<a href="#{sid}">{escape(name)}</a>' for sid, name in SECTIONS)
-    sections = "".join(
-        f'<section id="{sid}"><h2>{escape(name)}</h2>{bodies[sid]}</section>'
-        for sid, name in SECTIONS
-    )
     evacuated = result.kpis.get("evacuated", math.nan)
     left = result.kpis.get("left_behind", math.nan)
     lede = (
@@ -429,17 +554,10 @@ def render_report(result: RunResult, title: str | None = None) -> str:
         f"{spec.get('description') or ''}"
     )
     created = result.provenance.get("created_utc", "")
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body>"
-        f"<header><h1>{escape(heading)}</h1><p>{escape(lede)}</p></header>"
-        f"<nav>{nav}</nav><main>{sections}</main>"
-        f"<footer>evacsim {escape(str(result.provenance.get('evacsim_version', '')))} · run "
-        f"created {escape(str(created))} · self-contained report, no network needed</footer>"
-        "</body></html>\n"
-    )
+    footer = (f"evacsim {result.provenance.get('evacsim_version', '')} · run created "
+              f"{created} · self-contained report, no network needed")
+    return page_html(heading, lede, [(sid, name, bodies[sid]) for sid, name in SECTIONS],
+                     footer)
 
 
 def write_report(source: RunResult | str | Path, out_file: str | Path | None = None,

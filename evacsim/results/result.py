@@ -24,6 +24,7 @@ import yaml
 from evacsim.model.demand import Stage
 from evacsim.model.flights import FlightRecord
 from evacsim.model.ledger import WAIT_STAGES, GroupRecord
+from evacsim.model.convoys import ConvoyRecord
 from evacsim.model.model import Model, collector_paused
 
 from .days import day_label, day_starts_h, hour_weights
@@ -63,7 +64,10 @@ class RunResult:
       hours full;
     * ``left_behind``: people not evacuated at the deadline, by category and where they were;
     * ``waits``: waiting-time statistics (hours) by category and stage;
-    * ``events``: the timeline as it happened.
+    * ``events``: the timeline as it happened;
+    * ``convoys``: one row per convoy departure, when the scenario has convoys (departed,
+      arrived, people carried, status arrived / turned_back / on_road at the deadline); the
+      backlog then also has ``assembly:POINT`` and ``on_road:CONVOY`` stages.
     """
 
     scenario_name: str
@@ -79,6 +83,7 @@ class RunResult:
     waits: pd.DataFrame
     events: pd.DataFrame
     provenance: dict[str, Any]
+    convoys: pd.DataFrame | None = None  # one row per convoy departure (scenarios with convoys)
 
     # -- views ------------------------------------------------------------------------------
 
@@ -96,6 +101,39 @@ class RunResult:
             frame = frame.assign(day=day_label(frame["time"], self.reporting_day_starts_h))
         frame = frame.rename(columns={"day": "date"})
         return frame.groupby(["date", *by], as_index=False)["people"].sum()
+
+    def by_operator(self) -> pd.DataFrame:
+        """One row per operator (a nation or charter): evacuation flights departed, seats
+        they offered, people carried in all and by category (``people.<category>``), their
+        mean load factor and the seats they flew empty (seats - evacuees - troops aboard).
+
+        Flights that carried no one by design (``seats`` 0: troops only) are not evacuation
+        flights and are left out. Operators that flew nothing still get a row of zeros.
+        """
+        spec = (self.provenance.get("resolved_scenario") or {})
+        operators = list(spec.get("operators", {}))
+        categories = list(spec.get("demand", {}))
+        flights = self.flights
+        evac = flights[(flights["status"] == "departed") & (flights["seats"] > 0)]
+        operators += [op for op in dict.fromkeys(evac["operator"]) if op not in operators]
+        carried = self.evacuated.groupby(["operator", "category"])["people"].sum()
+        categories += [c for c in dict.fromkeys(self.evacuated["category"])
+                       if c not in categories]
+        rows = []
+        for op in operators:
+            mine = evac[evac["operator"] == op]
+            aboard = (mine["boarded"] + mine["troops_out"]).clip(upper=mine["seats"])
+            row = {"operator": op, "flights": len(mine), "seats": int(mine["seats"].sum()),
+                   "people": int(mine["boarded"].sum())}
+            for cat in categories:
+                row[f"people.{cat}"] = int(carried.get((op, cat), 0))
+            row["mean_load_factor"] = float(mine["load_factor"].mean()) if len(mine) else (
+                math.nan)
+            row["seats_empty"] = int((mine["seats"] - aboard).sum())
+            rows.append(row)
+        return pd.DataFrame(rows, columns=["operator", "flights", "seats", "people",
+                                           *(f"people.{c}" for c in categories),
+                                           "mean_load_factor", "seats_empty"])
 
     def kpi_table(self) -> pd.DataFrame:
         return pd.DataFrame({"kpi": list(self.kpis), "value": list(self.kpis.values())})
@@ -147,6 +185,8 @@ class RunResult:
         }
         if self.groups is not None:
             tables["groups"] = self.groups
+        if self.convoys is not None:
+            tables["convoys"] = self.convoys
         return tables
 
     def write(self, out_dir: str | Path, parquet: bool | None = None) -> Path:
@@ -228,6 +268,14 @@ def _collect(model: Model) -> RunResult:
         + [
             ({"category": "all", "stage": f"staging:{name}"}, base.occupancy)
             for name, base in model.bases.items()
+        ]
+        + [
+            ({"category": "all", "stage": f"assembly:{name}"}, point.present_level)
+            for name, point in model.assembly_points.items()
+        ]
+        + [
+            ({"category": "all", "stage": f"on_road:{name}"}, level)
+            for name, level in (model.convoys.road_level.items() if model.convoys else ())
         ],
     )
     ground = _levels_frame(
@@ -287,6 +335,7 @@ def _collect(model: Model) -> RunResult:
         columns=["name", "type", "time", "until", "detail"],
     )
     kpis = _kpis(model, evacuated, backlog, flights, left, n_hours)
+    convoys = _convoys(model, to_time, kpis)
     provenance = {
         "scenario": s.name,
         "seed": _seed_repr(model.seed),
@@ -313,7 +362,27 @@ def _collect(model: Model) -> RunResult:
         waits=waits,
         events=events,
         provenance=provenance,
+        convoys=convoys,
     )
+
+
+def _convoys(model, to_time, kpis: dict[str, float]) -> pd.DataFrame | None:
+    """The convoys table (and its KPIs), for a scenario with convoys."""
+    if model.convoys is None:
+        return None
+    records = sorted(model.convoys.records, key=lambda r: (r.convoy, r.departure))
+    table = pd.DataFrame(records, columns=ConvoyRecord._fields)
+    table["departed"] = [to_time(t) for t in table["t_depart"]]
+    table["arrived"] = [to_time(t) for t in table["t_arrive"]]
+    status = table["status"]
+    kpis["convoys_departed"] = float(len(table))
+    kpis["convoys_arrived"] = float((status == "arrived").sum())
+    kpis["convoys_turned_back"] = float((status == "turned_back").sum())
+    kpis["convoy_people_delivered"] = float(table.loc[status == "arrived", "people"].sum())
+    at_points, on_road, _ = model.people_before_perimeter()
+    kpis["left_behind.assembly_point"] = float(sum(at_points))
+    kpis["left_behind.on_road"] = float(sum(on_road))
+    return table
 
 
 def _times(start: dt.datetime, hours: pd.Series) -> pd.Series:
@@ -475,13 +544,24 @@ _LEFT_BEHIND_AT = {
 def _left_behind(model) -> pd.DataFrame:
     led = model.ledger
     where = _LEFT_BEHIND_AT
+    at_points, on_road, _ = model.people_before_perimeter()
     rows = []
     for c, name in enumerate(model.categories):
         pool = model.scenario.demand[name].pool
         for location, stage in where.items():
             rows.append({"category": name, "location": location, "people": led.people[stage][c]})
+        if model.assembly_points:  # gathered for a convoy, not yet at the perimeter
+            rows.append({"category": name, "location": "assembly_point", "people": at_points[c]})
+            rows.append({"category": name, "location": "on_road", "people": on_road[c]})
+            before = at_points[c] + on_road[c]
+        else:
+            before = 0
         rows.append(
-            {"category": name, "location": "never_arrived", "people": pool - led.arrived[c]}
+            {
+                "category": name,
+                "location": "never_arrived",
+                "people": pool - led.arrived[c] - before,
+            }
         )
     return pd.DataFrame(rows)
 
@@ -493,7 +573,10 @@ def _kpis(model, evacuated, backlog, flights, left, n_hours) -> dict[str, float]
     k["evacuated"] = float(led.total(Stage.EVACUATED))
     people = left["people"].to_numpy()
     never = (left["location"] == "never_arrived").to_numpy()
-    k["left_behind"] = float(people[~never].sum())
+    # Arrived at the perimeter, not out (those still at an assembly point or on the road
+    # have their own KPIs, see _convoys).
+    before = left["location"].isin(("assembly_point", "on_road")).to_numpy()
+    k["left_behind"] = float(people[~never & ~before].sum())
     for location, stage in sorted(_LEFT_BEHIND_AT.items()):
         k[f"left_behind.{location}"] = float(led.total(stage))
     k["turned_away"] = float(led.total(Stage.TURNED_AWAY))
@@ -529,6 +612,8 @@ def _kpis(model, evacuated, backlog, flights, left, n_hours) -> dict[str, float]
     k["wait_total_mean_h"] = total[0]
     k["wait_total_p50_h"] = total[1]
     k["wait_total_p90_h"] = total[2]
+    if model.deadline_uncertain:  # this replication's own deadline (h after start)
+        k["deadline_h"] = float(model.horizon_h)
     return k
 
 

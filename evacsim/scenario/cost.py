@@ -97,7 +97,7 @@ def _arrivals_through_checkpoints(s: Scenario, name: str, cat: Any) -> float:
     """People of category ``name`` expected to reach the perimeter: its rate profile, cut
     by ``arrivals_stopped`` events from their time on to the share they let pass."""
     steps = sorted(
-        (min(max(e.at, s.start), s.deadline), e.passing)
+        (min(max(e.at, s.start), s.latest_deadline), e.passing)
         for e in s.events.values()
         if isinstance(e, ArrivalsStopped) and (e.categories == "all" or name in e.categories)
     )
@@ -105,7 +105,7 @@ def _arrivals_through_checkpoints(s: Scenario, name: str, cat: Any) -> float:
     for at, passing in steps:
         total += share * expected_arrivals(cat.arrivals_per_day, since, at) if at > since else 0
         share, since = share * passing, max(since, at)
-    return total + share * expected_arrivals(cat.arrivals_per_day, since, s.deadline)
+    return total + share * expected_arrivals(cat.arrivals_per_day, since, s.latest_deadline)
 
 
 def estimate_cost(s: Scenario) -> CostEstimate:
@@ -118,7 +118,7 @@ def estimate_cost(s: Scenario) -> CostEstimate:
         groups += g
         visits += g * (1 + returns_per_group(cat, horizon_h))
     gates, categories = len(s.gates), len(s.demand)
-    flights = planned_flights(s, s.start, s.deadline)[0]
+    flights = planned_flights(s, s.start, s.latest_deadline)[0]
     events = len(s.events)
     cpu = (
         _S_FIXED

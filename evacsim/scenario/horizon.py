@@ -15,7 +15,9 @@ and line:
   and ends after it is kept, with a warning: what is due after the deadline never happens);
 * a gate's ``open_from`` or ``closed_from`` after the deadline (the gate never opens in the
   run, or never closes in it);
-* a timeline event dated after the deadline.
+* a timeline event dated after the deadline;
+* a step of an assembly point's arrivals, or a convoy departure, at or after the deadline
+  (a convoy left with no departure is dropped).
 
 Only *after the deadline* is forgiven: a time before ``start``, or a step outside its own
 schedule's window, is still an error. When the deadline is uncertain (a range of dates),
@@ -210,6 +212,54 @@ def drop_past_deadline(data: Any) -> tuple[Any, list[Finding]]:
                     )
             forces[kind] = moves
         out["forces"] = forces
+
+    # Assembly points' arrival steps, and convoy departures.
+    points = table("assembly_points", out)
+    if points is not None:
+        for key, point in points.items():
+            point = entry(point)
+            rates = entry(point.get("arrivals_per_day")) if point is not None else None
+            if rates is None:
+                continue
+            for cat in rates:
+                parts = ("assembly_points", norm_key(key), "arrivals_per_day", norm_key(cat))
+                rates[cat] = drop_steps(parts, rates[cat])
+            point["arrivals_per_day"] = rates
+            points[key] = point
+        out["assembly_points"] = points
+    convoys = table("convoys", out)
+    if convoys is not None:
+        for key in list(convoys):
+            convoy = entry(convoys[key])
+            if convoy is None:
+                continue
+            first = _time(convoy.get("first"))
+            if first is not None and first >= deadline:
+                warn(
+                    ("convoys", norm_key(key), "first"),
+                    f"{_fmt(first)} is not before the deadline {when}: dropped "
+                    "(no departure by interval)",
+                )
+                del convoy["first"]
+                convoy["every"] = None
+            times = convoy.get("departures")
+            if isinstance(times, list):
+                kept = []
+                for i, value in enumerate(times):
+                    at = _time(value)
+                    if at is not None and at >= deadline:
+                        warn(
+                            ("convoys", norm_key(key), "departures", str(i)),
+                            f"{_fmt(at)} is not before the deadline {when}: dropped",
+                        )
+                    else:
+                        kept.append(value)
+                convoy["departures"] = kept
+            if not convoy.get("departures") and convoy.get("every") is None:
+                del convoys[key]  # nothing left of it (each departure was warned about)
+            else:
+                convoys[key] = convoy
+        out["convoys"] = convoys
 
     # Timeline events.
     events = table("events", out)

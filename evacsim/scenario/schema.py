@@ -20,11 +20,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
+    Tag,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -54,9 +57,12 @@ from .units import format_clock, format_duration, parse_clock, parse_duration, p
 __all__ = [
     "AircraftType",
     "Airfield",
+    "AssemblyPoint",
     "Boarding",
     "Category",
+    "Convoy",
     "Crew",
+    "DailyWindow",
     "DurationDist",
     "EligibilityChanged",
     "Event",
@@ -69,6 +75,7 @@ __all__ = [
     "Scenario",
     "Screening",
     "StagingBase",
+    "UncertainDeadline",
 ]
 
 # --------------------------------------------------------------------------- field types
@@ -350,6 +357,32 @@ def _check_range(value: Any) -> Any:
     return value
 
 
+def _daily_window(value: Any) -> Any:
+    """``[open, close]`` in clock hours; ``close < open`` runs across midnight."""
+    open_h, close_h = value
+    if not (0 <= open_h < 24 and 0 < close_h <= 24 and open_h != close_h):
+        raise ValueError(
+            f"[{format_duration(open_h)}, {format_duration(close_h)}] is not a daily window "
+            "(expected [open, close] with 0h <= open < 24h, 0h < close <= 24h and open != "
+            "close; close < open runs across midnight, e.g. [20h, 6h])"
+        )
+    return value
+
+
+DailyWindow = Annotated[tuple[Duration, Duration], AfterValidator(_daily_window)]
+"""Daily clock hours ``[open, close]`` (h since local midnight); may cross midnight."""
+
+
+def window_hours(window: tuple[float, float] | None) -> list[tuple[float, float]]:
+    """A daily window as clock intervals within one day (all day when None)."""
+    if window is None:
+        return [(0.0, 24.0)]
+    open_h, close_h = window
+    if close_h > open_h:
+        return [(open_h, close_h)]
+    return [(0.0, close_h), (open_h, 24.0)]
+
+
 # --------------------------------------------------------------------------- components
 
 
@@ -373,6 +406,16 @@ class Category(_Frozen):
             "(before the first key the rate is 0). Arrivals stop once the pool has arrived."
         ),
         json_schema_extra=_unit("persons/day"),
+    )
+    arrival_hours: DailyWindow | None = Field(
+        None,
+        description=(
+            "Daily clock hours [from, to] in which this category reaches the perimeter (a "
+            "curfew from 22:00 to 05:00 is [5h, 22h]; daylight only, e.g. [6h, 18h]; across "
+            "midnight, e.g. [20h, 4h]): each day's arrivals come in this window, in the same "
+            "number. null = round the clock."
+        ),
+        json_schema_extra=_unit("h since midnight"),
     )
     group_size: dict[GroupSize, Weight] = Field(
         default_factory=lambda: {1: 1.0},
@@ -427,11 +470,11 @@ class Gate(_Frozen):
     admits: list[Name] | Literal["all"] = Field(
         "all", description="Categories admitted (changeable by gate_policy events)."
     )
-    daily_hours: tuple[Duration, Duration] | None = Field(
+    daily_hours: DailyWindow | None = Field(
         None,
         description=(
-            "Daily opening window [open, close] as times since midnight, e.g. [6h, 22h]; "
-            "null = round the clock."
+            "Daily opening window [open, close] as clock times since local midnight, e.g. "
+            "[6h, 22h], or across midnight, e.g. [20h, 6h]; null = round the clock."
         ),
         json_schema_extra=_unit("h since midnight"),
     )
@@ -451,18 +494,6 @@ class Gate(_Frozen):
             "much longer. 0 = group by group (exact, slower)."
         ),
     )
-
-    @field_validator("daily_hours")
-    @classmethod
-    def _window(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
-        if value is not None:
-            open_h, close_h = value
-            if not (0 <= open_h < close_h <= 24):
-                raise ValueError(
-                    f"[{format_duration(open_h)}, {format_duration(close_h)}] is not a daily "
-                    "window (expected [open, close] with 0h <= open < close <= 24h)"
-                )
-        return value
 
 
 class Screening(_Frozen):
@@ -520,6 +551,15 @@ class Airfield(_Frozen):
     ramp_capacity: Aircraft = Field(
         description="Aircraft on the ground at most (MOG).",
         json_schema_extra=_unit("aircraft"),
+    )
+    runway_hours: DailyWindow | None = Field(
+        None,
+        description=(
+            "Daily clock hours [open, close] when the runways may be used, e.g. night flying "
+            "limits [5h, 23h], or night only across midnight [19h, 5h]: a movement due outside "
+            "them waits for the next opening. null = round the clock."
+        ),
+        json_schema_extra=_unit("h since midnight"),
     )
     surge_when_waiting_over: Persons | None = Field(
         None,
@@ -939,6 +979,110 @@ class StagingBase(_Frozen):
     )
 
 
+# --------------------------------------------------------------------------- convoys
+
+MAX_CONVOYS = 10_000
+"""Most convoy departures a run may plan (a few a day is the norm)."""
+
+RateProfile = Annotated[ArrivalRate | dict[Timestamp, ArrivalRate], DistinctTimes]
+
+
+class AssemblyPoint(_Frozen):
+    """A place away from the airport (an embassy, a hotel) where people gather for convoys.
+
+    Its arrivals count against each category's ``pool`` together with those at the
+    perimeter: the pool is everyone eligible, whichever way they come.
+    """
+
+    label: str | None = Field(None, description="Display name; defaults to the key.")
+    arrivals_per_day: dict[Name, RateProfile] = Field(
+        description=(
+            "People per day of each category (keys of demand) arriving here: a constant or a "
+            "step profile {date-time: rate}, as for demand.CAT.arrivals_per_day."
+        ),
+        json_schema_extra=_unit("persons/day"),
+    )
+
+
+class Convoy(_Frozen):
+    """Escorted road convoys from an assembly point to a gate, at set times or intervals.
+
+    Each departure takes whole groups waiting at the assembly point (best priority first,
+    then first come) up to ``vehicles x seats_per_vehicle``, and drives for a travel time
+    drawn anew. It may be turned back (its people return to the assembly point) or delayed.
+    At the gate its people join the crowd, or, with ``priority``, go ahead of it at that gate.
+    """
+
+    assembly_point: Name = Field(
+        alias="from", description="Assembly point it leaves from (a key of assembly_points)."
+    )
+    gate: Name = Field(alias="to", description="Gate it delivers to (a key of gates).")
+    departures: list[Timestamp] = Field(
+        default_factory=list, description="Set departure times (and/or every/first/last)."
+    )
+    every: Duration | None = Field(
+        None,
+        ge=0.25,
+        description="Interval between departures from first to last (h); null = set times only.",
+    )
+    first: Timestamp | None = Field(None, description="First departure with every; null = start.")
+    last: Timestamp | None = Field(
+        None, description="No departure after this with every; null = until the deadline."
+    )
+    vehicles: int = Field(
+        ge=1, le=1000, description="Vehicles per convoy.", json_schema_extra=_unit("vehicles")
+    )
+    seats_per_vehicle: int = Field(
+        ge=1,
+        le=500,
+        description="People per vehicle.",
+        json_schema_extra=_unit("persons/vehicle"),
+    )
+    travel_time: DurationDist = Field(description="Road time from assembly point to gate (h).")
+    turned_back: Share = Field(
+        0.0,
+        description=(
+            "Chance a convoy is turned back on the road: its people are back at the assembly "
+            "point after the travel time."
+        ),
+        json_schema_extra=_unit("probability"),
+    )
+    delayed: Share = Field(
+        0.0,
+        description="Chance a convoy is delayed on the road.",
+        json_schema_extra=_unit("probability"),
+    )
+    delay: DurationDist = Field(
+        default_factory=lambda: Fixed(value=0.0),
+        description="Extra road time of a delayed convoy (h).",
+    )
+    priority: bool = Field(
+        False, description="At the gate, its people go ahead of the crowd waiting there."
+    )
+
+    @model_validator(mode="after")
+    def _some_departure(self) -> Convoy:
+        if not self.departures and self.every is None:
+            raise ValueError(
+                "departures: none given (expected a list of departure times, or every: "
+                "an interval)"
+            )
+        return self
+
+    def departure_times(self, start: dt.datetime, deadline: dt.datetime) -> list[dt.datetime]:
+        """Every departure before the deadline, in order (set times and the interval's)."""
+        times = [t for t in self.departures if start <= t < deadline]
+        if self.every is not None:
+            t = self.first or start
+            end = min(self.last, deadline) if self.last is not None else deadline
+            step = dt.timedelta(hours=self.every)
+            while t < end and len(times) <= MAX_CONVOYS:
+                if t >= start:
+                    times.append(t)
+                t += step
+        return sorted(set(times))
+
+
 # --------------------------------------------------------------------------- timeline events
 
 
@@ -1073,7 +1217,162 @@ Event = Annotated[
 ]
 
 
+# --------------------------------------------------------------------------- uncertain deadline
+
+
+class UncertainDeadline(_Frozen):
+    """A deadline nobody knows in advance (when will the ceasefire collapse?).
+
+    Each replication draws its own deadline from this distribution, on its own random stream
+    (``deadline``), so every other source sees the same numbers in every scenario compared
+    on the same seed (common random numbers). The scenario is validated against the latest
+    deadline, ``high``; a replication that draws an earlier one stops there, and what lies
+    past it never happens.
+    """
+
+    dist: Literal["uniform", "triangular"] = Field(
+        description="Distribution family of the deadline: uniform or triangular."
+    )
+    low: Timestamp = Field(description="Earliest deadline (local date-time).")
+    high: Timestamp = Field(description="Latest deadline (local date-time).")
+    mode: Timestamp | None = Field(
+        None, description="Most likely deadline (triangular only; required for it)."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UncertainDeadline:
+        if self.high <= self.low:
+            raise ValueError(
+                f"high: {_format_timestamp(self.high)} is not after low "
+                f"{_format_timestamp(self.low)} (expected low < high)"
+            )
+        if self.dist == "triangular":
+            if self.mode is None:
+                raise ValueError(
+                    "mode: missing for a triangular deadline (expected low <= mode <= high)"
+                )
+            if not self.low <= self.mode <= self.high:
+                raise ValueError(
+                    f"mode: {_format_timestamp(self.mode)} is not between low and high "
+                    "(expected low <= mode <= high)"
+                )
+        elif self.mode is not None:
+            raise ValueError("mode: given for a uniform deadline (expected no mode, or triangular)")
+        return self
+
+    def draw(self, rng: np.random.Generator) -> dt.datetime:
+        """One deadline, to the second."""
+        span_s = (self.high - self.low).total_seconds()
+        if self.dist == "uniform":
+            offset_s = rng.uniform(0.0, span_s)
+        else:
+            assert self.mode is not None  # checked above
+            mode_s = (self.mode - self.low).total_seconds()
+            offset_s = rng.triangular(0.0, mode_s, span_s) if span_s > 0 else 0.0
+        return self.low + dt.timedelta(seconds=round(offset_s))
+
+
+def _deadline_kind(value: Any) -> str:
+    """Which form a deadline is written in: a mapping is uncertain, anything else a time."""
+    return "uncertain" if isinstance(value, dict | UncertainDeadline) else "time"
+
+
+def latest(deadline: Any) -> Any:
+    """The latest time a deadline may take: itself, or an uncertain one's ``high``."""
+    return deadline.high if isinstance(deadline, UncertainDeadline) else deadline
+
+
 # --------------------------------------------------------------------------- the scenario
+
+
+MAX_UNCERTAIN_BOUND = 1e7
+"""Largest bound of an uncertain range: scenario inputs are counts, rates, hours and factors,
+none of which is plausibly above ten million."""
+
+
+def _bound(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+UncertainBound = Annotated[
+    float,
+    BeforeValidator(_bound),
+    WithJsonSchema({"anyOf": [{"type": "number"}, _DURATION_JSON_SCHEMA]}),
+]
+"""A bound of an uncertain range: a number in the field's own unit, or a duration (hours)."""
+
+
+class UncertainRange(_Frozen):
+    """How far an input may plausibly be from the value the scenario uses.
+
+    Read only by ``evacsim sensitivity``, which samples each input over its range and
+    measures how much of a KPI's variance it explains; a run uses the scenario's value.
+    """
+
+    low: UncertainBound = Field(
+        ge=0, le=MAX_UNCERTAIN_BOUND,
+        description="Lowest plausible value, in the field's unit (a duration for a "
+        "duration field, hours if a plain number); with scale: the lowest factor.",
+    )
+    high: UncertainBound = Field(
+        ge=0, le=MAX_UNCERTAIN_BOUND,
+        description="Highest plausible value, in the field's unit; with scale: the highest "
+        "factor.",
+    )
+    scale: bool = Field(
+        False,
+        description="Multiply every number at the path (a whole step profile, say) by a "
+        "factor in low..high instead of setting the value.",
+    )
+    source: str = Field(
+        "", max_length=500,
+        description="Why this range: a source in shared/data, or '[assumption]' and why.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UncertainRange:
+        if not self.low < self.high:
+            raise ValueError(f"expected low < high, got {self.low:g} and {self.high:g}")
+        return self
+
+
+def _uncertain_problems(s: Any) -> Iterator[tuple[str, str]]:
+    """Each ``uncertain:`` path must name a number (or a profile, with scale) in the scenario."""
+    for path, spec in (getattr(s, "uncertain", None) or {}).items():
+        node: Any = s
+        walked = []
+        for part in path.split("."):
+            if isinstance(node, BaseModel):
+                fields = {f.alias or name: name for name, f in type(node).model_fields.items()}
+                fields.update({name: name for name in type(node).model_fields})
+                node = getattr(node, fields[part]) if part in fields else _MISSING
+            elif isinstance(node, dict):
+                node = node.get(part, node.get(_key(part), _MISSING))
+            else:
+                node = getattr(node, part, _MISSING)
+            if node is _MISSING:
+                where = ".".join(walked) or "the scenario"
+                yield (f"uncertain.{path}", f"'{part}' is not a field of {where} (expected a "
+                                            "dotted path to a number, as in --set)")
+                break
+            walked.append(part)
+        else:
+            is_number = isinstance(node, int | float) and not isinstance(node, bool)
+            scale = spec.get("scale") if isinstance(spec, dict) else getattr(spec, "scale", 0)
+            if not is_number and not scale:
+                yield (f"uncertain.{path}", "is not a single number (expected a number, or "
+                                            "scale: true to scale a profile or distribution)")
+
+
+_MISSING = object()
+
+
+def _key(part: str) -> Any:
+    """A dict key as written in a path: numbers (group sizes) are keys too."""
+    try:
+        return int(part)
+    except ValueError:
+        return part
 
 
 class Scenario(_Frozen):
@@ -1082,7 +1381,16 @@ class Scenario(_Frozen):
     name: str = Field(description="Short name of the scenario.")
     description: str = Field("", description="What the scenario represents and why.")
     start: Timestamp = Field(description="Start of the simulated period (local time).")
-    deadline: Timestamp = Field(description="The run ends here; whoever is not out is left behind.")
+    deadline: Annotated[
+        Annotated[Timestamp, Tag("time")] | Annotated[UncertainDeadline, Tag("uncertain")],
+        Discriminator(_deadline_kind),
+    ] = Field(
+        description=(
+            "The run ends here; whoever is not out is left behind. A date-time, or an "
+            "uncertain deadline {dist: uniform, low: date-time, high: date-time} (or "
+            "triangular with a mode) drawn anew for each replication."
+        )
+    )
     reporting_day_starts: ClockTime = Field(
         "00:00",
         validate_default=True,
@@ -1115,11 +1423,29 @@ class Scenario(_Frozen):
     events: dict[Name, Event] = Field(
         default_factory=dict, description="Timeline events (closures, policies...), by name."
     )
+    assembly_points: dict[Name, AssemblyPoint] = Field(
+        default_factory=dict,
+        description="Places away from the airport where people gather for convoys, by name.",
+    )
+    convoys: dict[Name, Convoy] = Field(
+        default_factory=dict,
+        description="Escorted road convoys from assembly points to gates, by a name of yours.",
+    )
+    uncertain: dict[str, UncertainRange] = Field(
+        default_factory=dict, max_length=50,
+        description="Plausible ranges of uncertain inputs by dotted path (as in --set), for "
+        "evacsim sensitivity; runs use the values above.",
+    )
 
     @property
     def horizon_h(self) -> float:
         """Length of the run (h)."""
-        return (self.deadline - self.start).total_seconds() / 3600.0
+        return (self.latest_deadline - self.start).total_seconds() / 3600.0
+
+    @property
+    def latest_deadline(self) -> dt.datetime:
+        """The deadline, or the latest an uncertain one may be (what validation checks)."""
+        return latest(self.deadline)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -1164,8 +1490,15 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
     same attributes (see :func:`evacsim.diagnostics.salvage`) in which whatever failed is
     ``None``: checks that need it are skipped, so each mistake is reported once.
     """
-    start, deadline = getattr(s, "start", None), getattr(s, "deadline", None)
-    if start is not None and deadline is not None:
+    start, deadline = getattr(s, "start", None), latest(getattr(s, "deadline", None))
+    uncertain = isinstance(getattr(s, "deadline", None), UncertainDeadline)
+    if uncertain and start is not None and s.deadline.low <= start:
+        yield (
+            "deadline.low",
+            f"{_fmt_time(s.deadline.low)} is not after start {_fmt_time(start)} "
+            "(expected every deadline it may draw after start)",
+        )
+    if start is not None and isinstance(deadline, dt.datetime):
         if deadline <= start:
             yield (
                 "deadline",
@@ -1344,6 +1677,35 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
             yield from known(f"{path}.operator", wd.operator, operators, "operator")
         yield from inside(f"{path}.from", wd.start)
 
+    points = table("assembly_points")
+    for key, point in (points or {}).items():
+        if point is None:
+            continue
+        for cat, rates in point.arrivals_per_day.items():
+            path = f"assembly_points.{key}.arrivals_per_day.{cat}"
+            yield from known(path, cat, demand, "category")
+            yield from profile_keys(path, rates, start, deadline)
+    n_convoys = 0
+    for key, convoy in (table("convoys") or {}).items():
+        if convoy is None:
+            continue
+        path = f"convoys.{key}"
+        yield from known(
+            f"{path}.from", getattr(convoy, "assembly_point", None), points, "assembly point"
+        )
+        yield from known(f"{path}.to", getattr(convoy, "gate", None), gates, "gate")
+        for i, when in enumerate(getattr(convoy, "departures", None) or []):
+            yield from inside(f"{path}.departures.{i}", when, upto=False)
+        yield from inside(f"{path}.first", getattr(convoy, "first", None), upto=False)
+        if start is not None and isinstance(convoy, Convoy):
+            n_convoys += len(convoy.departure_times(start, deadline))
+    if n_convoys > MAX_CONVOYS:
+        yield (
+            "convoys",
+            f"the run would plan {n_convoys:,} convoy departures "
+            f"(expected at most {MAX_CONVOYS:,}; is an interval too short?)",
+        )
+
     for key, ev in (table("events") or {}).items():
         if ev is None:
             continue
@@ -1376,6 +1738,7 @@ def reference_problems(s: Any) -> Iterator[tuple[str, str]]:
                 f"{path}.until",
                 f"{_fmt_time(until)} is before at {_fmt_time(at)} (expected until >= at)",
             )
+    yield from _uncertain_problems(s)
 
 
 def _fleet_bases(fl: Any, fleet: Fleet) -> list[str | None]:
@@ -1507,6 +1870,7 @@ def scenario_warnings(s: Scenario) -> Iterator[tuple[str, str]]:
             "screening.lanes",
             "no lane ever opens, so no one can be screened (expected at least one lane)",
         )
+    yield from _overnight_crowds(s)
     troops = dict(s.forces.initial)
     for dep in s.forces.deployments.values():
         troops[dep.nation] = troops.get(dep.nation, 0) + dep.troops
@@ -1603,3 +1967,48 @@ def expected_arrivals(rates: Any, start: Any, deadline: Any) -> float:
     for (t0, rate), (t1, _) in zip(steps, [*steps[1:], (deadline, 0)], strict=False):
         total += rate * (t1 - t0).total_seconds() / 86400
     return total
+
+
+def _minutes(window: tuple[float, float] | None) -> np.ndarray:
+    """Which minutes of the day a daily window covers (1,440 booleans)."""
+    covered = np.zeros(24 * 60, dtype=bool)
+    for lo, hi in window_hours(window):
+        covered[round(lo * 60) : round(hi * 60)] = True
+    return covered
+
+
+def _spans(minutes: np.ndarray) -> str:
+    """Covered minutes as clock spans: '18:00-06:00' (a span may wrap past midnight)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], minutes, [False]]).astype(int)))
+    spans = list(zip(edges[::2], edges[1::2], strict=True))
+    if len(spans) > 1 and spans[0][0] == 0 and spans[-1][1] == len(minutes):
+        spans = [(spans[-1][0], spans[0][1] + len(minutes)), *spans[1:-1]]
+    clock = lambda m: f"{(m // 60) % 24:02d}:{m % 60:02d}"  # noqa: E731
+    return ", ".join(f"{clock(a)}-{clock(b)}" for a, b in spans)
+
+
+def _overnight_crowds(s: Scenario) -> Iterator[tuple[str, str]]:
+    """A category arriving at hours when no gate it may use is open builds an artificial
+    crowd outside every night: legal (people did wait), but rarely what a planner meant."""
+    for key, cat in s.demand.items():
+        if cat.pool == 0:
+            continue
+        gates = [g for g in s.gates.values() if g.admits == "all" or key in g.admits]
+        if not gates or any(g.daily_hours is None for g in gates):
+            continue
+        open_minutes = np.zeros(24 * 60, dtype=bool)
+        for gate in gates:
+            open_minutes |= _minutes(gate.daily_hours)
+        stranded = _minutes(cat.arrival_hours) & ~open_minutes
+        if stranded.any():
+            hours = ", ".join(
+                f"[{format_duration(g.daily_hours[0])}, {format_duration(g.daily_hours[1])}]"
+                for g in gates
+            )
+            yield (
+                f"demand.{key}.arrival_hours",
+                f"people arrive at {_spans(stranded)} when no gate admitting them is open "
+                f"(gates' daily_hours: {hours}), so a crowd builds outside every night "
+                "(expected arrival_hours within the gates' hours, if that is what you meant)",
+            )
+
