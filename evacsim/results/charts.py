@@ -810,8 +810,9 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
 
     ``frame``: long format with ``scenario``, ``replication`` (or ``rep``), ``date`` and
     ``value`` (people evacuated per day; days one scenario lacks count as 0 for it, see
-    :func:`daily_by_scenario`); if it has a ``series`` column, the rows of ``series`` are used: by default ``"evacuated per day"`` (as made by
-    :func:`replication_frame`) or else ``"evacuated"`` (as the experiments store names it).
+    :func:`daily_by_scenario`); if it has a ``series`` column, the rows of ``series`` are
+    used: by default ``"evacuated per day"`` (as made by :func:`replication_frame`) or else
+    ``"evacuated"`` (as the experiments store names it).
     """
     frame = _require(frame, ["scenario", "replication", "date", "value"])
     if "series" in frame:

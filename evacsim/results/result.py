@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from evacsim.model.convoys import ConvoyRecord
 from evacsim.model.demand import Stage
 from evacsim.model.flights import FlightRecord
 from evacsim.model.ledger import WAIT_STAGES, GroupRecord
-from evacsim.model.convoys import ConvoyRecord
 from evacsim.model.model import Model, collector_paused
 
 from .days import day_label, day_starts_h, hour_weights
