@@ -16,6 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .options import add_scenario_options, checked_scenario
+from .safety import (
+    FINITE,
+    PROBABILITY,
+    REPLICATIONS,
+    SAMPLES,
+    SEED,
+    STEP,
+    WORKERS,
+    default_output,
+)
 
 if TYPE_CHECKING:  # the library is imported when a command runs, so --help stays quick
     import pandas as pd
@@ -42,7 +52,7 @@ ENGINE_NAMES = ("auto", "sequential", "local", "dask")
 building the parser (and ``--help``) does not import the experiments package (a test checks
 that the two lists agree)."""
 
-EXIT_OK, EXIT_INVALID = 0, 1
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_GOAL_NOT_REACHED = 4  # goalseek: even the top of the range misses the goal
 EXIT_SOME_FAILED = 5  # some replications failed: left out of the tables, recorded in --out
 EXIT_ALL_FAILED = 6  # every replication failed: nothing to report
@@ -53,6 +63,7 @@ def failures_exit(failed: int, total: int) -> int:
     if failed <= 0:
         return EXIT_OK
     return EXIT_ALL_FAILED if failed >= total else EXIT_SOME_FAILED
+
 
 HEADLINE = (
     "evacuated", "left_behind", "not_out", "turned_away", "peak_24h_evacuated",
@@ -71,7 +82,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                        help="where replications run: auto (default: in this process when "
                             "the work is too small to repay starting workers, else local "
                             "worker processes), sequential, local or a Dask cluster")
-    group.add_argument("--workers", type=int, default=None,
+    group.add_argument("--workers", type=WORKERS, default=None,
                        help="worker processes (default: every core this process may use)")
     group.add_argument("--scheduler", default=None,
                        help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine "
@@ -82,7 +93,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
     """``run -n N`` and the engine options."""
-    run.add_argument("-n", "--replications", type=int, default=None, metavar="N",
+    run.add_argument("-n", "--replications", type=REPLICATIONS, default=None, metavar="N",
                      help="run N independent replications and report means, 95%% CIs, "
                           "percentiles and daily bands (seeds spawned from --seed)")
     run.add_argument("--all-kpis", action="store_true",
@@ -97,8 +108,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                          "common random numbers)")
     cmp.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
                      help="base scenario first, then the alternatives")
-    cmp.add_argument("-n", "--replications", type=int, default=30, metavar="N")
-    cmp.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    cmp.add_argument("-n", "--replications", type=REPLICATIONS, default=30, metavar="N")
+    cmp.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
     cmp.add_argument("--kpi", default="not_out",
                      help="KPI to rank on (default not_out: everyone eligible not flown out, "
                           "including those who never reached a gate)")
@@ -118,11 +129,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sw.add_argument("--vary", action="append", default=[], metavar="PATH=V1,V2,...",
                     help="a factor: PATH=v1,v2 (set), PATH+=v1,v2 (add), PATH*=v1,v2 (scale), "
                          "or PATH=LO..HI (Latin hypercube); repeatable")
-    sw.add_argument("-n", "--replications", type=int, default=None, metavar="N",
+    sw.add_argument("-n", "--replications", type=REPLICATIONS, default=None, metavar="N",
                     help="replications per point (overrides the sweep file; default 10)")
-    sw.add_argument("--samples", type=int, default=None,
+    sw.add_argument("--samples", type=SAMPLES, default=None,
                     help="Latin hypercube points over the ranges")
-    sw.add_argument("--seed", type=int, default=None, help="root random seed")
+    sw.add_argument("--seed", type=SEED, default=None, help="root random seed")
     sw.add_argument("--kpi", action="append", default=None,
                     help="KPI(s) to print per point (default left_behind, evacuated)")
     sw.add_argument("--out", type=Path, help="results folder (resumable: rerun to continue)")
@@ -177,22 +188,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                          "and --mode)")
     gs.add_argument("--mode", choices=("set", "add", "scale"), default=None,
                     help="with a bare --lever PATH: set, add or scale (default set)")
-    gs.add_argument("--low", type=float, default=None,
+    gs.add_argument("--low", type=FINITE, default=None,
                     help="with a bare --lever PATH: smallest value to try")
-    gs.add_argument("--high", type=float, default=None,
+    gs.add_argument("--high", type=FINITE, default=None,
                     help="with a bare --lever PATH: largest value to try")
-    gs.add_argument("--step", type=float, default=None,
+    gs.add_argument("--step", type=STEP, default=None,
                     help="resolution (default 1 for whole-number bounds)")
     gs.add_argument("--kpi", default="left_behind",
                     help="KPI to bound (default left_behind; not_out also counts those who "
                          "never reached the airport)")
-    gs.add_argument("--at-most", type=float, required=True, metavar="N",
+    gs.add_argument("--at-most", type=FINITE, required=True, metavar="N",
                     help="the goal: KPI <= N")
-    gs.add_argument("--prob", type=float, default=0.9, help="with at least this probability")
+    gs.add_argument("--prob", type=PROBABILITY, default=0.9, help="with at least this probability")
     gs.add_argument("--conservative", action="store_true",
                     help="require the lower end of the 95%% interval to reach --prob")
-    gs.add_argument("-n", "--replications", type=int, default=30, metavar="N")
-    gs.add_argument("--seed", type=int, default=0)
+    gs.add_argument("-n", "--replications", type=REPLICATIONS, default=30, metavar="N")
+    gs.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
     gs.add_argument("--out", type=Path, help="results folder (resumable)")
     add_engine_options(gs)
     add_scenario_options(gs)
@@ -215,6 +226,12 @@ def engine_kwargs(args: argparse.Namespace) -> dict:
             "progress": args.progress}
 
 
+def _is_validation_error(exc: Exception) -> bool:
+    from pydantic import ValidationError
+
+    return isinstance(exc, ValidationError)
+
+
 def _user_errors(handler):
     """Report a bad argument (ValueError/KeyError from the library) as one line, exit 1."""
 
@@ -222,8 +239,16 @@ def _user_errors(handler):
         try:
             return handler(args, *rest)
         except (ValueError, KeyError) as exc:
+            if _is_validation_error(exc):
+                # A pydantic error (a ValueError): one line per mistake, no pydantic text.
+                for err in exc.errors(include_url=False):
+                    where = ".".join(str(part) for part in err["loc"])
+                    message = err["msg"].removeprefix("Value error, ")
+                    print(f"evacsim {args.command}: {where + ': ' if where else ''}{message}",
+                          file=sys.stderr)
+                return EXIT_USAGE  # the arguments built an impossible experiment
             message = exc.args[0] if exc.args else str(exc)
-            print(f"evacsim {args.command}: {message}", file=sys.stderr)
+            print(f"evacsim {args.command}: {' '.join(str(message).split())}", file=sys.stderr)
             return EXIT_INVALID
 
     wrapped.__name__ = handler.__name__
@@ -232,6 +257,32 @@ def _user_errors(handler):
 
 
 # ------------------------------------------------------------------------------ presenting
+
+
+def failure_summary(failures: pd.DataFrame, total: int) -> tuple[list[str], int]:
+    """Lines saying how many of ``total`` replications failed and why, and the exit code.
+
+    ``failures`` has an ``error`` column (one row per failed replication, as recorded in the
+    store). Errors are grouped, most frequent first, so that one cause shows once.
+    """
+    if not len(failures):
+        return [], EXIT_OK
+    lines = [f"{len(failures)} of {total} replications failed (recorded in the results "
+             "folder, left out of every table):"]
+    counts = failures["error"].fillna("").astype(str).value_counts()
+    for error, count in counts.head(5).items():
+        lines.append(f"  {count} x {_clean(error) or 'unknown error'}")
+    if len(counts) > 5:
+        lines.append(f"  ... and {len(counts) - 5} other errors")
+    return lines, failures_exit(len(failures), total)
+
+
+def _clean(text: str) -> str:
+    """One line of at most 300 characters, without control characters."""
+    one = " ".join(str(text).split())
+    one = "".join(ch for ch in one if ch.isprintable())
+    return one if len(one) <= 300 else one[:297] + "..."
+
 
 
 def _num(x: float) -> str:
@@ -315,10 +366,9 @@ def present_replications(reps: Replications, all_kpis: bool = False) -> str:
         lines += ["", "Daily: median [5%-95%] over replications",
                   _bands_table(reps.bands(), ["evacuated", "backlog.outside",
                                               "backlog.inside_waiting"])]
-    failures = reps.failures()
-    if len(failures):
-        lines += ["", f"{len(failures)} replication(s) failed:"]
-        lines += [f"  rep {r.rep}: {r.error}" for r in failures.head(10).itertuples()]
+    failed, _ = failure_summary(reps.failures(), reps.n)
+    if failed:
+        lines += ["", *failed]
     return "\n".join(lines)
 
 
@@ -333,7 +383,7 @@ def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
     if args.replications < 1:
         raise ValueError(f"-n must be 1 or more replications, got {args.replications}")
     reps = replicate(scenario, args.replications, args.seed, out=args.out,
-                     **engine_kwargs(args))
+                     **engine_kwargs(args), allow_large=args.allow_large)
     print(present_replications(reps, args.all_kpis))
     if args.out or getattr(args, "report", False):
         reps.write()
@@ -341,7 +391,7 @@ def run_replications(args: argparse.Namespace, scenario: Scenario) -> int:
         print(f"\nResults written to {reps.store.root}/ (one file per replication; rerun to "
               "resume)")
     _maybe_report(args, reps.store.root, f"{scenario.name}-report.html")
-    return EXIT_OK
+    return failure_summary(reps.failures(), reps.n)[1]
 
 
 def _maybe_report(args: argparse.Namespace, folder: Path, default_name: str) -> None:
@@ -350,7 +400,8 @@ def _maybe_report(args: argparse.Namespace, folder: Path, default_name: str) -> 
         return
     from evacsim.experiments.reports import write_folder_report
 
-    target = Path(folder) / "report.html" if args.out else Path(default_name)
+    # Never a path from scenario text: the name is made a safe file name in this folder.
+    target = Path(folder) / "report.html" if args.out else default_output(default_name, "")
     print(f"Report written to {write_folder_report(folder, target)}")
 
 
@@ -369,12 +420,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         labels.append(label)
     scenarios = [checked_scenario(path, args) for path in args.scenarios]
     result = compare(scenarios, args.replications, args.seed, labels=labels, out=args.out,
-                     **engine_kwargs(args))
+                     allow_large=True, **engine_kwargs(args))  # each checked just above
     names = list(dict.fromkeys([args.kpi, *HEADLINE]))
     summary = result.summary()
     means = summary[summary["kpi"].isin(names)].pivot(index="kpi", columns="scenario",
                                                       values="mean")
-    means = means.reindex([k for k in names if k in means.index])[result.labels]
+    # A scenario whose replications all failed has no column: show it as '-'.
+    means = means.reindex([k for k in names if k in means.index]).reindex(
+        columns=result.labels)
     lines = [f"{len(result.labels)} scenarios × {args.replications} replications, root seed "
              f"{args.seed} (common random numbers)", "", "Means:",
              means.map(_num).to_string(), "",
@@ -392,12 +445,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
                              _pct(r.p_best)] for r in ranking.itertuples()],
                            columns=["rank", "scenario", "mean", "95% CI", "gap to best",
                                     "P(best)"]).to_string(index=False)]
-    print("\n".join(lines))
+    failures = pd.concat([r.failures() for r in result.runs.values()], ignore_index=True)
+    failed, code = failure_summary(failures, args.replications * len(result.labels))
+    print("\n".join([*lines, *([""] + failed if failed else [])]))
     folder = result.write(kpi=args.kpi, maximize=maximize)
     if args.out:
         print(f"\nResults written to {folder}/")
     _maybe_report(args, Path(folder), "compare-report.html")
-    return EXIT_OK
+    return code
 
 
 def _is_sweep_file(path: Path) -> bool:
@@ -426,30 +481,35 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                  samples=args.samples or 0)
         base = checked_scenario(args.file, args)
     result = sweep(spec_or_file, base, replications=args.replications, samples=args.samples,
-                   seed=args.seed, out=args.out, **engine_kwargs(args))
+                   seed=args.seed, out=args.out, allow_large=args.allow_large,
+                   allow_dirs=args.allow_dirs,
+                   **engine_kwargs(args))
     kpis = args.kpi or ["left_behind", "evacuated"]
     summary = result.summary()
     known = set(summary["kpi"])
     for k in kpis:
-        if k not in known:
+        if k not in known and known:  # (nothing is known when every replication failed)
             raise KeyError(f"unknown KPI '{k}' (expected one of: {', '.join(sorted(known))})")
     table = result.points_table().drop(columns="scenario").set_index("point")
     for k in kpis:
         part = summary[summary["kpi"] == k].set_index("point")
-        table[f"{k} mean [95% CI]"] = [
-            f"{_num(r.mean)} [{_num(r.ci_low)}, {_num(r.ci_high)}]" for r in part.itertuples()]
+        cells = {r.Index: f"{_num(r.mean)} [{_num(r.ci_low)}, {_num(r.ci_high)}]"
+                 for r in part.itertuples()}
+        # A point whose replications all failed has no statistics: shown as '-'.
+        table[f"{k} mean [95% CI]"] = [cells.get(i, "-") for i in table.index]
     spec = result.spec
     print(f"Sweep {spec.name}: {len(result.points)} points × {spec.replications} replications, "
           f"root seed {spec.seed}")
     print(table.to_string())
-    failures = result.failures()
-    if len(failures):
-        print(f"\n{len(failures)} replication(s) failed (recorded in the results folder).")
+    failed, code = failure_summary(result.failures(),
+                                   len(result.points) * spec.replications)
+    if failed:
+        print("\n" + "\n".join(failed))
     out = result.write()
     if args.out:
         print(f"\nTidy table (point × replication × KPI) written to {out}/sweep_kpis.parquet")
     _maybe_report(args, Path(out), f"{spec.name or 'sweep'}-report.html")
-    return EXIT_OK
+    return code
 
 
 def goal_lever(args: argparse.Namespace) -> tuple[str, str, float, float]:
@@ -508,7 +568,7 @@ def cmd_goalseek(args: argparse.Namespace) -> int:
     result = goal_seek(scenario, path, low, high, at_most=args.at_most,
                        probability=args.prob, kpi=args.kpi, mode=mode, step=args.step,
                        n=args.replications, seed=args.seed, conservative=args.conservative,
-                       out=args.out, **engine_kwargs(args))
+                       out=args.out, **engine_kwargs(args), allow_large=args.allow_large)
     ev = result.evaluations.sort_values("value")
     print(pd.DataFrame(
         [[r.value, _pct(r.p), f"[{_pct(r.ci_low)}, {_pct(r.ci_high)}]",

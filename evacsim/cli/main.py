@@ -8,14 +8,28 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from evacsim.version import __version__
 
+from .experiments import EXIT_ALL_FAILED, EXIT_SOME_FAILED
 from .options import add_scenario_options, checked_scenario, over_budget, report_scenario_error
+from .safety import (
+    CONFIDENCE,
+    POINTS,
+    REPLICATIONS,
+    ROUNDS,
+    SEED,
+    OneLineParser,
+    default_output,
+    install_safe_streams,
+)
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE, EXIT_FAILED = 0, 1, 2, 3
+__all__ = ["EXIT_ALL_FAILED", "EXIT_SOME_FAILED", "main", "make_parser"]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -60,6 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from evacsim.model.model import build
     from evacsim.results.result import collect
 
+    _check_out_folder(args.out)  # before minutes of simulation, not after
     scenario = checked_scenario(args.scenario, args)
     if args.replications is not None:
         from .experiments import run_replications
@@ -74,9 +89,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report:
         from evacsim.results.report import write_report
 
-        target = args.out / "report.html" if args.out else Path(f"{scenario.name}-report.html")
+        target = args.out / "report.html" if args.out else default_output(scenario.name,
+                                                                          "-report.html")
         print(f"Report written to {write_report(result, target)}")
     return EXIT_OK
+
+
+def _check_out_folder(out: Path | None) -> None:
+    """``--out`` must be a folder that exists or can be made: refuse a file at once."""
+    if out is None:
+        return
+    if out.exists() and not out.is_dir():
+        raise OutFolderError(f"--out {out}: is a file (expected a folder for the results)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutFolderError(f"--out {out}: cannot make the folder ({err.strerror or err})") \
+            from None
+
+
+class OutFolderError(Exception):
+    """``--out`` names something that cannot be a results folder (exit 2)."""
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -144,7 +177,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(f"\nTables and overlay chart written to {result.write(args.out)}/ (rerun to "
               "resume)")
     else:
-        png = Path(f"{scenario.name}-backtest.png")
+        png = default_output(scenario.name, "-backtest.png")
         result.figure().savefig(png, dpi=120)
         print(f"\nOverlay chart written to {png}")
     return failures_exit(len(result.failures), args.replications)
@@ -167,7 +200,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     if args.targets is not None:
         return _calibrate_targets(args, scenario)
-    out = args.out or Path(f"{scenario.name}-calibration")
+    out = args.out or default_output(scenario.name, "-calibration")
     try:
         params = [parse_parameter(text) for text in args.param]
         result = calibrate(scenario, args.observed, params, seed=args.seed,
@@ -219,7 +252,7 @@ def _calibrate_targets(args: argparse.Namespace, scenario) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="evacsim", description="Evacuation airlift simulator (SimPy, YAML scenarios)."
     )
     parser.add_argument("--version", action="version", version=f"evacsim {__version__}")
@@ -230,7 +263,7 @@ def make_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and report throughput and backlog")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, help="folder for CSV/Parquet tables and provenance")
-    run.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    run.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
     run.add_argument(
         "--no-group-records",
         action="store_true",
@@ -285,9 +318,9 @@ def make_parser() -> argparse.ArgumentParser:
                                          "observed series (CSV: date,evacuated[,flights])")
     bt.add_argument("scenario", type=Path, help="scenario YAML file")
     bt.add_argument("--observed", type=Path, required=True, metavar="FILE.csv")
-    bt.add_argument("-n", "--replications", type=int, default=10, metavar="N",
+    bt.add_argument("-n", "--replications", type=REPLICATIONS, default=10, metavar="N",
                     help="replications for the model mean and band (default 10)")
-    bt.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    bt.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
     bt.add_argument("--out", type=Path, help="folder for metrics, daily tables, overlay.png and "
                                              "every replication (resumable; default: only "
                                              "NAME-backtest.png here)")
@@ -310,16 +343,16 @@ def make_parser() -> argparse.ArgumentParser:
                      help="input to fit and its range, e.g. screening.lanes=20..90 or "
                           "screening.service.mean=3min..12min; PATH*=LO..HI scales every "
                           "number at PATH (a step profile); repeatable")
-    cal.add_argument("-n", "--replications", type=int, default=4, metavar="N",
+    cal.add_argument("-n", "--replications", type=REPLICATIONS, default=4, metavar="N",
                      help="replications per design point (default 4)")
-    cal.add_argument("--points", type=int, default=None,
+    cal.add_argument("--points", type=POINTS, default=None,
                      help="grid points per parameter and round (default 9, 5 or 3 for 1, 2, "
                           "more parameters)")
-    cal.add_argument("--rounds", type=int, default=3, help="grid rounds, each zooming on the "
+    cal.add_argument("--rounds", type=ROUNDS, default=3, help="grid rounds, each zooming on the "
                                                            "best point (default 3)")
-    cal.add_argument("--confidence", type=float, default=0.95,
+    cal.add_argument("--confidence", type=CONFIDENCE, default=0.95,
                      help="level of the parameters' confidence region (default 0.95)")
-    cal.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")
+    cal.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
     cal.add_argument("--out", type=Path, help="results folder, every replication of every point "
                                               "included (resumable; default NAME-calibration)")
     add_engine_options(cal)
@@ -340,19 +373,52 @@ def main(argv: list[str] | None = None) -> int:
     from evacsim.experiments.engines import EngineUnavailable
     from evacsim.scenario.loader import ScenarioError
 
+    previous = _stop_on_sigterm()
+    streams = install_safe_streams()  # scenario text must not drive the terminal
     try:
         return args.func(args)
     except ScenarioError as err:
         return report_scenario_error(err)
+    except OutFolderError as err:
+        print(f"evacsim {args.command}: {err}", file=sys.stderr)
+        return EXIT_UNREADABLE
     except EngineUnavailable as err:
         print(f"evacsim {args.command}: {err}", file=sys.stderr)
         return EXIT_UNREADABLE  # 2: the command cannot run as asked here
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        # Workers were stopped on the way out; every replication written stays written.
+        terminated = isinstance(exc, Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     except OSError as err:
         print(f"evacsim: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:  # a bug: one line, and the traceback with --verbose
+        if args.verbose:
+            raise
+        print(f"evacsim {args.command}: unexpected error: {type(exc).__name__}: "
+              f"{' '.join(str(exc).split())[:300]} (rerun with -v for the traceback; please "
+              "report it)", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        sys.stdout, sys.stderr = streams
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, a batch scheduler): stop as for Ctrl-C, exit 143."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def _stop_on_sigterm():
+    """Turn SIGTERM into :class:`Terminated` while a command runs; the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # only the main thread may set handlers (e.g. main() called from a thread)
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 if __name__ == "__main__":  # pragma: no cover

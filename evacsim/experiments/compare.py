@@ -25,7 +25,7 @@ from evacsim.scenario.schema import Scenario
 from . import statistics
 from .engines import Engine, make_engine
 from .progress import Progress
-from .replications import Replications, RunStats, as_scenario, execute
+from .replications import Replications, RunStats, as_scenario, budget_for, execute
 from .store import ResultStore
 from .worker import ReplicationKey, scenario_hash
 
@@ -176,6 +176,7 @@ def compare(
     scheduler: str | None = None,
     out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = None,
+    allow_large: bool = False,
 ) -> Comparison:
     """Run ``n`` replications of each scenario with the same root ``seed`` (common random
     numbers); the first scenario is the base the others are compared with."""
@@ -194,7 +195,7 @@ def compare(
     eng = make_engine(engine, workers, scheduler)
     try:
         with Progress(n * len(resolved), "compare", progress) as bar:
-            run_stats = execute(jobs, eng, store, bar)
+            run_stats = execute(jobs, eng, store, bar, budget_for(allow_large))
     finally:
         if own:
             eng.close()

@@ -24,6 +24,9 @@ import logging
 import math
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
@@ -75,6 +78,10 @@ class Engine:
     def close(self) -> None:
         """Release workers (idempotent)."""
 
+    def terminate(self) -> None:
+        """Stop workers at once (on an interrupt); by default the same as :meth:`close`."""
+        self.close()
+
     def __enter__(self) -> Engine:
         return self
 
@@ -98,6 +105,55 @@ class SequentialEngine(Engine):
                 yield task, None, exc
             else:
                 yield task, result, None
+
+
+WATCH_PARENT_S = 0.5
+"""How often a worker checks that its driver is still alive (s)."""
+
+
+def _watch_parent(parent_pid: int, parent_at_start: int) -> None:
+    """Exit this worker as soon as the driver is gone (reparented, or its pid is free)."""
+    while True:
+        time.sleep(WATCH_PARENT_S)
+        if os.getppid() != parent_at_start or not _alive(parent_pid):
+            os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - alive, owned by another user
+        return True
+    return True
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the driver ends, however it ends.
+
+    A driver killed by SIGKILL (what ``timeout -s KILL`` and batch schedulers send) runs no
+    cleanup, so each worker looks after itself: on Linux the kernel sends it SIGKILL when its
+    parent dies (``prctl(PR_SET_PDEATHSIG)``), and on any system a daemon thread checks every
+    :data:`WATCH_PARENT_S` seconds that the driver is alive and exits if not. Ctrl-C is left
+    to the driver (which stops the workers), so a worker prints no traceback of its own.
+    Once the workers are gone, the multiprocessing resource tracker sees its pipe close and
+    exits too.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    parent_now = os.getppid()
+    if not _alive(parent_pid):  # the driver died before the guard was in place
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid, parent_now), daemon=True,
+                     name="evacsim-watch-driver").start()
 
 
 class AutoEngine(Engine):
@@ -180,7 +236,9 @@ class LocalEngine(Engine):
     def _executor(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context(self.context)
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                                initializer=die_with_parent,
+                                                initargs=(os.getpid(),))
         return self._pool
 
     def map(self, fn, tasks):
@@ -196,6 +254,13 @@ class LocalEngine(Engine):
                     return
                 pending[self._executor().submit(fn, task)] = task
 
+        try:
+            yield from self._drain(pending, submit_more)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM in the driver: stop the workers now
+            self.terminate()
+            raise
+
+    def _drain(self, pending: dict, submit_more: Callable[[], None]):
         submit_more()
         while pending:
             finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -218,6 +283,22 @@ class LocalEngine(Engine):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def terminate(self) -> None:
+        """Stop the workers now, without waiting for the tasks they hold (interrupts)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # The executor has no public way to stop running tasks: end its processes, then
+        # let it tidy up without waiting for them.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def __exit__(self, exc_type, *exc: object) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.terminate()
+        self.close()
 
 
 class DaskEngine(Engine):

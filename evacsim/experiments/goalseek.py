@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -26,7 +27,7 @@ from .deadline import prob_at_most
 from .engines import Engine, make_engine
 from .levers import Lever, Mode, apply_levers
 from .progress import Progress
-from .replications import Replications, as_scenario, execute
+from .replications import Replications, as_scenario, budget_for, execute
 from .store import ResultStore
 from .worker import ReplicationKey, scenario_hash
 
@@ -67,7 +68,34 @@ class GoalSeekResult:
                 f"replications.")
 
 
-def _grid(low: float, high: float, step: float | None) -> list[Any]:
+class _Grid(Sequence):
+    """The values ``low, low + step, ..., high`` computed on demand: bisection reads about
+    log2(n) of them, so a grid of a hundred million values costs nothing to hold."""
+
+    def __init__(self, low: float, high: float, step: float, whole: bool):
+        self.low, self.high, self.step, self.whole = low, high, step, whole
+        self._n = math.ceil((high - low) / step - 1e-9) + 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: int) -> Any:  # type: ignore[override]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        value = min(self.low + i * self.step, self.high)
+        return int(round(value)) if self.whole else float(value)
+
+
+MAX_GRID = 2**52
+"""Most values a goal seek's grid may have (beyond this, steps fall below float precision)."""
+
+
+def _grid(low: float, high: float, step: float | None) -> _Grid:
+    for name, x in (("low", low), ("high", high), ("step", step)):
+        if x is not None and not math.isfinite(x):
+            raise ValueError(f"{name} must be a finite number, got {x}")
     if high < low:
         raise ValueError(f"high ({high}) is below low ({low})")
     whole = all(float(x).is_integer() for x in (low, high)) and (
@@ -76,9 +104,10 @@ def _grid(low: float, high: float, step: float | None) -> list[Any]:
         step = 1 if whole else (high - low) / 64 or 1.0
     if step <= 0:
         raise ValueError(f"step must be positive, got {step}")
-    k = math.ceil((high - low) / step - 1e-9)
-    values = [min(low + i * step, high) for i in range(k + 1)]
-    return [int(round(v)) for v in values] if whole else [float(v) for v in values]
+    if (high - low) / step > MAX_GRID:
+        raise ValueError(f"step {step:g} is too fine for the range {low:g}..{high:g} "
+                         f"(expected at most {MAX_GRID:,} values)")
+    return _Grid(low, high, step, whole)
 
 
 def goal_seek(
@@ -100,6 +129,7 @@ def goal_seek(
     scheduler: str | None = None,
     out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = None,
+    allow_large: bool = False,
 ) -> GoalSeekResult:
     """Smallest lever value in ``[low, high]`` with ``P(kpi <= at_most) >= probability``.
 
@@ -132,7 +162,8 @@ def goal_seek(
         s = scenarios.get(i) or apply_levers(base, [Lever(lever, values[i], mode)], source)
         digest = scenario_hash(s)
         bar.describe(f"{lever}={values[i]}")
-        execute(((s, ReplicationKey(digest, seed, r)) for r in range(n)), eng, store, bar)
+        execute(((s, ReplicationKey(digest, seed, r)) for r in range(n)), eng, store, bar,
+                budget_for(allow_large))
         reps = Replications(s, digest, seed, n, store, label=f"{lever}={values[i]}")
         x = reps.kpi(kpi)
         p, lo_ci, hi_ci = prob_at_most(x.to_numpy(), at_most)

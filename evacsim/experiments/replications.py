@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from evacsim.scenario.loader import load_scenario
+from evacsim.scenario.cost import DEFAULT_BUDGET, Budget, cost_problems
+from evacsim.scenario.loader import Problem, ScenarioError, load_scenario
 from evacsim.scenario.schema import Scenario
 
 from . import deadline, statistics
@@ -36,7 +37,12 @@ from .worker import (
     scenario_hash,
 )
 
-__all__ = ["Replications", "RunStats", "as_scenario", "execute", "replicate"]
+__all__ = ["Replications", "RunStats", "as_scenario", "budget_for", "execute", "replicate"]
+
+
+def budget_for(allow_large: bool) -> Budget | None:
+    """The cost budget an experiment enforces: none when the user allowed large runs."""
+    return None if allow_large else DEFAULT_BUDGET
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +67,15 @@ def execute(
     engine: Engine,
     store: ResultStore,
     progress: Progress | None = None,
+    budget: Budget | None = None,
 ) -> RunStats:
     """Run the jobs not already done in ``store`` on ``engine``, writing each as it finishes.
 
     A job that raises (or whose worker dies) is written to the store as failed, with its
-    error, and the rest go on. Nothing is held after it is written.
+    error, and the rest go on. Nothing is held after it is written. With a ``budget``, a
+    scenario whose estimated cost per replication is over it (see
+    :mod:`evacsim.scenario.cost`) raises :class:`ScenarioError` before any of its
+    replications runs.
     """
     started = time.perf_counter()
     stats = RunStats()
@@ -76,6 +86,8 @@ def execute(
         for scenario, key in jobs:
             finished = done.get((key.scenario, key.seed))
             if finished is None:
+                _check_budget(scenario, budget)
+                store.verify(key.scenario, key.seed)  # damaged or swapped files are redone
                 finished = done[(key.scenario, key.seed)] = store.done(key.scenario, key.seed)
                 store.save_scenario(key.scenario, scenario)
                 _warn_if_other_code(store, key, finished)
@@ -86,7 +98,20 @@ def execute(
             else:
                 yield Task(key, scenario)
 
-    for task, outcome, error in engine.map(run_replication, pending()):
+    try:
+        _drain(engine, pending(), store, stats, progress)
+    except KeyboardInterrupt:  # what is written stays written; the workers stop now
+        engine.terminate()
+        raise
+    stats.wall_s = time.perf_counter() - started
+    if stats.skipped:
+        log.info("%d replications already in %s: skipped", stats.skipped, store.root)
+    return stats
+
+
+def _drain(engine: Engine, tasks: Iterator[Task], store: ResultStore, stats: RunStats,
+           progress: Progress | None) -> None:
+    for task, outcome, error in engine.map(run_replication, tasks):
         if error is not None:
             outcome = failed_outcome(task, error)
         outcome.provenance["engine"] = engine.describe()
@@ -98,10 +123,14 @@ def execute(
                         outcome.provenance.get("error"))
         if progress is not None:
             progress.update(1, failed=0 if outcome.ok else 1)
-    stats.wall_s = time.perf_counter() - started
-    if stats.skipped:
-        log.info("%d replications already in %s: skipped", stats.skipped, store.root)
-    return stats
+
+
+def _check_budget(scenario: Scenario, budget: Budget | None) -> None:
+    if budget is None:
+        return
+    problems = cost_problems(scenario, budget)
+    if problems:
+        raise ScenarioError([Problem(scenario.name, "", message) for message in problems])
 
 
 def _warn_if_other_code(store: ResultStore, key: ReplicationKey, finished: set[int]) -> None:
@@ -153,7 +182,7 @@ class Replications:
     def kpi(self, name: str) -> pd.Series:
         """One KPI across replications, indexed by replication."""
         frame = self.kpis[self.kpis["kpi"] == name]
-        if frame.empty and name not in set(self.kpis["kpi"]):
+        if frame.empty and name not in set(self.kpis["kpi"]) and self.reps:
             known = ", ".join(sorted(set(self.kpis["kpi"])))
             raise KeyError(f"unknown KPI '{name}' (expected one of: {known})")
         return frame.set_index("replication")["value"].rename(name)
@@ -218,6 +247,7 @@ def replicate(
     out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = None,
     label: str = "",
+    allow_large: bool = False,
 ) -> Replications:
     """Run ``n`` independent replications of ``scenario`` and return them for statistics.
 
@@ -226,7 +256,8 @@ def replicate(
     ``"local"`` (default: worker processes, ``workers`` of them, all cores if None) or
     ``"dask"`` (``scheduler`` address, or a local Dask cluster), or an :class:`Engine`.
     Each replication is written to ``out`` (a folder, or a temporary one if None) as it
-    finishes; replications already there are not run again.
+    finishes; replications already there are not run again. A scenario over the cost budget
+    (:data:`~evacsim.scenario.cost.DEFAULT_BUDGET`) is refused unless ``allow_large``.
     """
     if n < 1:
         raise ValueError(f"n must be 1 or more replications, got {n}")
@@ -240,7 +271,7 @@ def replicate(
     eng = make_engine(engine, workers, scheduler)
     try:
         with Progress(n, f"{scenario.name}", progress) as bar:
-            stats = execute(jobs, eng, store, bar)
+            stats = execute(jobs, eng, store, bar, budget_for(allow_large))
     finally:
         if own:
             eng.close()

@@ -10,13 +10,19 @@ Layout of an output folder (partitioned Parquet, one small file per replication)
 
 A replication is *done* once its ``.ok.json`` exists; it is written last, after the Parquet
 files, and every file is written to a temporary name and renamed into place, so a run killed
-at any instant leaves either a complete replication or none. Rerunning into the same folder
+at any instant leaves either a complete replication or none. The ``.ok.json`` carries the
+SHA-256 and size of the replication's Parquet files: a rerun verifies them
+(:meth:`ResultStore.verify`) and redoes a replication whose files are missing, damaged or
+copied from another, saying so. Every error reading the store names its file
+(:class:`StoreError`). Rerunning into the same folder
 skips what is done and retries what failed. Only the driver writes (workers return small
 results), so the store works the same for local processes and a remote Dask cluster.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import logging
 import os
@@ -34,7 +40,7 @@ from evacsim.scenario.schema import Scenario
 
 from .worker import Outcome, ReplicationKey
 
-__all__ = ["ResultStore"]
+__all__ = ["ResultStore", "StoreError"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,22 @@ _SERIES_SCHEMA = pa.schema(
     [("rep", pa.int64()), ("date", pa.timestamp("us")), ("series", pa.string()),
      ("value", pa.float64())]
 )
+
+
+class StoreError(OSError):
+    """A file of the results store cannot be read: ``filename`` names it."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(errno.EIO, f"{reason} (delete it, or rerun the command to redo the "
+                                    "replication)", str(path))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _public(frame: pd.DataFrame) -> pd.DataFrame:
@@ -114,6 +136,11 @@ class ResultStore:
             series = pa.Table.from_pandas(frame, schema=_SERIES_SCHEMA, preserve_index=False)
             _atomic_write_table(self._part("series", key, ".parquet"), series)
             target = self._part("runs", key, ".ok.json")
+            outcome.provenance["files"] = {
+                kind: {"sha256": _sha256(path), "bytes": path.stat().st_size}
+                for kind in ("kpis", "series")
+                for path in [self._part(kind, key, ".parquet")]
+            }
         else:
             target = failed
         _atomic_write_bytes(target, json.dumps(outcome.provenance, indent=1).encode("utf-8"))
@@ -133,6 +160,39 @@ class ResultStore:
         """Replication indices finished (successfully) for this scenario hash and root seed."""
         return self._reps(scenario, seed, ".ok.json")
 
+    def verify(self, scenario: str, seed: int) -> set[int]:
+        """Check every finished replication of a group against the checksums in its
+        ``.ok.json``; a replication whose files are missing, damaged or swapped is marked
+        not done (its ``.ok.json`` renamed ``.damaged.json``) so that a rerun redoes it.
+        Returns the replications so marked (each also logged as a warning)."""
+        damaged = set()
+        for rep in sorted(self.done(scenario, seed)):
+            key = ReplicationKey(scenario, seed, rep)
+            problem = self._check(key)
+            if problem:
+                damaged.add(rep)
+                mark = self._part("runs", key, ".ok.json")
+                os.replace(mark, mark.with_name(mark.name.replace(".ok.json", ".damaged.json")))
+                log.warning("%s; redoing replication %d", problem, rep)
+        return damaged
+
+    def _check(self, key: ReplicationKey) -> str:
+        """What is wrong with a finished replication's files ("" if nothing)."""
+        mark = self._part("runs", key, ".ok.json")
+        try:
+            files = json.loads(mark.read_text(encoding="utf-8")).get("files")
+        except (OSError, ValueError, AttributeError) as exc:
+            return f"{mark}: unreadable ({type(exc).__name__})"
+        if not isinstance(files, dict):
+            return ""  # written before checksums were kept: trusted as before
+        for kind, expected in files.items():
+            path = self._part(kind, key, ".parquet")
+            if not path.is_file():
+                return f"{path}: missing"
+            if not isinstance(expected, dict) or _sha256(path) != expected.get("sha256"):
+                return f"{path}: damaged or replaced (checksum differs from {mark.name})"
+        return ""
+
     def failed(self, scenario: str, seed: int) -> set[int]:
         """Replication indices whose last attempt failed."""
         return self._reps(scenario, seed, ".failed.json") - self.done(scenario, seed)
@@ -143,7 +203,13 @@ class ResultStore:
                  for r in sorted(reps)]
         if not files:
             return _public(schema.empty_table().to_pandas())
-        tables = [pq.read_table(f, schema=schema) for f in files]
+        tables = []
+        for f in files:
+            try:
+                tables.append(pq.read_table(f, schema=schema))
+            except (OSError, pa.ArrowException) as exc:
+                reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())[:200]
+                raise StoreError(Path(f), reason or type(exc).__name__) from None
         return _public(pa.concat_tables(tables).to_pandas())
 
     def kpis(self, scenario: str, seed: int, reps: Iterable[int]) -> pd.DataFrame:
@@ -159,7 +225,11 @@ class ResultStore:
         for suffix in (".ok.json", ".failed.json"):
             path = self._part("runs", key, suffix)
             if path.exists():
-                return json.loads(path.read_text(encoding="utf-8"))
+                try:
+                    return json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise StoreError(path, f"not a readable record ({type(exc).__name__})") \
+                        from None
         return None
 
     def failures(self, scenario: str, seed: int, reps: Iterable[int]) -> pd.DataFrame:

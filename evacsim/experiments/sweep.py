@@ -33,7 +33,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,20 +45,33 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from scipy.stats import qmc
 
 from evacsim.scenario.documents import read_document
-from evacsim.scenario.loader import Problem, ScenarioError, load_scenario, problems_from_validation
+from evacsim.scenario.loader import (
+    Problem,
+    ScenarioError,
+    allowed_dirs,
+    load_scenario,
+    outside_message,
+    problems_from_validation,
+)
 from evacsim.scenario.schema import Scenario
 
 from . import statistics
 from .engines import Engine, make_engine
 from .levers import Lever, LeverSyntaxError, Range, apply_levers, check_paths, parse_lever
 from .progress import Progress
-from .replications import RunStats, as_scenario, execute
+from .replications import RunStats, as_scenario, budget_for, execute
 from .store import ResultStore
 from .worker import ReplicationKey, scenario_hash
 
 __all__ = ["Factor", "SweepResult", "SweepSpec", "load_sweep", "parse_vary", "sweep"]
 
 log = logging.getLogger(__name__)
+
+
+MAX_POINTS = 100_000
+"""Most design points a sweep may have (the design is built in memory)."""
+MAX_RUNS = 10_000_000
+"""Most replications a sweep may run in all (points x replications)."""
 
 
 def _shorthand(value: Any) -> Any:
@@ -72,8 +87,10 @@ class Factor(BaseModel):
     mode: Literal["set", "add", "scale"] = Field(
         "set", description="set: replace; add/scale: change every number at the path.")
     values: list[Any] | None = Field(None, min_length=1, description="Grid values.")
-    low: float | None = Field(None, description="Lower end of a range (Latin hypercube).")
-    high: float | None = Field(None, description="Upper end of a range (Latin hypercube).")
+    low: float | None = Field(None, allow_inf_nan=False,
+                              description="Lower end of a range (Latin hypercube).")
+    high: float | None = Field(None, allow_inf_nan=False,
+                               description="Upper end of a range (Latin hypercube).")
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
 
     @model_validator(mode="after")
@@ -136,10 +153,12 @@ class SweepSpec(BaseModel):
     base: str = Field(description="Scenario file, relative to the sweep file.")
     name: str | None = Field(None, description="Name of the sweep; defaults to the file stem.")
     description: str = ""
-    replications: int = Field(10, ge=1, description="Replications per point.")
-    seed: int = Field(0, ge=0, description="Root seed shared by every point.")
-    samples: int = Field(0, ge=0, description="Latin hypercube points over the ranges.")
-    sample_seed: int | None = Field(None, ge=0, description="Seed of the hypercube sample.")
+    replications: int = Field(10, ge=1, le=MAX_RUNS, description="Replications per point.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Root seed shared by every point.")
+    samples: int = Field(0, ge=0, le=MAX_POINTS,
+                         description="Latin hypercube points over the ranges.")
+    sample_seed: int | None = Field(None, ge=0, le=2**63 - 1,
+                                    description="Seed of the hypercube sample.")
     levers: Factors = Field(default_factory=dict, description="Decisions under our control: "
                             "{path: factor}, or a list of levers such as 'x.y+=0,5'.")
     uncertainties: Factors = Field(default_factory=dict, description="What we do not "
@@ -154,7 +173,15 @@ class SweepSpec(BaseModel):
         has_range = any(f.is_range for f in self.factors().values())
         if has_range and self.samples < 1:
             raise ValueError(
-                "a factor has a range (low, high): set samples (Latin hypercube points)")
+                "a factor has a range (low, high): set samples (Latin hypercube points, "
+                "e.g. --samples 20)")
+        # The design is built in memory: count it before building it.
+        points = math.prod(len(f.values) for f in self.factors().values() if not f.is_range)
+        points *= self.samples if has_range else 1
+        if points > MAX_POINTS or points * self.replications > MAX_RUNS:
+            raise ValueError(
+                f"the design has {points:,} points x {self.replications:,} replications "
+                f"(expected at most {MAX_POINTS:,} points and {MAX_RUNS:,} runs)")
         return self
 
     def factors(self) -> dict[str, Factor]:
@@ -176,7 +203,10 @@ def load_sweep(path: str | os.PathLike[str], overrides: list[str] | tuple[str, .
                ) -> tuple[SweepSpec, Scenario]:
     """Read a sweep file and its base scenario, ``overrides`` (``--set``) applied to the
     base. Every mistake is a :class:`Problem` with its line and, for a misspelt field or a
-    lever path that does not exist, the closest one (ScenarioError listing them all)."""
+    lever path that does not exist, the closest one (ScenarioError listing them all).
+
+    ``base:`` obeys the folder rule of ``extends:`` (see
+    :func:`evacsim.scenario.loader.allowed_dirs`); ``allow_dirs`` are extra folders."""
     doc = read_document(path)
     if not isinstance(doc.data, dict):
         raise ScenarioError([Problem(str(path), "", "expected a mapping of sweep fields")])
@@ -185,6 +215,10 @@ def load_sweep(path: str | os.PathLike[str], overrides: list[str] | tuple[str, .
     except ValidationError as exc:
         raise ScenarioError(problems_from_validation(exc, str(path), SweepSpec, doc)) from None
     base = Path(path).parent / spec.base
+    resolved = None if "\x00" in spec.base else base.resolve()
+    outside = outside_message(spec.base, resolved, allowed_dirs(path, allow_dirs))
+    if outside:
+        raise ScenarioError([Problem(str(path), "base", outside)], unreadable=True)
     if not base.is_file():
         file, line = doc.origin(("base",))
         raise ScenarioError([Problem(file, "base", f"no such scenario file '{spec.base}' "
@@ -340,6 +374,8 @@ def sweep(
     scheduler: str | None = None,
     out: str | os.PathLike[str] | ResultStore | None = None,
     progress: bool | None = None,
+    allow_large: bool = False,
+    allow_dirs: Iterable[str | os.PathLike[str]] = (),
 ) -> SweepResult:
     """Run a sweep: every design point × ``replications``, streamed to the store.
 
@@ -354,7 +390,7 @@ def sweep(
         source = base_scenario.name if isinstance(base, Scenario) else str(base)
     else:
         source = str(spec)
-        spec, base_scenario = load_sweep(spec)
+        spec, base_scenario = load_sweep(spec, allow_dirs=allow_dirs)
         if base is not None:
             base_scenario = as_scenario(base)
     overrides = {k: v for k, v in {"replications": replications, "samples": samples,
@@ -373,7 +409,7 @@ def sweep(
     eng = make_engine(engine, workers, scheduler)
     try:
         with Progress(len(points) * spec.replications, spec.name or "sweep", progress) as bar:
-            run_stats = execute(jobs, eng, store, bar)
+            run_stats = execute(jobs, eng, store, bar, budget_for(allow_large))
     finally:
         if own:
             eng.close()

@@ -456,7 +456,7 @@ def _convoys_html(result: RunResult) -> str:
         "assembly points at the deadline.</p>"
     )
     frame = convoys[["convoy", "departure", "departed", "arrived", "people", "seats", "status"]]
-    return head + _table_html(
+    return head + table_html(
         frame, ["Convoy", "No.", "Departed", "Arrived", "People", "Seats", "Status"]
     )
 

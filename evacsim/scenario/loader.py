@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,10 @@ __all__ = [
     "check_scenario",
     "deep_merge",
     "dump_scenario",
+    "allowed_dirs",
     "load_scenario",
     "merge_documents",
+    "outside_message",
     "parse_yaml",
     "problems_from_validation",
     "read_document",
@@ -82,6 +85,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_EXTENDS = 16
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")  # never part of a file name a user means
 """Longest chain of ``extends:`` followed."""
 
 
@@ -102,18 +106,16 @@ def _extends_target(
         raise refuse(
             f"{parent!r} is not a file name (expected the path of a .yaml scenario to build on)"
         )
+    if _CONTROL_CHARS.search(parent):
+        raise refuse(f"{parent!r} contains control characters (expected a file name)")
     if Path(parent).suffix.lower() not in (".yaml", ".yml"):
         raise refuse(f"'{parent}' is not a .yaml file (expected a scenario file ending .yaml)")
     target = path.parent / parent
     resolved = target.resolve()
     shown = os.path.normpath(os.path.join(os.path.dirname(doc.file), parent))
-    if not any(resolved.is_relative_to(folder) for folder, _ in allowed):
-        folders = ", ".join(name for _, name in allowed)
-        raise refuse(
-            f"'{parent}' is outside the folders scenarios may extend from ({folders}) "
-            "(expected a file in the scenario's folder or below, or allow its folder "
-            "with --allow-dir)"
-        )
+    outside = outside_message(parent, resolved, allowed)
+    if outside:
+        raise refuse(outside)
     if not resolved.is_file():
         raise refuse(f"no such scenario file '{parent}' (looked for {shown})")
     return target, shown
@@ -146,12 +148,32 @@ def _resolve(
     return merge_documents(base, Document(overlay_data, doc.file, doc.origins))
 
 
-def _allowed_dirs(
-    path: str | os.PathLike[str], allow_dirs: Iterable[str | os.PathLike[str]]
+def allowed_dirs(
+    path: str | os.PathLike[str], allow_dirs: Iterable[str | os.PathLike[str]] = ()
 ) -> list[tuple[Path, str]]:
-    """Folders ``extends`` may read from, resolved, with the name to show in messages."""
-    own = Path(path).resolve().parent, os.path.dirname(str(path)) or "."
-    return [own, *((Path(d).resolve(), str(d)) for d in allow_dirs)]
+    """Folders a file may name others from (``extends:``, a sweep's ``base:``), resolved,
+    with the name to show in messages: the file's own folder, the scenario library it sits
+    in (the nearest enclosing folder named ``scenarios``, so that ``scenarios/sweeps/x.yaml``
+    may name ``../kabul_2021.yaml``), and the folders the user allowed (``--allow-dir``)."""
+    own = Path(path).resolve().parent
+    folders = [(own, os.path.dirname(str(path)) or ".")]
+    library = next((p for p in (own, *own.parents) if p.name == "scenarios"), None)
+    if library is not None and library != own:
+        folders.append((library, str(library)))
+    return [*folders, *((Path(d).resolve(), str(d)) for d in allow_dirs)]
+
+
+def outside_message(name: str, resolved: Path | None, allowed: Sequence[tuple[Path, str]]
+                    ) -> str:
+    """Why ``name`` (resolved) may not be read, or "" if it lies in an allowed folder."""
+    if resolved is None or _CONTROL_CHARS.search(name):
+        return f"{name!r} contains control characters (expected a file name)"
+    if any(resolved.is_relative_to(folder) for folder, _ in allowed):
+        return ""
+    folders = ", ".join(shown for _, shown in allowed)
+    return (f"'{name}' is outside the folders scenarios may extend from ({folders}) "
+            "(expected a file in the scenario's folder or below, or allow its folder "
+            "with --allow-dir)")
 
 
 def resolve_document(
@@ -166,7 +188,7 @@ def resolve_document(
     :class:`ScenarioError` if a file cannot be read or parsed, ``extends`` is wrong, an
     override is malformed, or a ``!remove`` has nothing to remove.
     """
-    doc = _resolve(Path(path), str(path), _allowed_dirs(path, allow_dirs), ())
+    doc = _resolve(Path(path), str(path), allowed_dirs(path, allow_dirs), ())
     if overrides:
         doc = apply_overrides(doc, overrides)
     leftovers = leftover_removes(doc)
