@@ -210,3 +210,17 @@ def test_fleet_mistakes_elsewhere_are_reported_not_raised():
     assert "staging.larnaca.flight_time: 100h is too large" in text and "<= 2d" in text
     assert "flights.raf.fleet.crew.duty: 100h is too large" in text
     assert "flights.raf.fleet.aircraft: 'x' is not a whole number" in text
+
+
+def test_a_fleet_that_may_divert_flies_to_a_base_with_room():
+    data = copy.deepcopy(BASE)
+    data["flights"]["raf"]["fleet"]["aircraft"] = 3
+    data["flights"]["raf"]["destinations"] = {"larnaca": 1.0, "akrotiri": 0.0001}
+    data["staging"]["larnaca"] = {"capacity": 100, "onward_per_day": 100, "flight_time": "3h"}
+    data["staging"]["akrotiri"] = {"flight_time": "2h"}
+    held = departed(run(data))
+    data["flights"]["raf"]["divert"] = True
+    diverting = departed(run(data))
+    assert "akrotiri" in set(diverting["destination"])
+    assert len(diverting) > len(held)
+    assert diverting["held_for_staging_h"].sum() < held["held_for_staging_h"].sum()

@@ -231,6 +231,7 @@ class FleetPlan:
     max_extra_wait_h: float
     choose: _Chooser
     rng: np.random.Generator
+    by_weight: tuple[str, ...] = ()  # bases to divert to, heaviest first (schedule's divert)
 
 
 def plan_fleets(scenario: Scenario, streams) -> list[FleetPlan]:
@@ -271,6 +272,9 @@ def plan_fleets(scenario: Scenario, streams) -> list[FleetPlan]:
                 max_extra_wait_h=sched.max_extra_wait,
                 choose=_Chooser(dest),
                 rng=streams[f"flights/{key}"],
+                by_weight=tuple(sorted(dest, key=lambda n: -dest[n]))
+                if sched.divert and isinstance(dest, dict)
+                else (),
             )
         )
     return fleets
@@ -322,6 +326,8 @@ class Flights:
         self.sorties: list[FlightPlan] = []  # fleets' sorties, planned as they begin
         self._next_fid = len(plans)
         env.process(self._launch(plans))
+        # A fleet's own block time to each of its bases, for a sortie that diverts.
+        self._fleet_block = {(f.schedule, b): h for f in fleets for b, h in f.block_h.items()}
         for fleet in fleets:
             for k in range(fleet.size):
                 env.process(self._cycle(fleet, k))
@@ -369,15 +375,17 @@ class Flights:
                 max_extra_wait_h=fleet.max_extra_wait_h,
                 tail=k,
                 block_h=block_out,
+                alternates=tuple(n for n in fleet.by_weight if n != destination),
             )
             self._next_fid += 1
             self.sorties.append(plan)
             yield env.timeout(block_in)
             yield from self._fly(plan)
-            if self.records[plan.fid].status == "cancelled":
+            record = self.records[plan.fid]
+            if record.status == "cancelled":
                 break
-            base = destination
-            yield env.timeout(block_out + fleet.at_base_h)
+            base = record.destination if record.destination in fleet.block_h else destination
+            yield env.timeout(fleet.block_h[base] + fleet.at_base_h)
 
     def _someone_to_board(self, category: int) -> None:
         """A group of ``category`` is waiting: wake the first aircraft filling up that takes it."""
@@ -477,6 +485,8 @@ class Flights:
             else:
                 landing = state.destination or plan.destination
                 block_h = plan.block_h if landing == plan.destination else None
+                if plan.tail >= 0 and landing != plan.destination:
+                    block_h = self._fleet_block.get((plan.schedule, landing))
                 env.process(self.bases[landing].fly_in(load, block_h))
         self._finish(plan, state)
         del self._state[plan.fid]  # departed: keep the record, let its groups go
