@@ -40,8 +40,9 @@ def wall_time(args: list[str], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, *args], check=True, env=env, cwd=ROOT,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, *args], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -56,8 +57,10 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"{name:<28} {seconds:9.3f} {seconds / base:7.2f}")
     helped = results["evacsim --help"]
-    print(f"\nevacsim --help: {helped:.3f} s ({helped / base:.1f} x a bare interpreter); "
-          f"goal < 0.5 s: {'met' if helped < 0.5 else 'NOT met'}")
+    print(
+        f"\nevacsim --help: {helped:.3f} s ({helped / base:.1f} x a bare interpreter); "
+        f"goal < 0.5 s: {'met' if helped < 0.5 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -73,14 +73,20 @@ def main() -> None:
     y = min(r["us_per_customer"] for r in yard)
     best = min(pipe, key=lambda r: r["us_per_evacuee"])
     ratio = best["us_per_evacuee"] / y
-    print(f"yardstick plain SimPy M/M/c: {y:.2f} us/customer (best of {args.repeat}, "
-          f"median {statistics.median(r['us_per_customer'] for r in yard):.2f})")
-    print(f"kabul_2021 pipeline (records {'on' if args.records else 'off'}): "
-          f"{best['wall_s']:.3f} s for {best['evacuated']:,.0f} evacuated, "
-          f"{best['arrived']:,.0f} arrived (run {best['run_s']:.3f} s)")
+    print(
+        f"yardstick plain SimPy M/M/c: {y:.2f} us/customer (best of {args.repeat}, "
+        f"median {statistics.median(r['us_per_customer'] for r in yard):.2f})"
+    )
+    print(
+        f"kabul_2021 pipeline (records {'on' if args.records else 'off'}): "
+        f"{best['wall_s']:.3f} s for {best['evacuated']:,.0f} evacuated, "
+        f"{best['arrived']:,.0f} arrived (run {best['run_s']:.3f} s)"
+    )
     print(f"  {best['us_per_evacuee']:.2f} us/evacuee, {best['us_per_arrival']:.2f} us/arrival")
-    print(f"ratio pipeline per evacuee / yardstick per customer: {ratio:.3f} "
-          f"(goal <= 1.0; stretch <= 0.5)")
+    print(
+        f"ratio pipeline per evacuee / yardstick per customer: {ratio:.3f} "
+        f"(goal <= 1.0; stretch <= 0.5)"
+    )
     print(f"ratio per arrival: {best['us_per_arrival'] / y:.3f}")
 
 

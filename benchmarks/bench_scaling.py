@@ -59,8 +59,13 @@ def scaled_scenario(k: float):
 
     base = evacsim.load_scenario(BASELINE)
     data = base.model_dump(mode="json", by_alias=True)
-    paths = ["screening.lanes", "airfield.runways", "airfield.ramp_capacity",
-             "airfield.surge_when_waiting_over", "holding.capacity"]
+    paths = [
+        "screening.lanes",
+        "airfield.runways",
+        "airfield.ramp_capacity",
+        "airfield.surge_when_waiting_over",
+        "holding.capacity",
+    ]
     for name in data["demand"]:
         paths += [f"demand.{name}.pool", f"demand.{name}.arrivals_per_day"]
     for name in data["gates"]:
@@ -125,7 +130,9 @@ def measure_in_subprocess(k: float, seed: int, gc_off: bool = False) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(k), "--seed", str(seed)]
         + (["--gc-off"] if gc_off else []),
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -154,20 +161,34 @@ def memory_profile(k: float, seed: int, samples: int) -> dict:
     for t in times:
         model.env.run(until=float(t))
         current, _ = tracemalloc.get_traced_memory()
-        present = sum(led.total(s) for s in (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE,
-                                             Stage.ABOARD))
-        rows.append({"t_h": float(t), "evacuated": led.total(Stage.EVACUATED),
-                     "present": present, "traced_mb": current / 2**20})
+        present = sum(
+            led.total(s) for s in (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE, Stage.ABOARD)
+        )
+        rows.append(
+            {
+                "t_h": float(t),
+                "evacuated": led.total(Stage.EVACUATED),
+                "present": present,
+                "traced_mb": current / 2**20,
+            }
+        )
     model.run()
     current, peak = tracemalloc.get_traced_memory()
-    rows.append({"t_h": model.horizon_h, "evacuated": led.total(Stage.EVACUATED),
-                 "present": sum(led.total(s) for s in (Stage.OUTSIDE, Stage.SCREENING,
-                                                       Stage.INSIDE, Stage.ABOARD)),
-                 "traced_mb": current / 2**20})
+    rows.append(
+        {
+            "t_h": model.horizon_h,
+            "evacuated": led.total(Stage.EVACUATED),
+            "present": sum(
+                led.total(s) for s in (Stage.OUTSIDE, Stage.SCREENING, Stage.INSIDE, Stage.ABOARD)
+            ),
+            "traced_mb": current / 2**20,
+        }
+    )
     tracemalloc.stop()
     mem = np.array([r["traced_mb"] for r in rows]) * 2**20
-    design = np.column_stack([np.ones(len(rows)), [r["present"] for r in rows],
-                              [r["evacuated"] for r in rows]])
+    design = np.column_stack(
+        [np.ones(len(rows)), [r["present"] for r in rows], [r["evacuated"] for r in rows]]
+    )
     (a, b, c), *_ = np.linalg.lstsq(design, mem, rcond=None)
     return {
         "k": k,
@@ -190,8 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-factor", type=float, default=16)
     parser.add_argument("--samples", type=int, default=17, help="memory samples over the run")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
-    parser.add_argument("--gc-off", action="store_true",
-                        help="diagnostic: also time each k with the cyclic GC disabled")
+    parser.add_argument(
+        "--gc-off",
+        action="store_true",
+        help="diagnostic: also time each k with the cyclic GC disabled",
+    )
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
@@ -199,15 +223,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     runs = []
-    print(f"{'k':>4}{'pool':>11}{'arrived':>11}{'evacuated':>11}{'run CPU s':>11}"
-          f"{'run wall s':>11}{'results s':>10}{'us/person':>10}{'peak RSS MB':>12}")
+    print(
+        f"{'k':>4}{'pool':>11}{'arrived':>11}{'evacuated':>11}{'run CPU s':>11}"
+        f"{'run wall s':>11}{'results s':>10}{'us/person':>10}{'peak RSS MB':>12}"
+    )
     for k in args.factors:
         r = measure_in_subprocess(k, args.seed)
         r["us_per_person_cpu"] = r["run_cpu_s"] / r["arrived"] * 1e6
         runs.append(r)
-        print(f"{k:>4g}{r['pool']:>11,}{r['arrived']:>11,}{r['evacuated']:>11,}"
-              f"{r['run_cpu_s']:>11.2f}{r['run_wall_s']:>11.2f}{r['results_cpu_s']:>10.2f}"
-              f"{r['us_per_person_cpu']:>10.2f}{r['peak_rss_mb']:>12.0f}", flush=True)
+        print(
+            f"{k:>4g}{r['pool']:>11,}{r['arrived']:>11,}{r['evacuated']:>11,}"
+            f"{r['run_cpu_s']:>11.2f}{r['run_wall_s']:>11.2f}{r['results_cpu_s']:>10.2f}"
+            f"{r['us_per_person_cpu']:>10.2f}{r['peak_rss_mb']:>12.0f}",
+            flush=True,
+        )
     people = [r["arrived"] for r in runs]
     summary = {}
     if len(runs) >= 2:
@@ -215,23 +244,30 @@ def main(argv: list[str] | None = None) -> int:
             "slope_cpu": loglog_slope(people, [r["run_cpu_s"] for r in runs]),
             "slope_wall": loglog_slope(people, [r["run_wall_s"] for r in runs]),
             "slope_cpu_with_results": loglog_slope(
-                people, [r["run_cpu_s"] + r["results_cpu_s"] for r in runs]),
+                people, [r["run_cpu_s"] + r["results_cpu_s"] for r in runs]
+            ),
             "cost_ratio_largest_to_smallest": runs[-1]["us_per_person_cpu"]
             / runs[0]["us_per_person_cpu"],
         }
-        print(f"\nlog-log slope of time against people arrived (goal <= 1.1): "
-              f"CPU {summary['slope_cpu']:.3f}, wall {summary['slope_wall']:.3f}, "
-              f"CPU incl. results {summary['slope_cpu_with_results']:.3f}")
-        print(f"CPU cost per person, x{args.factors[-1]:g} / x{args.factors[0]:g}: "
-              f"{summary['cost_ratio_largest_to_smallest']:.3f}")
+        print(
+            f"\nlog-log slope of time against people arrived (goal <= 1.1): "
+            f"CPU {summary['slope_cpu']:.3f}, wall {summary['slope_wall']:.3f}, "
+            f"CPU incl. results {summary['slope_cpu_with_results']:.3f}"
+        )
+        print(
+            f"CPU cost per person, x{args.factors[-1]:g} / x{args.factors[0]:g}: "
+            f"{summary['cost_ratio_largest_to_smallest']:.3f}"
+        )
 
     if args.gc_off:
         print("\nSame runs with Python's cyclic garbage collector disabled during the run:")
         off = [measure_in_subprocess(k, args.seed, gc_off=True) for k in args.factors]
         for k, r, o in zip(args.factors, runs, off, strict=True):
-            print(f"  x{k:<4g} run CPU {o['run_cpu_s']:7.2f} s "
-                  f"({o['run_cpu_s'] / o['arrived'] * 1e6:.2f} us/person; "
-                  f"GC took {1 - o['run_cpu_s'] / r['run_cpu_s']:.0%} with it on)")
+            print(
+                f"  x{k:<4g} run CPU {o['run_cpu_s']:7.2f} s "
+                f"({o['run_cpu_s'] / o['arrived'] * 1e6:.2f} us/person; "
+                f"GC took {1 - o['run_cpu_s'] / r['run_cpu_s']:.0%} with it on)"
+            )
         if len(off) >= 2:
             summary["slope_cpu_gc_off"] = loglog_slope(people, [o["run_cpu_s"] for o in off])
             print(f"  log-log slope, CPU, GC off: {summary['slope_cpu_gc_off']:.3f}")
@@ -243,15 +279,21 @@ def main(argv: list[str] | None = None) -> int:
         mem = memory_profile(args.memory_factor, args.seed, args.samples)
         print(f"{'t (h)':>8}{'evacuated':>12}{'present':>12}{'traced MB':>11}")
         for row in mem["rows"]:
-            print(f"{row['t_h']:>8.0f}{row['evacuated']:>12,}{row['present']:>12,}"
-                  f"{row['traced_mb']:>11.1f}")
-        print(f"fit memory = a + b*present + c*evacuated: a = {mem['intercept_mb']:.1f} MB, "
-              f"b = {mem['bytes_per_present']:.0f} bytes per person present, "
-              f"c = {mem['bytes_per_evacuated']:.1f} bytes per person evacuated; "
-              f"peak traced {mem['peak_traced_mb']:.1f} MB")
+            print(
+                f"{row['t_h']:>8.0f}{row['evacuated']:>12,}{row['present']:>12,}"
+                f"{row['traced_mb']:>11.1f}"
+            )
+        print(
+            f"fit memory = a + b*present + c*evacuated: a = {mem['intercept_mb']:.1f} MB, "
+            f"b = {mem['bytes_per_present']:.0f} bytes per person present, "
+            f"c = {mem['bytes_per_evacuated']:.1f} bytes per person evacuated; "
+            f"peak traced {mem['peak_traced_mb']:.1f} MB"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "summary": summary, "memory": mem},
-                                        indent=2), encoding="utf-8")
+        args.json.write_text(
+            json.dumps({"runs": runs, "summary": summary, "memory": mem}, indent=2),
+            encoding="utf-8",
+        )
     return 0
 
 

@@ -30,8 +30,16 @@ BASE = {
     "airfield": {"runways": 1, "separation": "1min", "ramp_capacity": 10},
     "aircraft": {"plane": {"seats": 100, "turnaround": "1h"}},
     "operators": {"op": {}},
-    "flights": {"shuttle": {"operator": "op", "aircraft": "plane", "from": "2021-01-01T06:00",
-                            "to": "2021-01-03T06:00", "per_day": 10, "destinations": "base"}},
+    "flights": {
+        "shuttle": {
+            "operator": "op",
+            "aircraft": "plane",
+            "from": "2021-01-01T06:00",
+            "to": "2021-01-03T06:00",
+            "per_day": 10,
+            "destinations": "base",
+        }
+    },
     "staging": {"base": {"capacity": 1_000_000, "onward_per_day": 0, "flight_time": "1h"}},
 }
 
@@ -86,11 +94,18 @@ def main() -> None:
         return
     print(f"{'probe':32} {'CPU s':>8} {'est.':>8} {'mem MiB':>8} {'est.':>8}")
     for name, data in probes().items():
-        done = subprocess.run([sys.executable, __file__, "--child"], input=json.dumps(data),
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child"],
+            input=json.dumps(data),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"{name:32} {r['cpu']:8.1f} {r['est_cpu']:8.1f} {r['mem'] / 2**20:8.0f} "
-              f"{r['est_mem'] / 2**20:8.0f}")
+        print(
+            f"{name:32} {r['cpu']:8.1f} {r['est_cpu']:8.1f} {r['mem'] / 2**20:8.0f} "
+            f"{r['est_mem'] / 2**20:8.0f}"
+        )
 
 
 if __name__ == "__main__":

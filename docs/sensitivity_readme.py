@@ -26,10 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORD = ROOT / "docs" / "recorded" / "kabul_sensitivity"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- sensitivity:begin -->", "<!-- sensitivity:end -->"
-FILES = ("sensitivity.json", "sensitivity_indices.csv", "sensitivity_outputs.csv",
-         "sensitivity_points.csv")
-COMMAND = ("evacsim sensitivity scenarios/sensitivity/kabul_assumptions.yaml --allow-dir "
-           "scenarios -N 32 --kpi not_out --kpi evacuated --kpi left_behind --out RESULTS_DIR")
+FILES = (
+    "sensitivity.json",
+    "sensitivity_indices.csv",
+    "sensitivity_outputs.csv",
+    "sensitivity_points.csv",
+)
+COMMAND = (
+    "evacsim sensitivity scenarios/sensitivity/kabul_assumptions.yaml --allow-dir "
+    "scenarios -N 32 --kpi not_out --kpi evacuated --kpi left_behind --out RESULTS_DIR"
+)
 
 
 def render(folder: Path = RECORD, kpi: str = "not_out") -> str:
@@ -55,12 +61,18 @@ def render(folder: Path = RECORD, kpi: str = "not_out") -> str:
         "|---|---|---|",
     ]
     for r in part.itertuples():
-        lines.append(f"| `{r.parameter}` | {r.S1:.2f} [{r.S1_low:.2f}, {r.S1_high:.2f}] | "
-                     f"{r.ST:.2f} [{r.ST_low:.2f}, {r.ST_high:.2f}] |")
+        lines.append(
+            f"| `{r.parameter}` | {r.S1:.2f} [{r.S1_low:.2f}, {r.S1_high:.2f}] | "
+            f"{r.ST:.2f} [{r.ST_low:.2f}, {r.ST_high:.2f}] |"
+        )
     if small:
-        lines += ["", "Inputs whose total index stays below 0.05 over its whole interval "
-                      "(they can be fixed anywhere in their range for this question): "
-                  + ", ".join(f"`{p}`" for p in small) + "."]
+        lines += [
+            "",
+            "Inputs whose total index stays below 0.05 over its whole interval "
+            "(they can be fixed anywhere in their range for this question): "
+            + ", ".join(f"`{p}`" for p in small)
+            + ".",
+        ]
     return "\n".join(lines)
 
 

@@ -62,8 +62,10 @@ _LAZY = {
     "load_scenario": "evacsim.scenario.loader",
     "scenario_from_dict": "evacsim.scenario.loader",
     "Scenario": "evacsim.scenario.schema",
-    **{name: "evacsim.experiments" for name in (
-        "backtest", "calibrate", "compare", "goal_seek", "replicate", "sweep")},
+    **{
+        name: "evacsim.experiments"
+        for name in ("backtest", "calibrate", "compare", "goal_seek", "replicate", "sweep")
+    },
 }
 
 

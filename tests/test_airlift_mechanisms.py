@@ -113,8 +113,12 @@ def test_a_closed_base_holds_its_flights_until_an_event_opens_it(deterministic):
     data = _two_bases(deterministic, divert=False, first_capacity=0)
     data["flights"]["shuttle"]["destinations"] = "first"
     data["events"] = {
-        "opens": {"type": "staging_capacity", "base": "first", "at": "2021-01-01T12:00",
-                  "capacity": 500}
+        "opens": {
+            "type": "staging_capacity",
+            "base": "first",
+            "at": "2021-01-01T12:00",
+            "capacity": 500,
+        }
     }
     flight = _the_flight(_run(data))
     assert flight["destination"] == "first" and flight["boarded"] == 100
@@ -152,9 +156,14 @@ def _withdrawal(data: dict, seats_per_troop: float) -> dict:
     data["forces"] = {
         "initial": {"x": 200},
         "withdrawals": {
-            "out": {"nation": "x", "troops": 200, "from": "2021-01-01T00:00",
-                    "to": "2021-01-01T01:00", "operator": "op",
-                    "seats_per_troop": seats_per_troop}
+            "out": {
+                "nation": "x",
+                "troops": 200,
+                "from": "2021-01-01T00:00",
+                "to": "2021-01-01T01:00",
+                "operator": "op",
+                "seats_per_troop": seats_per_troop,
+            }
         },
     }
     return data

@@ -102,8 +102,10 @@ def violations(root: Path = PACKAGE) -> dict[str, list[str]]:
             elif theirs in OUTSIDE or mine == "facade":
                 continue
             elif LAYERS.index(theirs) > LAYERS.index(mine):
-                found["layer"].append(f"{shown} ({mine} may not import {theirs}: the layers "
-                                      f"are {' <- '.join(LAYERS)})")
+                found["layer"].append(
+                    f"{shown} ({mine} may not import {theirs}: the layers "
+                    f"are {' <- '.join(LAYERS)})"
+                )
     found["cycle"] = [" -> ".join([*c, c[0]]) for c in cycles(graph)]
     return found
 
@@ -169,7 +171,7 @@ def test_each_rule_catches_a_violation(tmp_path):
         "scenario/s.py": "def f():\n    from evacsim.results.r import table  # upward\n",
         "model/__init__.py": "",
         "model/a.py": "from evacsim.version import __version__\nfrom .b import _secret\n"
-                      "def run(): ...\n",
+        "def run(): ...\n",
         "model/b.py": "from . import a\n_secret = 1\n",
         "results/__init__.py": "",
         "results/r.py": "import evacsim\ntable = 1\n",
@@ -181,8 +183,9 @@ def test_each_rule_catches_a_violation(tmp_path):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
     found = violations(root)
-    assert found["private"] == ["evacsim/model/a.py:2: imports evacsim.model.b._secret "
-                                "(a private name of another module)"]
+    assert found["private"] == [
+        "evacsim/model/a.py:2: imports evacsim.model.b._secret (a private name of another module)"
+    ]
     assert len(found["layer"]) == 3
     assert "scenario may not import results" in found["layer"][1]
     assert any("facade" in line for line in found["layer"])

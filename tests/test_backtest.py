@@ -100,14 +100,25 @@ def test_read_observed_parses_and_sorts(tmp_path):
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("date,people\n2021-08-15,1\n", ["obs.csv: columns: missing column 'evacuated'",
-                                         "obs.csv: columns: unknown column 'people'"]),
+        (
+            "date,people\n2021-08-15,1\n",
+            [
+                "obs.csv: columns: missing column 'evacuated'",
+                "obs.csv: columns: unknown column 'people'",
+            ],
+        ),
         ("date,evacuated\n2021-08-15,10\n15/08/2021,5\n", ["obs.csv:3: date: '15/08/2021'"]),
-        ("date,evacuated\n2021-08-15,10\n2021-08-15,5\n",
-         ["obs.csv:3: date: 2021-08-15 appears twice (first on line 2"]),
-        ("date,evacuated,flights\n2021-08-15,-4,x\n",
-         ["obs.csv:2: evacuated: '-4' is not a count of people",
-          "obs.csv:2: flights: 'x' is not a count of flights"]),
+        (
+            "date,evacuated\n2021-08-15,10\n2021-08-15,5\n",
+            ["obs.csv:3: date: 2021-08-15 appears twice (first on line 2"],
+        ),
+        (
+            "date,evacuated,flights\n2021-08-15,-4,x\n",
+            [
+                "obs.csv:2: evacuated: '-4' is not a count of people",
+                "obs.csv:2: flights: 'x' is not a count of flights",
+            ],
+        ),
         ("date,evacuated\n2021-08-15,\n", ["obs.csv:2: evacuated: '' is not a count"]),
         ("date,evacuated\n", ["obs.csv: no rows"]),
         ("", ["obs.csv: cannot read as CSV"]),
@@ -220,8 +231,7 @@ def test_cumulative_band_follows_replications_not_summed_quantiles():
 def test_observed_days_outside_the_scenario_are_dropped_or_refused():
     scenario = small()
     observed = synthetic(scenario, 5)
-    extra = pd.DataFrame({"date": [pd.Timestamp("2000-01-09")], "evacuated": [7],
-                          "flights": [1]})
+    extra = pd.DataFrame({"date": [pd.Timestamp("2000-01-09")], "evacuated": [7], "flights": [1]})
     bt = backtest(scenario, pd.concat([observed, extra]), seed=2, replications=1)
     assert [str(d) for d in bt.dropped_dates] == ["2000-01-09"]
     assert len(bt.daily) == 5
@@ -240,21 +250,31 @@ def test_parse_parameter():
     assert (p.low, p.high, p.duration) == (pytest.approx(0.05), 1.0, True)
     s = parse_parameter("demand.x.arrivals_per_day*=0.5:2")
     assert s.scale and s.label == "demand.x.arrivals_per_day*" and s.unit == "x"
-    for bad in ("screening.lanes", "screening.lanes=5", "a=3:2", "a=x:3", "a=3..2", "a+=1..2",
-                "a=1,2"):
+    for bad in (
+        "screening.lanes",
+        "screening.lanes=5",
+        "a=3:2",
+        "a=x:3",
+        "a=3..2",
+        "a+=1..2",
+        "a=1,2",
+    ):
         with pytest.raises(ValueError):
             parse_parameter(bad)
 
 
 def test_resolve_parameters_reports_every_bad_path():
     kabul = evacsim.load_scenario(KABUL)
-    params = [parse_parameter(t) for t in (
-        "screening.lanes=10:90",  # a step profile: must be scaled
-        "airfield.ramp_capacty=10:40",  # typo
-        "demand.siv_applicants.label=1:2",  # text
-        "airfield.ramp_capacity=10:40",  # fine: whole number
-        "screening.service.mean=3min:12min",  # fine: duration
-    )]
+    params = [
+        parse_parameter(t)
+        for t in (
+            "screening.lanes=10:90",  # a step profile: must be scaled
+            "airfield.ramp_capacty=10:40",  # typo
+            "demand.siv_applicants.label=1:2",  # text
+            "airfield.ramp_capacity=10:40",  # fine: whole number
+            "screening.service.mean=3min:12min",  # fine: duration
+        )
+    ]
     with pytest.raises(evacsim.ScenarioError) as err:
         resolve_parameters(kabul, params)
     text = [str(p) for p in err.value.problems]
@@ -271,8 +291,15 @@ def test_resolve_parameters_reports_every_bad_path():
 
 def test_calibrate_recovers_the_number_of_lanes():
     observed = synthetic(small(), 1001)
-    cal = calibrate(small(lanes=10), observed, ["screening.lanes=2:16"], seed=1,
-                    replications=3, points=7, rounds=2)
+    cal = calibrate(
+        small(lanes=10),
+        observed,
+        ["screening.lanes=2:16"],
+        seed=1,
+        replications=3,
+        points=7,
+        rounds=2,
+    )
     est = cal.estimates.iloc[0]
     assert est["fitted"] == TRUE_LANES
     assert est["low"] <= TRUE_LANES <= est["high"]
@@ -285,8 +312,15 @@ def test_calibrate_recovers_the_number_of_lanes():
 def test_calibrate_recovers_an_arrival_intensity_scale_with_its_uncertainty(tmp_path):
     truth = small(lanes=12, arrivals=300)  # arrivals bind now
     observed = synthetic(truth, 2002)
-    cal = calibrate(truth, observed, ["demand.customers.arrivals_per_day*=0.4:2.5"], seed=1,
-                    replications=3, points=7, rounds=2)
+    cal = calibrate(
+        truth,
+        observed,
+        ["demand.customers.arrivals_per_day*=0.4:2.5"],
+        seed=1,
+        replications=3,
+        points=7,
+        rounds=2,
+    )
     est = cal.estimates.iloc[0]
     assert est["low"] <= 1.0 <= est["high"]
     assert est["high"] - est["low"] < 0.5 * (2.5 - 0.4)  # informative, not the whole range
@@ -296,8 +330,14 @@ def test_calibrate_recovers_an_arrival_intensity_scale_with_its_uncertainty(tmp_
     assert ev["sse"].min() == cal.sse_min and cal.threshold > cal.sse_min
     assert "F-region" in cal.method
     out = cal.write(tmp_path / "cal")
-    for name in ("estimates.csv", "evaluations.csv", "fitted_scenario.yaml", "profile.png",
-                 "overlay.png", "metrics.csv"):
+    for name in (
+        "estimates.csv",
+        "evaluations.csv",
+        "fitted_scenario.yaml",
+        "profile.png",
+        "overlay.png",
+        "metrics.csv",
+    ):
         assert (out / name).exists()
     refit = evacsim.load_scenario(out / "fitted_scenario.yaml")
     assert refit == cal.scenario
@@ -317,8 +357,15 @@ def test_calibration_intervals_cover_the_truth_in_most_replicated_experiments():
     trials = 10
     for k in range(trials):
         observed = synthetic(small(), 5000 + k)
-        cal = calibrate(small(), observed, ["screening.service.mean=12min:100min"], seed=k,
-                        replications=3, points=7, rounds=2)
+        cal = calibrate(
+            small(),
+            observed,
+            ["screening.service.mean=12min:100min"],
+            seed=k,
+            replications=3,
+            points=7,
+            rounds=2,
+        )
         est = cal.estimates.iloc[0]
         covered += est["low"] <= 40 / 60 <= est["high"]
     assert covered >= 8, f"interval covered the truth in {covered}/{trials} experiments"
@@ -338,8 +385,20 @@ def files(tmp_path):
 
 def test_cli_backtest_prints_the_table_and_writes_the_chart(files, tmp_path, capsys):
     scenario, obs = files
-    code = main(["backtest", str(scenario), "--observed", str(obs), "-n", "2",
-                 "--engine", "sequential", "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "backtest",
+            str(scenario),
+            "--observed",
+            str(obs),
+            "-n",
+            "2",
+            "--engine",
+            "sequential",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     for word in ("total evacuated", "daily RMSE", "daily correlation", "peak day", "peak size"):
@@ -359,15 +418,40 @@ def test_cli_backtest_bad_csv_is_one_line_per_problem(files, tmp_path, capsys):
 
 def test_cli_calibrate(files, tmp_path, capsys):
     scenario, obs = files
-    code = main(["calibrate", str(scenario), "--observed", str(obs), "--param",
-                 "screening.lanes=4:8", "-n", "2", "--rounds", "1", "--engine", "sequential",
-                 "--out", str(tmp_path / "cal")])
+    code = main(
+        [
+            "calibrate",
+            str(scenario),
+            "--observed",
+            str(obs),
+            "--param",
+            "screening.lanes=4:8",
+            "-n",
+            "2",
+            "--rounds",
+            "1",
+            "--engine",
+            "sequential",
+            "--out",
+            str(tmp_path / "cal"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "screening.lanes" in out and "Method: least squares" in out
     assert (tmp_path / "cal" / "estimates.csv").exists()
-    code = main(["calibrate", str(scenario), "--observed", str(obs), "--param", "lanes=4",
-                 "--engine", "sequential"])
+    code = main(
+        [
+            "calibrate",
+            str(scenario),
+            "--observed",
+            str(obs),
+            "--param",
+            "lanes=4",
+            "--engine",
+            "sequential",
+        ]
+    )
     assert code == 1
     assert "expected PATH=LO..HI" in capsys.readouterr().err
 
@@ -401,8 +485,9 @@ def test_backtest_records_failed_replications_leaves_them_out_and_resumes(tmp_pa
     assert "1 of 3 replication(s) failed" in bt.summary()
     assert "injected failure" in bt.summary()
     # The mean is over the two that finished, each identical to the clean run's.
-    pd.testing.assert_frame_equal(bt.runs, clean.runs[clean.runs["replication"] != 1]
-                                  .reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        bt.runs, clean.runs[clean.runs["replication"] != 1].reset_index(drop=True)
+    )
     # Fixed, a rerun into the same folder runs only the failed one.
     monkeypatch.undo()
     again = backtest(scenario, observed, seed=3, replications=3, out=tmp_path)
@@ -449,13 +534,37 @@ def test_calibrate_is_resumable_and_counts_failures(tmp_path, monkeypatch):
 def test_cli_backtest_exit_code_when_replications_fail(files, tmp_path, monkeypatch, capsys):
     scenario, obs = files
     flaky(monkeypatch, {1})
-    code = main(["backtest", str(scenario), "--observed", str(obs), "-n", "2",
-                 "--engine", "sequential", "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "backtest",
+            str(scenario),
+            "--observed",
+            str(obs),
+            "-n",
+            "2",
+            "--engine",
+            "sequential",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 5
     assert "1 of 2 replication(s) failed" in capsys.readouterr().out
     flaky(monkeypatch, {0, 1})
-    code = main(["backtest", str(scenario), "--observed", str(obs), "-n", "2",
-                 "--engine", "sequential", "--out", str(tmp_path / "out2")])
+    code = main(
+        [
+            "backtest",
+            str(scenario),
+            "--observed",
+            str(obs),
+            "-n",
+            "2",
+            "--engine",
+            "sequential",
+            "--out",
+            str(tmp_path / "out2"),
+        ]
+    )
     assert code == 6
     err = capsys.readouterr().err
     assert "all 2 replications" in err and "Traceback" not in err
@@ -463,8 +572,22 @@ def test_cli_backtest_exit_code_when_replications_fail(files, tmp_path, monkeypa
 
 def test_cli_backtest_and_calibrate_take_set(files, tmp_path, capsys):
     scenario, obs = files
-    code = main(["backtest", str(scenario), "--observed", str(obs), "-n", "1", "--engine",
-                 "sequential", "--set", "screening.lanes=5", "--out", str(tmp_path / "o")])
+    code = main(
+        [
+            "backtest",
+            str(scenario),
+            "--observed",
+            str(obs),
+            "-n",
+            "1",
+            "--engine",
+            "sequential",
+            "--set",
+            "screening.lanes=5",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert code == 0
     stored = list((tmp_path / "o" / "scenarios").glob("*.json"))
     assert len(stored) == 1 and '"lanes": 5' in stored[0].read_text()

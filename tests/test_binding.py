@@ -235,14 +235,18 @@ KNOWN = {
     # a base for 600 that sends 200 a day onward: loaded aircraft wait on the ramp
     "staging": dict(staging__base__capacity=600, staging__base__onward_per_day=200),
     # room for 300 inside, two 2,000-seat aircraft a day: it fills between flights
-    "holding": dict(holding={"capacity": 300}, flights__shuttle__per_day=2,
-                    aircraft__jet__seats=2000),
+    "holding": dict(
+        holding={"capacity": 300}, flights__shuttle__per_day=2, aircraft__jet__seats=2000
+    ),
     # one aircraft on the ground at a time, 6 h turnaround: 4 flights a day
     "ramp": dict(airfield__ramp_capacity=1, aircraft__jet__turnaround="6h"),
     # 30 min per movement = 24 flights a day against 32 planned (flights end a day early so the
     # queue of aircraft drains before the deadline)
-    "runway": dict(airfield__separation="30min", flights__shuttle__per_day=32,
-                   flights__shuttle__to="2021-01-03T00:00"),
+    "runway": dict(
+        airfield__separation="30min",
+        flights__shuttle__per_day=32,
+        flights__shuttle__to="2021-01-03T00:00",
+    ),
     # 500 people a day: nothing fills
     NONE: dict(demand__people__arrivals_per_day=500),
 }

@@ -30,8 +30,12 @@ SMALL = {
     "start": "2021-03-01T00:00",
     "deadline": "2021-03-03T00:00",
     "demand": {
-        "families": {"label": "Families", "pool": 6000, "arrivals_per_day": 2500,
-                     "group_size": {1: 0.3, 3: 0.4, 5: 0.3}},
+        "families": {
+            "label": "Families",
+            "pool": 6000,
+            "arrivals_per_day": 2500,
+            "group_size": {1: 0.3, 3: 0.4, 5: 0.3},
+        },
         "staff": {"label": "Embassy staff", "pool": 800, "priority": 0, "arrivals_per_day": 500},
     },
     "gates": {"main": {"throughput_per_h": 150}},
@@ -40,13 +44,23 @@ SMALL = {
     "aircraft": {"jet": {"seats": 150, "turnaround": "1h"}},
     "operators": {"op": {"label": "Air bridge"}},
     "flights": {
-        "shuttle": {"operator": "op", "aircraft": "jet", "from": "2021-03-01T04:00",
-                    "to": "2021-03-03T00:00", "per_day": [8, 14], "destinations": "hub"}
+        "shuttle": {
+            "operator": "op",
+            "aircraft": "jet",
+            "from": "2021-03-01T04:00",
+            "to": "2021-03-03T00:00",
+            "per_day": [8, 14],
+            "destinations": "hub",
+        }
     },
     "staging": {"hub": {"capacity": 1500, "onward_per_day": 1500, "flight_time": "2h"}},
     "events": {
-        "gate_shut": {"type": "gate_closed", "gates": ["main"], "at": "2021-03-01T12:00",
-                      "until": "2021-03-01T15:00"},
+        "gate_shut": {
+            "type": "gate_closed",
+            "gates": ["main"],
+            "at": "2021-03-01T12:00",
+            "until": "2021-03-01T15:00",
+        },
     },
 }
 SEEDS = [11, 12, 13, 14]
@@ -65,9 +79,7 @@ def replications() -> dict[str, list[evacsim.RunResult]]:
     runs = {}
     for data in (SMALL, more):
         scenario = evacsim.scenario_from_dict(data)
-        runs[data["name"]] = [
-            evacsim.simulate(scenario, seed=s, keep_records=False) for s in SEEDS
-        ]
+        runs[data["name"]] = [evacsim.simulate(scenario, seed=s, keep_records=False) for s in SEEDS]
     return runs
 
 
@@ -87,12 +99,19 @@ def texts(fig: Figure) -> list[Text]:
                     for label in (tick.label1, tick.label2):
                         tick_labels.add(id(label))
                         loc = tick.get_loc()
-                        if (label.get_visible() and tick.get_visible() and loc is not None
-                                and low - 1e-9 <= loc <= high + 1e-9):
+                        if (
+                            label.get_visible()
+                            and tick.get_visible()
+                            and loc is not None
+                            and low - 1e-9 <= loc <= high + 1e-9
+                        ):
                             shown.append(label)
     others = [t for t in fig.findobj(Text) if id(t) not in tick_labels]
-    return [t for t in [*others, *shown]
-            if t.get_visible() and t.get_text().strip() and t.get_figure() is not None]
+    return [
+        t
+        for t in [*others, *shown]
+        if t.get_visible() and t.get_text().strip() and t.get_figure() is not None
+    ]
 
 
 def overlapping(fig: Figure) -> list[tuple[str, str]]:
@@ -132,7 +151,7 @@ def bars(ax, prefix: str) -> dict[str, list[Rectangle]]:
     for container in ax.containers:
         name = container.patches[0].get_gid() if container.patches else None
         if name and name.startswith(prefix):
-            out[name[len(prefix):]] = list(container.patches)
+            out[name[len(prefix) :]] = list(container.patches)
     return out
 
 
@@ -165,8 +184,12 @@ def test_evacuated_per_day_stacks_categories_and_cumulates(kabul):
     assert set(stacks) == set(daily["category"])
     for cat, patches in stacks.items():
         expected = daily[daily["category"] == cat].set_index("date")["people"]
-        heights = {pd.Timestamp(mdates.num2date(p.get_x() + p.get_width() / 2)).tz_localize(None)
-                   .normalize(): p.get_height() for p in patches}
+        heights = {
+            pd.Timestamp(mdates.num2date(p.get_x() + p.get_width() / 2))
+            .tz_localize(None)
+            .normalize(): p.get_height()
+            for p in patches
+        }
         for day, people in expected.items():
             assert heights[day] == pytest.approx(people)
     cumulative = gid(twin, "cumulative").get_ydata()
@@ -189,7 +212,8 @@ def test_category_colours_are_the_same_on_every_chart(kabul):
         patch = bars(evac.axes[0], "category:")[cat][0]
         line = gid(waits.axes[0], f"category:{cat}")
         assert tuple(np.round(patch.get_facecolor()[:3], 3)) == tuple(
-            np.round(pd.Series(list(_rgb(colour))), 3))
+            np.round(pd.Series(list(_rgb(colour))), 3)
+        )
         assert line.get_color() == colour
     assert len(set(colours.values())) == len(colours)
 
@@ -212,7 +236,10 @@ def test_backlog_plots_each_stage_total(kabul):
         line = gid(bottom, f"stage:staging:{base}")
         np.testing.assert_allclose(line.get_ydata(), totals.loc[f"staging:{base}"].to_numpy())
     assert {t.get_text() for t in top.get_legend().get_texts()} == {
-        "Outside the gates", "In screening", "Inside, waiting for a seat"}
+        "Outside the gates",
+        "In screening",
+        "Inside, waiting for a seat",
+    }
 
 
 def test_forces_flights_and_events(kabul):
@@ -260,8 +287,10 @@ def test_waiting_times_distribution_and_percentiles(kabul):
         line = gid(left, f"category:{cat}")
         assert line.get_ydata()[-1] == pytest.approx(1.0)
         assert np.all(np.diff(line.get_ydata()) >= 0)
-        hours = groups.loc[groups["category"] == cat, "t_depart"] - groups.loc[
-            groups["category"] == cat, "t_arrive"]
+        hours = (
+            groups.loc[groups["category"] == cat, "t_depart"]
+            - groups.loc[groups["category"] == cat, "t_arrive"]
+        )
         assert line.get_xdata().max() == pytest.approx(hours.max())
     for cat, patches in bars(right, "category:").items():
         w = kabul.waits[kabul.waits["category"] == cat].set_index("stage")
@@ -276,8 +305,7 @@ def test_binding_strip_marks_each_binding_day(kabul):
     fig = charts.binding_strip(kabul)
     binding = binding_constraints(kabul.utilisation, kabul.flights)
     heat = fig.axes[1]
-    marks = [line.get_gid() for line in heat.lines if (line.get_gid() or "").startswith(
-        "binding:")]
+    marks = [line.get_gid() for line in heat.lines if (line.get_gid() or "").startswith("binding:")]
     expected = [f"binding:{b}" for b in binding["binding"] if b != NONE]
     assert marks == expected
     assert [t.get_text() for t in heat.get_yticklabels()][0] == "Staging base"
@@ -377,15 +405,20 @@ def test_throughput_difference_is_paired_by_replication(replications):
     fig = charts.throughput_difference(frame, baseline="small")
     daily_ax, cum_ax = fig.axes
     daily = frame[frame["series"] == "evacuated per day"].pivot_table(
-        index=["replication", "date"], columns="scenario", values="value")
+        index=["replication", "date"], columns="scenario", values="value"
+    )
     diff = (daily["more_flights"] - daily["small"]).groupby("date").median()
-    np.testing.assert_allclose(gid(daily_ax, "diff:more_flights:diff").get_ydata(),
-                               diff.to_numpy())
-    totals = {name: np.median([r.kpis["evacuated"] for r in runs])
-              for name, runs in replications.items()}
+    np.testing.assert_allclose(gid(daily_ax, "diff:more_flights:diff").get_ydata(), diff.to_numpy())
+    totals = {
+        name: np.median([r.kpis["evacuated"] for r in runs]) for name, runs in replications.items()
+    }
     final = gid(cum_ax, "diff:more_flights:cum").get_ydata()[-1]
-    paired = np.median([a.kpis["evacuated"] - b.kpis["evacuated"] for a, b in
-                        zip(replications["more_flights"], replications["small"], strict=True)])
+    paired = np.median(
+        [
+            a.kpis["evacuated"] - b.kpis["evacuated"]
+            for a, b in zip(replications["more_flights"], replications["small"], strict=True)
+        ]
+    )
     assert final == pytest.approx(paired)
     assert totals["more_flights"] > totals["small"]
     with pytest.raises(ValueError, match="baseline 'nope'"):
@@ -397,10 +430,16 @@ def test_throughput_difference_counts_the_days_a_shorter_scenario_lacks():
     for the shorter one, so the cumulative difference ends at the difference in totals
     (dropping those days showed -124 where the truth was -1,425)."""
     days = pd.date_range("2021-08-14", periods=5, freq="D")
-    rows = [{"scenario": "long", "replication": r, "date": d, "series": "evacuated",
-             "value": 100.0 + r} for r in range(3) for d in days]
-    rows += [{"scenario": "short", "replication": r, "date": d, "series": "evacuated",
-              "value": 120.0} for r in range(3) for d in days[:3]]
+    rows = [
+        {"scenario": "long", "replication": r, "date": d, "series": "evacuated", "value": 100.0 + r}
+        for r in range(3)
+        for d in days
+    ]
+    rows += [
+        {"scenario": "short", "replication": r, "date": d, "series": "evacuated", "value": 120.0}
+        for r in range(3)
+        for d in days[:3]
+    ]
     frame = pd.DataFrame(rows)
     fig = charts.throughput_difference(frame, baseline="long")
     final = gid(fig.axes[1], "diff:short:cum").get_ydata()[-1]
@@ -408,8 +447,9 @@ def test_throughput_difference_counts_the_days_a_shorter_scenario_lacks():
     assert final == pytest.approx((totals["short"] - totals["long"]).median())
     assert final == pytest.approx(360 - 505)  # the median pair: 3 x 120 against 5 x 101
     # A replication one scenario did not finish is left out, not read as zeros.
-    wide = charts.daily_by_scenario(frame[~((frame["scenario"] == "short")
-                                            & (frame["replication"] == 2))])
+    wide = charts.daily_by_scenario(
+        frame[~((frame["scenario"] == "short") & (frame["replication"] == 2))]
+    )
     assert sorted(wide.index.get_level_values("replication").unique()) == [0, 1]
 
 
@@ -448,7 +488,8 @@ def test_chart_fixes_a_new_user_asked_for(kabul):
     assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
     renderer = fig.canvas.get_renderer()
     assert fig.legends[0].get_window_extent(renderer).y1 <= min(
-        ax.get_window_extent(renderer).y0 for ax in fig.axes)
+        ax.get_window_extent(renderer).y0 for ax in fig.axes
+    )
     legend_text = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "dash: 90th percentile" in legend_text and "US citizens and LPRs" in legend_text
     ticks = {id(t) for t in left.get_xticklabels()}
@@ -457,8 +498,10 @@ def test_chart_fixes_a_new_user_asked_for(kabul):
     assert overlapping(fig) == []
 
     small = evacsim.simulate(evacsim.scenario_from_dict(SMALL), seed=11, keep_records=False)
-    unheld = {"flights": small.flights.assign(held_for_staging_h=0.0),
-              "provenance": small.provenance}
+    unheld = {
+        "flights": small.flights.assign(held_for_staging_h=0.0),
+        "provenance": small.provenance,
+    }
     assert len(charts.flight_loads(unheld).axes) == 1
     assert len(charts.flight_loads(kabul).axes) == 2  # Kabul's staging bases held flights
 

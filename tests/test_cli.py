@@ -69,9 +69,10 @@ def test_help_loads_no_heavy_module():
     import subprocess
     import sys
 
-    code = ("import sys; from evacsim.cli.main import make_parser; make_parser(); "
-            "print(' '.join(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'pyarrow', "
-            "'pydantic', 'simpy', 'SALib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys; from evacsim.cli.main import make_parser; make_parser(); "
+        "print(' '.join(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'pyarrow', "
+        "'pydantic', 'simpy', 'SALib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -67,9 +67,7 @@ def test_a_gate_opening_after_the_deadline_never_opens(tmp_path):
     )
     assert scenario is not None
     assert scenario.gates["abbey"].open_from == scenario.deadline
-    assert any(
-        p.path == "gates.abbey.open_from" and "never opens" in p.message for p in problems
-    )
+    assert any(p.path == "gates.abbey.open_from" and "never opens" in p.message for p in problems)
 
 
 def test_a_sweep_lever_may_move_the_deadline_earlier():
@@ -81,8 +79,6 @@ def test_a_sweep_lever_may_move_the_deadline_earlier():
 
 @pytest.mark.parametrize("deadline", ["2021-08-27T00:00"])
 def test_run_with_an_earlier_deadline_exits_zero(tmp_path, deadline, capsys):
-    code = main(
-        ["run", str(KABUL), "--set", f"deadline={deadline}", "--out", str(tmp_path / "o")]
-    )
+    code = main(["run", str(KABUL), "--set", f"deadline={deadline}", "--out", str(tmp_path / "o")])
     assert code == 0
     assert "warning:" in capsys.readouterr().err

@@ -76,8 +76,9 @@ def test_daily_series_add_up_to_the_kpis(reps10):
     assert len(days) == 3  # 14, 15, 16 August
     per_rep = series[series["series"] == "evacuated"].groupby("replication")["value"].sum()
     assert np.array_equal(per_rep.to_numpy(), reps10.kpi("evacuated").loc[per_rep.index].to_numpy())
-    by_cat = series[series["series"].str.startswith("evacuated.")].groupby(
-        "replication")["value"].sum()
+    by_cat = (
+        series[series["series"].str.startswith("evacuated.")].groupby("replication")["value"].sum()
+    )
     assert np.array_equal(by_cat.to_numpy(), per_rep.to_numpy())
     # end-of-day backlog of the last day is what is left at the deadline
     last = series[(series["series"] == "backlog.inside_waiting") & (series["date"] == days[-1])]
@@ -125,12 +126,13 @@ def test_common_random_numbers_reduce_the_variance_of_differences():
 def test_compare_pairs_by_replication_and_ranks():
     base = mini()
     more = apply_levers(base, [Lever("flights.us_c17.per_day", 2, "add")])
-    result = compare([base, base, more], n=12, seed=3, labels=["base", "same", "more"],
-                     engine="sequential")
+    result = compare(
+        [base, base, more], n=12, seed=3, labels=["base", "same", "more"], engine="sequential"
+    )
     diffs = result.differences().set_index(["scenario", "kpi"])
     same = diffs.loc[("same", "evacuated")]
     assert same["diff"] == 0 and same["ci_low"] == 0 and same["ci_high"] == 0
-    d = (result.runs["more"].kpi("left_behind") - result.runs["base"].kpi("left_behind"))
+    d = result.runs["more"].kpi("left_behind") - result.runs["base"].kpi("left_behind")
     row = diffs.loc[("more", "left_behind")]
     mean, low, high = mean_ci(d.to_numpy())
     assert row["diff"] == pytest.approx(mean)
@@ -163,8 +165,10 @@ def test_all_out_probability_counts_replications(reps10):
 
 def test_all_out_is_certain_with_ample_flights_and_impossible_without():
     patient = {**MINI["demand"]["citizens"], "patience": None}
-    ample = mini(flights={"us_c17": {**MINI["flights"]["us_c17"], "per_day": 30}},
-                 demand={**MINI["demand"], "citizens": patient})
+    ample = mini(
+        flights={"us_c17": {**MINI["flights"]["us_c17"], "per_day": 30}},
+        demand={**MINI["demand"], "citizens": patient},
+    )
     none = mini(flights={}, staging={})
     sure = replicate(ample, 4, engine="sequential").all_out().set_index("category")
     never = replicate(none, 4, engine="sequential").all_out().set_index("category")

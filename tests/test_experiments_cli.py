@@ -19,8 +19,20 @@ def mini_file(tmp_path):
 
 def test_run_n_reports_cis_deadline_answers_and_bands(mini_file, tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["run", str(mini_file), "-n", "6", "--engine", "sequential", "--seed", "3",
-                 "--out", str(out)])
+    code = main(
+        [
+            "run",
+            str(mini_file),
+            "-n",
+            "6",
+            "--engine",
+            "sequential",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0
     assert "replications: 6 of 6" in text and "95% CI" in text
@@ -30,8 +42,23 @@ def test_run_n_reports_cis_deadline_answers_and_bands(mini_file, tmp_path, capsy
     assert {"kpi", "mean", "ci_low", "ci_high", "p05", "p50", "p95"} <= set(summary.columns)
     assert len(list((out / "runs").rglob("*.ok.json"))) == 6
     # the same command again runs nothing new and prints the same tables
-    assert main(["run", str(mini_file), "-n", "6", "--engine", "sequential", "--seed", "3",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(mini_file),
+                "-n",
+                "6",
+                "--engine",
+                "sequential",
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == text
 
 
@@ -42,10 +69,22 @@ def test_run_without_n_is_still_one_run(mini_file, capsys):
 
 
 def test_compare_prints_differences_and_ranking(mini_file, tmp_path, capsys):
-    more = write_mini(tmp_path, "more.yaml", flights={
-        "us_c17": {**MINI["flights"]["us_c17"], "per_day": [6, 8]}})
-    code = main(["compare", str(mini_file), str(more), "-n", "5", "--engine", "sequential",
-                 "--out", str(tmp_path / "cmp")])
+    more = write_mini(
+        tmp_path, "more.yaml", flights={"us_c17": {**MINI["flights"]["us_c17"], "per_day": [6, 8]}}
+    )
+    code = main(
+        [
+            "compare",
+            str(mini_file),
+            str(more),
+            "-n",
+            "5",
+            "--engine",
+            "sequential",
+            "--out",
+            str(tmp_path / "cmp"),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0
     assert "Paired differences versus mini" in text
@@ -54,23 +93,40 @@ def test_compare_prints_differences_and_ranking(mini_file, tmp_path, capsys):
 
 
 def test_sweep_with_vary_writes_the_tidy_table(mini_file, tmp_path, capsys):
-    code = main(["sweep", str(mini_file), "--vary", "screening.lanes=3,5", "-n", "2",
-                 "--engine", "sequential", "--out", str(tmp_path / "sw")])
+    code = main(
+        [
+            "sweep",
+            str(mini_file),
+            "--vary",
+            "screening.lanes=3,5",
+            "-n",
+            "2",
+            "--engine",
+            "sequential",
+            "--out",
+            str(tmp_path / "sw"),
+        ]
+    )
     assert code == 0
     assert "2 points × 2 replications" in capsys.readouterr().out
     table = pd.read_parquet(tmp_path / "sw" / "sweep_kpis.parquet")
     assert set(table["screening.lanes"]) == {3, 5} and set(table["replication"]) == {0, 1}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sweep", "{mini}"], "needs at least one --vary"),
-    (["sweep", "{mini}", "--vary", "screening.lanes"], "expected PATH=VALUE, PATH+=VALUE"),
-    (["sweep", "{mini}", "--vary", "screening.lane=3,4"], "screening.lane"),
-    (["run", "{mini}", "-n", "0"], "-n/--replications: 0 is out of range"),
-    (["run", "{mini}", "-n", "2", "--workers", "0"], "--workers: 0 is out of range"),
-    (["compare", "{mini}", "{mini}", "-n", "2", "--engine", "sequential", "--kpi", "nope"],
-     "unknown KPI 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sweep", "{mini}"], "needs at least one --vary"),
+        (["sweep", "{mini}", "--vary", "screening.lanes"], "expected PATH=VALUE, PATH+=VALUE"),
+        (["sweep", "{mini}", "--vary", "screening.lane=3,4"], "screening.lane"),
+        (["run", "{mini}", "-n", "0"], "-n/--replications: 0 is out of range"),
+        (["run", "{mini}", "-n", "2", "--workers", "0"], "--workers: 0 is out of range"),
+        (
+            ["compare", "{mini}", "{mini}", "-n", "2", "--engine", "sequential", "--kpi", "nope"],
+            "unknown KPI 'nope'",
+        ),
+    ],
+)
 def test_user_mistakes_are_one_line_and_exit_non_zero(args, message, mini_file, capsys):
     try:
         code = main([a.format(mini=mini_file) for a in args])
@@ -84,13 +140,48 @@ def test_user_mistakes_are_one_line_and_exit_non_zero(args, message, mini_file, 
 
 
 def test_goalseek_exit_codes(mini_file, capsys):
-    found = main(["goalseek", str(mini_file), "--lever", "flights.us_c17.per_day", "--mode",
-                  "add", "--low", "0", "--high", "4", "--at-most", "300", "--prob", "0.5",
-                  "-n", "4", "--engine", "sequential"])
+    found = main(
+        [
+            "goalseek",
+            str(mini_file),
+            "--lever",
+            "flights.us_c17.per_day",
+            "--mode",
+            "add",
+            "--low",
+            "0",
+            "--high",
+            "4",
+            "--at-most",
+            "300",
+            "--prob",
+            "0.5",
+            "-n",
+            "4",
+            "--engine",
+            "sequential",
+        ]
+    )
     assert found == 0
     assert "Smallest flights.us_c17.per_day" in capsys.readouterr().out
-    missed = main(["goalseek", str(mini_file), "--lever", "screening.lanes", "--low", "1",
-                   "--high", "2", "--at-most", "0", "-n", "2", "--engine", "sequential"])
+    missed = main(
+        [
+            "goalseek",
+            str(mini_file),
+            "--lever",
+            "screening.lanes",
+            "--low",
+            "1",
+            "--high",
+            "2",
+            "--at-most",
+            "0",
+            "-n",
+            "2",
+            "--engine",
+            "sequential",
+        ]
+    )
     assert missed == 4
     assert "not reached" in capsys.readouterr().out
 

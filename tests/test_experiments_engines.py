@@ -32,8 +32,9 @@ N = 6
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -83,7 +84,7 @@ def test_auto_engine_starts_workers_when_they_pay_and_matches(sequential_result)
 
 def test_auto_engine_asks_for_enough_work_to_repay_the_pool():
     engine = AutoEngine(2)
-    assert engine._worth_a_pool(0.4) == 15     # 3 s / (0.4 s x 1/2 saved per task)
+    assert engine._worth_a_pool(0.4) == 15  # 3 s / (0.4 s x 1/2 saved per task)
     assert AutoEngine(1)._worth_a_pool(1.0) > 10**15  # one worker never saves anything
 
 
@@ -95,8 +96,7 @@ def test_dask_cluster_matches_sequential(dask_client, sequential_result):
 
 
 def test_dask_by_scheduler_address_matches_sequential(dask_client, sequential_result):
-    reps = replicate(mini(), n=N, seed=42, engine="dask",
-                     scheduler=dask_client.scheduler.address)
+    reps = replicate(mini(), n=N, seed=42, engine="dask", scheduler=dask_client.scheduler.address)
     _same(reps, sequential_result)
 
 
@@ -111,16 +111,21 @@ def test_provenance_names_the_engine_and_worker(dask_client, tmp_path):
 
 def test_compare_is_identical_on_every_engine(local_pool, dask_client):
     pair = [mini(), mini(screening={**mini().screening.model_dump(), "lanes": 5})]
-    results = [compare(pair, n=3, seed=9, engine=e).kpis
-               for e in (SequentialEngine(), local_pool, DaskEngine(client=dask_client))]
+    results = [
+        compare(pair, n=3, seed=9, engine=e).kpis
+        for e in (SequentialEngine(), local_pool, DaskEngine(client=dask_client))
+    ]
     pd.testing.assert_frame_equal(results[0], results[1])
     pd.testing.assert_frame_equal(results[0], results[2])
 
 
 @pytest.mark.parametrize("kind", ["sequential", "local", "dask"])
 def test_engine_reports_errors_and_goes_on(kind, local_pool, dask_client):
-    engine = {"sequential": SequentialEngine(), "local": local_pool,
-              "dask": DaskEngine(client=dask_client)}[kind]
+    engine = {
+        "sequential": SequentialEngine(),
+        "local": local_pool,
+        "dask": DaskEngine(client=dask_client),
+    }[kind]
     out = {task: (result, error) for task, result, error in engine.map(math.sqrt, [4, -1, 9])}
     assert out[4] == (2.0, None) and out[9] == (3.0, None)
     assert out[-1][0] is None and isinstance(out[-1][1], ValueError)

@@ -42,8 +42,13 @@ def test_scale_a_duration(kabul):
 
 
 def test_set_replaces_and_is_validated(kabul):
-    out = apply_levers(kabul, [Lever("staging.al_udeid.capacity", 20000),
-                               Lever("forces.deployments.us_build_up.troops", 3000)])
+    out = apply_levers(
+        kabul,
+        [
+            Lever("staging.al_udeid.capacity", 20000),
+            Lever("forces.deployments.us_build_up.troops", 3000),
+        ],
+    )
     assert out.staging["al_udeid"].capacity == 20000
     assert out.forces.deployments["us_build_up"].troops == 3000
     assert kabul.staging["al_udeid"].capacity != 20000  # the original is untouched

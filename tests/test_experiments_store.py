@@ -96,11 +96,24 @@ def test_resume_after_a_killed_sweep(tmp_path):
     without redoing anything, and the table equals an uninterrupted run."""
     scenario = write_mini(tmp_path)
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "evacsim.cli", "sweep", str(scenario),
-            "--vary", "screening.lanes=3,4", "-n", "20", "--engine", "sequential",
-            "--out", str(out)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    args = [
+        sys.executable,
+        "-m",
+        "evacsim.cli",
+        "sweep",
+        str(scenario),
+        "--vary",
+        "screening.lanes=3,4",
+        "-n",
+        "20",
+        "--engine",
+        "sequential",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while len(_ok_files(out)) < 6 and time.monotonic() < deadline:
@@ -131,8 +144,9 @@ def test_resume_after_a_killed_sweep(tmp_path):
 def _spec(scenario: Path):
     from evacsim.experiments.sweep import SweepSpec, parse_vary
 
-    return SweepSpec(base=str(scenario), replications=20,
-                     levers=parse_vary(["screening.lanes=3,4"]))
+    return SweepSpec(
+        base=str(scenario), replications=20, levers=parse_vary(["screening.lanes=3,4"])
+    )
 
 
 @pytest.mark.parametrize("suffix", [".ok.json", ".failed.json"])

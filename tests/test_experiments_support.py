@@ -21,30 +21,45 @@ MINI = {
     "deadline": "2021-08-17T00:00",
     "demand": {
         "citizens": {
-            "pool": 300, "priority": 0, "arrivals_per_day": 250,
+            "pool": 300,
+            "priority": 0,
+            "arrivals_per_day": 250,
             "group_size": {1: 0.5, 2: 0.3, 3: 0.2},
             "patience": {"dist": "exponential", "mean": "12h"},
             "return_probability": 0.9,
             "return_after": {"dist": "uniform", "low": "2h", "high": "6h"},
         },
         "afghans": {
-            "pool": 3000, "priority": 1, "arrivals_per_day": 1400,
-            "group_size": {1: 0.3, 3: 0.4, 5: 0.3}, "turned_away": 0.1,
+            "pool": 3000,
+            "priority": 1,
+            "arrivals_per_day": 1400,
+            "group_size": {1: 0.3, 3: 0.4, 5: 0.3},
+            "turned_away": 0.1,
             "patience": {"dist": "exponential", "mean": "24h"},
             "return_probability": 0.5,
             "return_after": {"dist": "uniform", "low": "6h", "high": "12h"},
         },
     },
     "gates": {"main": {"throughput_per_h": 150}},
-    "screening": {"lanes": 4, "service": {"dist": "lognormal", "mean": "10min", "cv": 0.8},
-                  "per_person": "1min"},
+    "screening": {
+        "lanes": 4,
+        "service": {"dist": "lognormal", "mean": "10min", "cv": 0.8},
+        "per_person": "1min",
+    },
     "holding": {"capacity": 1500},
     "airfield": {"separation": "5min", "ramp_capacity": 4},
     "aircraft": {"c17": {"seats": 300, "turnaround": "2h"}},
     "operators": {"us": {}},
-    "flights": {"us_c17": {"operator": "us", "aircraft": "c17", "from": "2021-08-14T06:00",
-                           "to": "2021-08-16T20:00", "per_day": [3, 5],
-                           "destinations": "base"}},
+    "flights": {
+        "us_c17": {
+            "operator": "us",
+            "aircraft": "c17",
+            "from": "2021-08-14T06:00",
+            "to": "2021-08-16T20:00",
+            "per_day": [3, 5],
+            "destinations": "base",
+        }
+    },
     "staging": {"base": {"capacity": 100000, "onward_per_day": 10000, "flight_time": "3h"}},
 }
 

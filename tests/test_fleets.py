@@ -160,8 +160,11 @@ def test_the_example_scenario_round_trips_and_takes_levers():
 
 
 def test_the_example_scenario_shows_each_rule():
-    r = evacsim.simulate(Path(__file__).parent.parent / "scenarios/airlift_rules_example.yaml",
-                         seed=0, keep_records=False)
+    r = evacsim.simulate(
+        Path(__file__).parent.parent / "scenarios/airlift_rules_example.yaml",
+        seed=0,
+        keep_records=False,
+    )
     ev = r.evacuated[r.evacuated["people"] > 0]
     residents = ev[ev["category"] == "uk_residents"]
     # UK residents fly only on UK aircraft, and only after the 28 Apr U-turn (12:00)

@@ -16,15 +16,11 @@ from evacsim.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The whole tree is reformatted once, at the end of the restructure (issue 13), by one
-# commit; until then `ruff format --check` would flag files nobody may reformat piecemeal.
-# Set to True in that commit: from then on an unformatted file fails the suite.
-FORMAT_ENFORCED = False
-
 
 def ruff(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_ruff_check_passes_on_the_whole_tree_notebooks_included():
@@ -32,7 +28,6 @@ def test_ruff_check_passes_on_the_whole_tree_notebooks_included():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.skipif(not FORMAT_ENFORCED, reason="enabled by the tree-wide ruff format commit")
 def test_ruff_format_check_passes_on_the_whole_tree():
     proc = ruff("format", "--check", ".")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -49,20 +44,41 @@ def console_script() -> str:
 def test_the_installed_console_script_runs_a_scenario_end_to_end(tmp_path):
     """``evacsim run`` as a user types it, with ``--set`` and ``--out``; the code under test
     is the one imported (PYTHONPATH), wherever the package was installed."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     out = tmp_path / "mmc"
     proc = subprocess.run(
-        [console_script(), "run", str(ROOT / "scenarios" / "mmc.yaml"), "--set",
-         "deadline=2000-01-05T00:00", "--seed", "2", "--out", str(out)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+        [
+            console_script(),
+            "run",
+            str(ROOT / "scenarios" / "mmc.yaml"),
+            "--set",
+            "deadline=2000-01-05T00:00",
+            "--seed",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Evacuated" in proc.stdout and str(out) in proc.stdout
     kpis = pd.read_csv(out / "kpis.csv").set_index("kpi")["value"]
     assert 0 < kpis["arrived"] < 4 * 24 * 2.4 * 2  # four days at 2.4 an hour, with room
     assert (out / "provenance.yaml").is_file()
-    bad = subprocess.run([console_script(), "run", str(tmp_path / "nope.yaml")],
-                         capture_output=True, text=True, env=env, timeout=120)
+    bad = subprocess.run(
+        [console_script(), "run", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
@@ -76,5 +92,7 @@ def test_dask_engine_without_dask_is_one_line_and_exit_2(monkeypatch, capsys):
     code = main(["run", str(ROOT / "scenarios" / "mmc.yaml"), "-n", "2", "--engine", "dask"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err == ["evacsim run: the dask engine needs Dask, which is not installed: "
-                   "pip install 'evacsim[dask]' (or use --engine local)"]
+    assert err == [
+        "evacsim run: the dask engine needs Dask, which is not installed: "
+        "pip install 'evacsim[dask]' (or use --engine local)"
+    ]

@@ -23,25 +23,27 @@ from evacsim.scenario.levers import LeverSyntaxError, PathError, Range, get_path
 from evacsim.scenario.loader import ScenarioError, check_scenario, load_scenario
 
 
-@pytest.mark.parametrize("text, several, expected", [
-    ("screening.lanes=70", False, Lever("screening.lanes", 70, "set")),
-    ("flights.us_c17.per_day+=5", False, Lever("flights.us_c17.per_day", 5, "add")),
-    ("demand.a.arrivals_per_day*=1.5", False, Lever("demand.a.arrivals_per_day", 1.5, "scale")),
-    ("screening.service.mean=45min", False, Lever("screening.service.mean", "45min", "set")),
-    ("flights.x.per_day=[20, 26]", False, Lever("flights.x.per_day", [20, 26], "set")),
-    ("screening.lanes=20..90", True, Lever("screening.lanes", Range(20, 90), "set")),
-    ("x.y*=0.5..2", True, Lever("x.y", Range(0.5, 2), "scale")),
-    ("x.y=3min..12min", True, Lever("x.y", Range("3min", "12min"), "set")),
-    ("x.y+=0,5,10", True, Lever("x.y", [0, 5, 10], "add")),
-    ("x.y=[1, 2],[3, 4]", True, Lever("x.y", [[1, 2], [3, 4]], "set")),
-    ("x.y=7", True, Lever("x.y", [7], "set")),
-])
+@pytest.mark.parametrize(
+    "text, several, expected",
+    [
+        ("screening.lanes=70", False, Lever("screening.lanes", 70, "set")),
+        ("flights.us_c17.per_day+=5", False, Lever("flights.us_c17.per_day", 5, "add")),
+        ("demand.a.arrivals_per_day*=1.5", False, Lever("demand.a.arrivals_per_day", 1.5, "scale")),
+        ("screening.service.mean=45min", False, Lever("screening.service.mean", "45min", "set")),
+        ("flights.x.per_day=[20, 26]", False, Lever("flights.x.per_day", [20, 26], "set")),
+        ("screening.lanes=20..90", True, Lever("screening.lanes", Range(20, 90), "set")),
+        ("x.y*=0.5..2", True, Lever("x.y", Range(0.5, 2), "scale")),
+        ("x.y=3min..12min", True, Lever("x.y", Range("3min", "12min"), "set")),
+        ("x.y+=0,5,10", True, Lever("x.y", [0, 5, 10], "add")),
+        ("x.y=[1, 2],[3, 4]", True, Lever("x.y", [[1, 2], [3, 4]], "set")),
+        ("x.y=7", True, Lever("x.y", [7], "set")),
+    ],
+)
 def test_the_parser_reads_every_form(text, several, expected):
     assert parse_lever(text, several=several) == expected
 
 
-@pytest.mark.parametrize("text", ["screening.lanes", "=5", "a..b=1", "x=1..", "x=1..2..3",
-                                  "x+="])
+@pytest.mark.parametrize("text", ["screening.lanes", "=5", "a..b=1", "x=1..", "x=1..2..3", "x+="])
 def test_malformed_changes_say_what_is_expected(text):
     with pytest.raises(LeverSyntaxError, match="expected"):
         parse_lever(text, several=True)
@@ -71,7 +73,8 @@ def test_set_add_on_a_field_not_written_says_set_it(tmp_path):
     assert scenario is None
     assert [str(p) for p in problems] == [
         "--set:1: airfield.runways: is not written in the scenario, so there is nothing to add "
-        "(set it with airfield.runways=VALUE)"]
+        "(set it with airfield.runways=VALUE)"
+    ]
 
 
 def test_a_lever_path_that_does_not_exist_names_the_closest_field():
@@ -86,14 +89,33 @@ COMMANDS = {
     "run": ["run", "{f}"],
     "validate": ["validate", "{f}"],
     "compare": ["compare", "{f}", "{f}", "-n", "1", "--engine", "sequential"],
-    "sweep": ["sweep", "{f}", "--vary", "screening.lanes=3,5", "-n", "1", "--engine",
-              "sequential"],
-    "goalseek": ["goalseek", "{f}", "--lever", "screening.lanes=2..6", "--at-most", "0", "-n",
-                 "1", "--engine", "sequential"],
+    "sweep": ["sweep", "{f}", "--vary", "screening.lanes=3,5", "-n", "1", "--engine", "sequential"],
+    "goalseek": [
+        "goalseek",
+        "{f}",
+        "--lever",
+        "screening.lanes=2..6",
+        "--at-most",
+        "0",
+        "-n",
+        "1",
+        "--engine",
+        "sequential",
+    ],
     "sweep file": ["sweep", "{sweep}", "-n", "1", "--engine", "sequential"],
     "backtest": ["backtest", "{f}", "--observed", "{obs}", "-n", "1", "--engine", "sequential"],
-    "calibrate": ["calibrate", "{f}", "--observed", "{obs}", "--param", "screening.lanes=2..6",
-                  "-n", "1", "--engine", "sequential"],
+    "calibrate": [
+        "calibrate",
+        "{f}",
+        "--observed",
+        "{obs}",
+        "--param",
+        "screening.lanes=2..6",
+        "-n",
+        "1",
+        "--engine",
+        "sequential",
+    ],
 }
 
 
@@ -115,8 +137,22 @@ def test_every_command_that_reads_a_scenario_takes_set(command, tmp_path, capsys
 def test_set_changes_what_a_command_runs(tmp_path, capsys):
     path = write_mini(tmp_path)
     out = tmp_path / "sweep"
-    code = main(["sweep", str(path), "--vary", "flights.us_c17.per_day+=0,2", "-n", "1",
-                 "--engine", "sequential", "--set", "screening.lanes*=2", "--out", str(out)])
+    code = main(
+        [
+            "sweep",
+            str(path),
+            "--vary",
+            "flights.us_c17.per_day+=0,2",
+            "-n",
+            "1",
+            "--engine",
+            "sequential",
+            "--set",
+            "screening.lanes*=2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     stored = [yaml.safe_load(p.read_text()) for p in (out / "scenarios").glob("*.json")]
     assert sorted(s["screening"]["lanes"] for s in stored) == [8, 8]
@@ -128,11 +164,23 @@ def test_goalseek_lever_reads_the_range_and_the_older_spelling():
         return argparse.Namespace(**{"lever": "", "mode": None, "low": None, "high": None, **kw})
 
     assert goal_lever(args(lever="flights.us_c17.per_day+=0..20")) == (
-        "flights.us_c17.per_day", "add", 0.0, 20.0)
+        "flights.us_c17.per_day",
+        "add",
+        0.0,
+        20.0,
+    )
     assert goal_lever(args(lever="screening.lanes", low=2.0, high=9.0, mode="scale")) == (
-        "screening.lanes", "scale", 2.0, 9.0)
-    for bad in [args(lever="screening.lanes=2,3"), args(lever="screening.lanes"),
-                args(lever="screening.lanes=1..4", low=1.0), args(lever="x=a..b")]:
+        "screening.lanes",
+        "scale",
+        2.0,
+        9.0,
+    )
+    for bad in [
+        args(lever="screening.lanes=2,3"),
+        args(lever="screening.lanes"),
+        args(lever="screening.lanes=1..4", low=1.0),
+        args(lever="x=a..b"),
+    ]:
         with pytest.raises(ValueError, match="--lever"):
             goal_lever(bad)
 
@@ -154,19 +202,27 @@ def test_sweep_file_mistakes_have_lines_and_did_you_mean(tmp_path):
         "levers:\n"
         "  screening.lanes: {mode: sett, values: [1, 2]}\n"
         "  flights.us_c17.per_day: {mode: add, valeus: [1]}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     with pytest.raises(ScenarioError) as err:
         load_sweep(sweep_file)
     lines = sorted(str(p) for p in err.value.problems)
     name = str(sweep_file)
     assert f"{name}:2: replicatoins: unknown field; did you mean 'replications'?" in lines[0]
-    assert any(line.startswith(f"{name}:4: levers.screening.lanes.mode: 'sett' is not allowed; "
-                               "did you mean 'set'?") for line in lines)
-    assert any(line.startswith(f"{name}:5: levers.flights.us_c17.per_day.valeus: unknown "
-                               "field; did you mean 'values'?") for line in lines)
+    assert any(
+        line.startswith(
+            f"{name}:4: levers.screening.lanes.mode: 'sett' is not allowed; did you mean 'set'?"
+        )
+        for line in lines
+    )
+    assert any(
+        line.startswith(
+            f"{name}:5: levers.flights.us_c17.per_day.valeus: unknown field; did you mean 'values'?"
+        )
+        for line in lines
+    )
 
-    sweep_file.write_text("base: mini.yaml\nlevers:\n  screening.lanse: [1, 2]\n",
-                          encoding="utf-8")
+    sweep_file.write_text("base: mini.yaml\nlevers:\n  screening.lanse: [1, 2]\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as err:
         load_sweep(sweep_file)
     (problem,) = err.value.problems
@@ -177,7 +233,8 @@ def test_sweep_file_mistakes_have_lines_and_did_you_mean(tmp_path):
 def test_a_misspelt_discriminator_names_the_key_it_saw(tmp_path):
     path = write_mini(tmp_path)
     _, problems = check_scenario(
-        path, ["screening.service={idst: lognormal, mean: 10min, cv: 0.5}"])
+        path, ["screening.service={idst: lognormal, mean: 10min, cv: 0.5}"]
+    )
     (problem,) = problems
     assert problem.path == "screening.service.dist"
     assert "found unknown key 'idst'; did you mean 'dist'?" in problem.message
@@ -186,14 +243,18 @@ def test_a_misspelt_discriminator_names_the_key_it_saw(tmp_path):
 def test_a_sweep_file_may_list_levers_in_the_lever_language(tmp_path):
     write_mini(tmp_path)
     as_text = tmp_path / "text.yaml"
-    as_text.write_text("base: mini.yaml\nsamples: 2\nlevers: ['flights.us_c17.per_day+=0,2', "
-                       "'screening.lanes=3,5']\nuncertainties: ['holding.capacity=1000..2000']\n",
-                       encoding="utf-8")
+    as_text.write_text(
+        "base: mini.yaml\nsamples: 2\nlevers: ['flights.us_c17.per_day+=0,2', "
+        "'screening.lanes=3,5']\nuncertainties: ['holding.capacity=1000..2000']\n",
+        encoding="utf-8",
+    )
     as_mapping = tmp_path / "mapping.yaml"
     as_mapping.write_text(
         "base: mini.yaml\nsamples: 2\nlevers:\n  flights.us_c17.per_day: {mode: add, values: "
         "[0, 2]}\n  screening.lanes: [3, 5]\nuncertainties:\n  holding.capacity: {low: 1000, "
-        "high: 2000, integer: true}\n", encoding="utf-8")
+        "high: 2000, integer: true}\n",
+        encoding="utf-8",
+    )
     text_spec, _ = load_sweep(as_text)
     mapping_spec, _ = load_sweep(as_mapping)
     assert text_spec.factors() == mapping_spec.factors()

@@ -31,17 +31,24 @@ def test_notebook_executes(path):
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name="python3", timeout=240,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=240, resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
     try:
         client.execute()
     except CellExecutionError as err:  # pragma: no cover - the failure message is the point
         pytest.fail(f"{path.name} failed:\n{err}")
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert errors == []
-    images = sum(1 for c in nb.cells for o in c.get("outputs", [])
-                 if "image/png" in o.get("data", {}))
+    images = sum(
+        1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+    )
     assert images >= 5, f"{path.name} drew {images} charts"
 
 
@@ -50,8 +57,11 @@ def test_notebook_passes_ruff(path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(path)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -59,8 +69,11 @@ def test_what_if_conclusion_is_computed_not_written():
     """The planner's conclusion (section 5 on) states nothing by hand: no number in its prose;
     the conclusion is formatted from the comparison tables and checked by assertions."""
     nb = nbformat.read(NOTEBOOKS / "02_what_if_study.ipynb", as_version=4)
-    start = next(i for i, c in enumerate(nb.cells)
-                 if c.cell_type == "markdown" and "conclusion" in c.source.lower())
+    start = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "markdown" and "conclusion" in c.source.lower()
+    )
     after = nb.cells[start:]
     prose = "".join(c.source.split("\n", 1)[-1] for c in after if c.cell_type == "markdown")
     assert not any(ch.isdigit() for ch in prose), prose

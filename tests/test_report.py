@@ -35,8 +35,12 @@ SMALL = {
     "start": "2021-03-01T00:00",
     "deadline": "2021-03-03T00:00",
     "demand": {
-        "families": {"label": HOSTILE_LABEL, "pool": 4000, "arrivals_per_day": 2500,
-                     "group_size": {1: 0.4, 4: 0.6}},
+        "families": {
+            "label": HOSTILE_LABEL,
+            "pool": 4000,
+            "arrivals_per_day": 2500,
+            "group_size": {1: 0.4, 4: 0.6},
+        },
         "staff": {"pool": 500, "priority": 0, "arrivals_per_day": 400},
     },
     "gates": {"main": {"throughput_per_h": 150}},
@@ -45,15 +49,28 @@ SMALL = {
     "aircraft": {"jet": {"seats": 150, "turnaround": "1h"}},
     "operators": {"op": {"label": HOSTILE_OPERATOR}},
     "flights": {
-        "shuttle": {"operator": "op", "aircraft": "jet", "from": "2021-03-01T04:00",
-                    "to": "2021-03-03T00:00", "per_day": 12, "destinations": "hub"}
+        "shuttle": {
+            "operator": "op",
+            "aircraft": "jet",
+            "from": "2021-03-01T04:00",
+            "to": "2021-03-03T00:00",
+            "per_day": 12,
+            "destinations": "hub",
+        }
     },
     "staging": {"hub": {"capacity": 900, "onward_per_day": 900, "flight_time": "2h"}},
     "events": {
-        "runway_shut": {"type": "runway_closed", "at": "2021-03-01T10:00",
-                        "until": "2021-03-01T13:00"},
-        "bad_news": {"type": "incident", "at": "2021-03-02T09:00", "pause": "2h",
-                     "crowd_dispersed": 0.5},
+        "runway_shut": {
+            "type": "runway_closed",
+            "at": "2021-03-01T10:00",
+            "until": "2021-03-01T13:00",
+        },
+        "bad_news": {
+            "type": "incident",
+            "at": "2021-03-02T09:00",
+            "pause": "2h",
+            "crowd_dispersed": 0.5,
+        },
     },
 }
 
@@ -113,14 +130,29 @@ def test_report_has_every_section_in_order(report_file):
     doc = parse(text)
     assert doc.problems == [] and doc.stack == []
     headings = [t for t in doc.text if t in {name for _, name in SECTIONS}]
-    assert [name for _, name in SECTIONS] == headings[len(SECTIONS):] or set(
-        name for _, name in SECTIONS) <= set(headings)
-    for name in ("evacuated_per_day", "backlog", "forces_flights_events", "flight_loads",
-                 "waiting_times", "binding"):
+    assert [name for _, name in SECTIONS] == headings[len(SECTIONS) :] or set(
+        name for _, name in SECTIONS
+    ) <= set(headings)
+    for name in (
+        "evacuated_per_day",
+        "backlog",
+        "forces_flights_events",
+        "flight_loads",
+        "waiting_times",
+        "binding",
+    ):
         assert f'<figure id="chart-{name}">' in text, name
     body = " ".join(doc.text)
-    for expected in ("Evacuated", "Flights departed", "runway_shut", "bad_news", "deadline",
-                     "Resolved scenario (YAML)", "evacsim_version", "Days binding:"):
+    for expected in (
+        "Evacuated",
+        "Flights departed",
+        "runway_shut",
+        "bad_news",
+        "deadline",
+        "Resolved scenario (YAML)",
+        "evacsim_version",
+        "Days binding:",
+    ):
         assert expected in body, expected
 
 
@@ -158,8 +190,9 @@ def test_report_is_self_contained(report_file):
 def test_read_results_round_trip(results_dir):
     result = read_results(results_dir)
     kpis = pd.read_csv(results_dir / "kpis.csv")
-    assert result.kpis == pytest.approx(dict(zip(kpis["kpi"], kpis["value"], strict=True)),
-                                        nan_ok=True)
+    assert result.kpis == pytest.approx(
+        dict(zip(kpis["kpi"], kpis["value"], strict=True)), nan_ok=True
+    )
     assert result.scenario_name == HOSTILE_NAME
     assert pd.api.types.is_datetime64_any_dtype(result.evacuated["time"])
     assert pd.api.types.is_datetime64_any_dtype(result.flights["departed"])
@@ -188,8 +221,10 @@ def test_cli_report_and_charts(results_dir, tmp_path, capsys):
     assert cli.main(["report", str(results_dir), "--out", str(out)]) == 0
     assert out.stat().st_size > 50_000
     assert str(out) in capsys.readouterr().out
-    assert cli.main(["charts", str(results_dir), "--format", "svg", "--out",
-                     str(tmp_path / "svg")]) == 0
+    assert (
+        cli.main(["charts", str(results_dir), "--format", "svg", "--out", str(tmp_path / "svg")])
+        == 0
+    )
     svgs = sorted(p.name for p in (tmp_path / "svg").glob("*.svg"))
     assert len(svgs) == 6 and "binding.svg" in svgs
     assert cli.main(["report", str(tmp_path / "nowhere")]) == cli.EXIT_UNREADABLE
@@ -239,14 +274,22 @@ def chromium() -> str:
         return path
     apt = shutil.which("apt-get")
     if apt is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        pytest.skip("no chromium on PATH and cannot install it (needs root and apt-get): "
-                    "install Debian's 'chromium' package to run the browser test")
+        pytest.skip(
+            "no chromium on PATH and cannot install it (needs root and apt-get): "
+            "install Debian's 'chromium' package to run the browser test"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     try:
-        subprocess.run([apt, "update", "-qq"], check=True, env=env, timeout=600,
-                       capture_output=True)
-        subprocess.run([apt, "install", "-y", "-qq", "chromium"],
-                       check=True, env=env, timeout=1200, capture_output=True)
+        subprocess.run(
+            [apt, "update", "-qq"], check=True, env=env, timeout=600, capture_output=True
+        )
+        subprocess.run(
+            [apt, "install", "-y", "-qq", "chromium"],
+            check=True,
+            env=env,
+            timeout=1200,
+            capture_output=True,
+        )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
         pytest.skip(f"could not install chromium with apt-get: {err}")
     path = _find_chromium()
@@ -257,18 +300,32 @@ def chromium() -> str:
 
 def _headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-         "--enable-logging=stderr", "--v=0", *args],
-        capture_output=True, text=True, timeout=180, check=False,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
 
 
 def test_report_renders_in_headless_chromium(chromium, report_file, tmp_path):
     url = report_file.resolve().as_uri()
-    dom = _headless(chromium, tmp_path / "profile", "--virtual-time-budget=5000",
-                    "--dump-dom", url)
+    dom = _headless(chromium, tmp_path / "profile", "--virtual-time-budget=5000", "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
     for sid, name in SECTIONS:
         assert f'<section id="{sid}">' in dom.stdout, sid
@@ -279,8 +336,14 @@ def test_report_renders_in_headless_chromium(chromium, report_file, tmp_path):
         assert "Uncaught" not in log and "CONSOLE" not in log, log[-2000:]
         assert "ERR_" not in log, log[-2000:]  # no failed loads (it loads nothing remote)
     shot = tmp_path / "report.png"
-    run = _headless(chromium, tmp_path / "profile2", "--hide-scrollbars",
-                    "--window-size=1280,4000", f"--screenshot={shot}", url)
+    run = _headless(
+        chromium,
+        tmp_path / "profile2",
+        "--hide-scrollbars",
+        "--window-size=1280,4000",
+        f"--screenshot={shot}",
+        url,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert shot.stat().st_size > 50_000  # a page with charts, not a blank one
     from PIL import Image

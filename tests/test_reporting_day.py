@@ -40,8 +40,11 @@ def runs() -> dict[str, evacsim.RunResult]:
 
 
 def test_day_label_is_the_date_the_day_starts():
-    times = pd.Series(pd.to_datetime(
-        ["2021-08-23 11:29", "2021-08-23 11:30", "2021-08-24 11:29", "2021-08-24 00:00"]))
+    times = pd.Series(
+        pd.to_datetime(
+            ["2021-08-23 11:29", "2021-08-23 11:30", "2021-08-24 11:29", "2021-08-24 00:00"]
+        )
+    )
     labels = day_label(times, 11.5).dt.strftime("%d").tolist()
     assert labels == ["22", "23", "23", "23"]
     assert day_label(times, 0.0).dt.strftime("%d").tolist() == ["23", "23", "24", "24"]
@@ -81,9 +84,11 @@ def test_field_defaults_to_midnight_and_reads_quoted_or_bare(tmp_path, determini
     for written in ('"11:30"', "11:30", "'07:05'"):
         path = tmp_path / "s.yaml"
         body = json.dumps(deterministic)  # JSON is YAML
-        path.write_text(body[:-1] + f', "reporting_day_starts": {written}}}'
-                        if written.startswith(('"', "'")) else
-                        f"reporting_day_starts: {written}\n" + _yaml_of(deterministic))
+        path.write_text(
+            body[:-1] + f', "reporting_day_starts": {written}}}'
+            if written.startswith(('"', "'"))
+            else f"reporting_day_starts: {written}\n" + _yaml_of(deterministic)
+        )
         expected = 7 + 5 / 60 if "07" in written else 11.5
         assert load_scenario(path).reporting_day_starts == pytest.approx(expected)
 
@@ -108,8 +113,14 @@ def test_field_works_with_set_and_extends(tmp_path, deterministic):
 
 @pytest.mark.parametrize(
     ("value", "says"),
-    [("25:00", "00:00 to 23:59"), ("11:60", "00:00 to 23:59"), ("3", "HH:MM"),
-     ("noon", "HH:MM"), ("11:30:15", "HH:MM"), ("true", "HH:MM")],
+    [
+        ("25:00", "00:00 to 23:59"),
+        ("11:60", "00:00 to 23:59"),
+        ("3", "HH:MM"),
+        ("noon", "HH:MM"),
+        ("11:30:15", "HH:MM"),
+        ("true", "HH:MM"),
+    ],
 )
 def test_bad_times_are_refused_with_the_field_path(deterministic, value, says):
     with pytest.raises(ScenarioError) as err:
@@ -168,8 +179,9 @@ def test_every_daily_table_uses_one_definition(runs, starts):
     days = pd.DatetimeIndex(sorted(result.utilisation["date"].unique()))
     scenario = scenario_from_dict(result.provenance["resolved_scenario"])
     assert days.equals(model_days(scenario))
-    assert days.equals(pd.DatetimeIndex(binding_constraints(result.utilisation,
-                                                            result.flights).index))
+    assert days.equals(
+        pd.DatetimeIndex(binding_constraints(result.utilisation, result.flights).index)
+    )
     series = daily_series(result, ["people"])
     assert pd.DatetimeIndex(sorted(series["date"].unique())).equals(days)
     evac = series[series["series"] == "evacuated"].set_index("date")["value"]
@@ -177,8 +189,7 @@ def test_every_daily_table_uses_one_definition(runs, starts):
     took_off = series[series["series"] == "departures"].set_index("date")["value"]
     per_day = flights.groupby("day").size()
     assert took_off[took_off > 0].tolist() == per_day.astype(float).tolist()
-    assert pd.DatetimeIndex(took_off[took_off > 0].index).equals(
-        pd.DatetimeIndex(per_day.index))
+    assert pd.DatetimeIndex(took_off[took_off > 0].index).equals(pd.DatetimeIndex(per_day.index))
     frame = replication_frame([result])
     per_day = frame[frame["series"] == "evacuated per day"].set_index("date")["value"]
     assert pd.DatetimeIndex(per_day.index).equals(days)
@@ -208,10 +219,12 @@ def test_a_results_folder_keeps_the_days(runs, tmp_path):
     result = runs["11:30"]
     back = read_results(result.write(tmp_path / "run", parquet=False))
     assert back.reporting_day_starts_h == 11.5
-    pd.testing.assert_frame_equal(back.evacuated_daily(), result.evacuated_daily(),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        back.evacuated_daily(), result.evacuated_daily(), check_dtype=False
+    )
     days = binding_constraints(back.utilisation, back.flights).index
-    assert pd.DatetimeIndex(days).equals(pd.DatetimeIndex(
-        binding_constraints(result.utilisation, result.flights).index))
+    assert pd.DatetimeIndex(days).equals(
+        pd.DatetimeIndex(binding_constraints(result.utilisation, result.flights).index)
+    )
     html = write_report(tmp_path / "run").read_text(encoding="utf-8")
     assert "reporting days from 11:30" in html

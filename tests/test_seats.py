@@ -101,8 +101,11 @@ def test_quota_caps_first_pass_and_spare_rule_decides_the_rest():
 
 
 def test_quota_in_seats_and_as_a_share_the_smaller_holds():
-    rule = _rule(order=["nat", "eu", "tcn"], quotas={"nat": 0.5, "eu": 0.5},
-                 quota_seats={"nat": 30, "tcn": 7})
+    rule = _rule(
+        order=["nat", "eu", "tcn"],
+        quotas={"nat": 0.5, "eu": 0.5},
+        quota_seats={"nat": 30, "tcn": 7},
+    )
     assert rule.quota_room(100) == {0: 30, 1: 50, 2: 7}
     assert rule.quota_room(40) == {0: 20, 1: 20, 2: 7}
     holding, ledger = _holding()
@@ -207,8 +210,12 @@ def test_eligibility_event_opens_seats_from_its_time():
     data = copy.deepcopy(TWO_NATIONS)
     data["demand"]["nat"]["pool"] = 100
     data["events"] = {
-        "widened": {"type": "eligibility", "at": "2023-04-24T12:00", "operator": "fr",
-                    "adds": ["tcn"]},
+        "widened": {
+            "type": "eligibility",
+            "at": "2023-04-24T12:00",
+            "operator": "fr",
+            "adds": ["tcn"],
+        },
     }
     r = _run(data)
     tcn = r.evacuated[(r.evacuated["category"] == "tcn") & (r.evacuated["people"] > 0)]
@@ -224,7 +231,9 @@ def test_eligibility_event_opens_seats_from_its_time():
 def test_quota_leaves_seats_for_others_on_each_flight():
     data = copy.deepcopy(TWO_NATIONS)
     data["operators"]["fr"]["boarding"] = {
-        "order": ["nat", "tcn"], "quotas": {"nat": 0.3}, "spare_seats": "none"
+        "order": ["nat", "tcn"],
+        "quotas": {"nat": 0.3},
+        "spare_seats": "none",
     }
     r = _run(data)
     # every flight: 30 nationals, then 70 tcn; the 600 tcn are gone after 9 flights
@@ -261,7 +270,9 @@ def _problems(tmp_path, data) -> str:
 def test_boarding_names_are_checked_with_did_you_mean(tmp_path):
     data = copy.deepcopy(TWO_NATIONS)
     data["operators"]["fr"]["boarding"] = {
-        "order": ["nta", ["tcn", "tcn"]], "quotas": {"eu": 0.5}, "spare_seats": "later"
+        "order": ["nta", ["tcn", "tcn"]],
+        "quotas": {"eu": 0.5},
+        "spare_seats": "later",
     }
     text = _problems(tmp_path, data)
     assert "spare_seats" in text and "later" in text
@@ -272,9 +283,7 @@ def test_boarding_names_are_checked_with_did_you_mean(tmp_path):
     assert "operators.fr.boarding.quotas.eu" in text
     data["operators"]["fr"]["boarding"]["quotas"] = {}
     data["operators"]["fr"]["boarding"]["quota_seats"] = {"eu": 10}
-    assert "operators.fr.boarding.quota_seats.eu: 'eu' is not in order" in _problems(
-        tmp_path, data
-    )
+    assert "operators.fr.boarding.quota_seats.eu: 'eu' is not in order" in _problems(tmp_path, data)
 
 
 def test_boarding_must_agree_with_the_categories_operators(tmp_path):
@@ -287,8 +296,9 @@ def test_boarding_must_agree_with_the_categories_operators(tmp_path):
 
 def test_eligibility_event_is_checked(tmp_path):
     data = copy.deepcopy(TWO_NATIONS)
-    data["events"] = {"e": {"type": "eligibility", "at": "2023-04-24T00:00", "operator": "fx",
-                            "adds": ["tnc"]}}
+    data["events"] = {
+        "e": {"type": "eligibility", "at": "2023-04-24T00:00", "operator": "fx", "adds": ["tnc"]}
+    }
     text = _problems(tmp_path, data)
     assert "events.e.operator: unknown operator 'fx' (expected one of: fr)" in text
     assert "events.e.adds: unknown category 'tnc'; did you mean 'tcn'?" in text

@@ -20,16 +20,26 @@ import evacsim
 from evacsim.cli.main import main
 from evacsim.experiments.sensitivity import parameters_from_scenario, parse_range, sensitivity
 
-KNOWN = ["flights.us_c17.per_day*=0.4:1.2",         # decides everything
-         "staging.base.capacity=100000:200000",      # never reached (3,300 people at most)
-         "staging.base.onward_per_day=10000..20000"]  # irrelevant while the base never fills
+KNOWN = [
+    "flights.us_c17.per_day*=0.4:1.2",  # decides everything
+    "staging.base.capacity=100000:200000",  # never reached (3,300 people at most)
+    "staging.base.onward_per_day=10000..20000",
+]  # irrelevant while the base never fills
 
 
 @pytest.fixture(scope="module")
 def known(tmp_path_factory):
     out = tmp_path_factory.mktemp("sobol")
-    return sensitivity(mini(), KNOWN, samples=16, seed=1, kpis=["left_behind", "evacuated"],
-                       engine="sequential", out=out, progress=False)
+    return sensitivity(
+        mini(),
+        KNOWN,
+        samples=16,
+        seed=1,
+        kpis=["left_behind", "evacuated"],
+        engine="sequential",
+        out=out,
+        progress=False,
+    )
 
 
 def test_sobol_finds_the_one_input_that_matters(known):
@@ -47,8 +57,16 @@ def test_sobol_finds_the_one_input_that_matters(known):
 
 
 def test_morris_screens_the_same_way():
-    result = sensitivity(mini(), KNOWN, method="morris", samples=4, seed=2,
-                         kpis=["left_behind"], engine="sequential", progress=False)
+    result = sensitivity(
+        mini(),
+        KNOWN,
+        method="morris",
+        samples=4,
+        seed=2,
+        kpis=["left_behind"],
+        engine="sequential",
+        progress=False,
+    )
     table = result.indices.set_index("parameter")
     assert table.loc["flights.us_c17.per_day*", "mu_star"] > 100  # people, over the range
     assert table.loc["staging.base.capacity", "mu_star"] == 0
@@ -57,25 +75,45 @@ def test_morris_screens_the_same_way():
 
 
 def test_a_rerun_into_the_same_folder_runs_nothing_again(known):
-    again = sensitivity(mini(), KNOWN, samples=16, seed=1, kpis=["left_behind", "evacuated"],
-                        engine="sequential", out=known.store.root, progress=False)
+    again = sensitivity(
+        mini(),
+        KNOWN,
+        samples=16,
+        seed=1,
+        kpis=["left_behind", "evacuated"],
+        engine="sequential",
+        out=known.store.root,
+        progress=False,
+    )
     assert again.stats.ran == 0 and again.stats.skipped == 80
     np.testing.assert_allclose(again.indices["ST"], known.indices["ST"])
 
 
 def test_uncertain_block_is_validated_and_used():
-    scenario = mini(uncertain={
-        "flights.us_c17.per_day": {"low": 0.5, "high": 1.5, "scale": True,
-                                   "source": "[assumption] sortie rate"},
-        "screening.service.mean": {"low": "5min", "high": "15min"},
-    })
+    scenario = mini(
+        uncertain={
+            "flights.us_c17.per_day": {
+                "low": 0.5,
+                "high": 1.5,
+                "scale": True,
+                "source": "[assumption] sortie rate",
+            },
+            "screening.service.mean": {"low": "5min", "high": "15min"},
+        }
+    )
     params = parameters_from_scenario(scenario)
-    assert [(p.label, p.low) for p in params] == [("flights.us_c17.per_day*", 0.5),
-                                                  ("screening.service.mean", 5 / 60)]
+    assert [(p.label, p.low) for p in params] == [
+        ("flights.us_c17.per_day*", 0.5),
+        ("screening.service.mean", 5 / 60),
+    ]
     with pytest.raises(evacsim.ScenarioError) as err:
-        mini(uncertain={"screening.lane": {"low": 2, "high": 8},
-                        "flights.us_c17.per_day": {"low": 1, "high": 2},
-                        "holding.capacity": {"low": 3, "high": 2}})
+        mini(
+            uncertain={
+                "screening.lane": {"low": 2, "high": 8},
+                "flights.us_c17.per_day": {"low": 1, "high": 2},
+                "holding.capacity": {"low": 3, "high": 2},
+            }
+        )
     text = "\n".join(str(p) for p in err.value.problems)
     assert "uncertain.screening.lane: 'lane' is not a field of screening" in text
     assert "uncertain.flights.us_c17.per_day: is not a single number" in text
@@ -86,11 +124,25 @@ def test_uncertain_block_is_validated_and_used():
 
 def test_uncertain_block_can_be_given_with_set(tmp_path, capsys):
     scenario = write_mini(tmp_path)
-    assert main(["validate", str(scenario), "--print-resolved", "--set",
-                 'uncertain={"screening.lanes": {low: 2, high: 8}}']) == 0
+    assert (
+        main(
+            [
+                "validate",
+                str(scenario),
+                "--print-resolved",
+                "--set",
+                'uncertain={"screening.lanes": {low: 2, high: 8}}',
+            ]
+        )
+        == 0
+    )
     assert "screening.lanes:\n    low: 2.0\n    high: 8.0" in capsys.readouterr().out
-    assert main(["validate", str(scenario), "--set",
-                 'uncertain={"screening.lanes": {low: 9, high: 8}}']) == 1
+    assert (
+        main(
+            ["validate", str(scenario), "--set", 'uncertain={"screening.lanes": {low: 9, high: 8}}']
+        )
+        == 1
+    )
     assert "uncertain.screening.lanes: expected low < high" in capsys.readouterr().err
 
 
@@ -103,32 +155,98 @@ def test_parse_range_takes_both_separators_and_durations():
 
 
 def test_cli_sensitivity_from_the_uncertain_block(tmp_path, capsys):
-    scenario = write_mini(tmp_path, uncertain={
-        "flights.us_c17.per_day": {"low": 0.5, "high": 1.5, "scale": True},
-        "screening.lanes": {"low": 2, "high": 6}})
+    scenario = write_mini(
+        tmp_path,
+        uncertain={
+            "flights.us_c17.per_day": {"low": 0.5, "high": 1.5, "scale": True},
+            "screening.lanes": {"low": 2, "high": 6},
+        },
+    )
     out = tmp_path / "study"
-    assert main(["sensitivity", str(scenario), "--method", "morris", "-N", "2", "--kpi",
-                 "not_out", "--engine", "sequential", "--no-progress", "--out",
-                 str(out)]) == 0
+    assert (
+        main(
+            [
+                "sensitivity",
+                str(scenario),
+                "--method",
+                "morris",
+                "-N",
+                "2",
+                "--kpi",
+                "not_out",
+                "--engine",
+                "sequential",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "not_out" in printed and "flights.us_c17.per_day*" in printed
     assert (out / "sensitivity_indices.csv").is_file()
     # bad input: one line, exit 1
-    assert main(["sensitivity", str(scenario), "--param", "screening.lanes=9:3",
-                 "--engine", "sequential"]) == 1
+    assert (
+        main(
+            [
+                "sensitivity",
+                str(scenario),
+                "--param",
+                "screening.lanes=9:3",
+                "--engine",
+                "sequential",
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "LO < HI" in err
-    assert main(["sensitivity", str(scenario), "--param", "screening.nope=1:3",
-                 "--engine", "sequential"]) == 1
+    assert (
+        main(
+            [
+                "sensitivity",
+                str(scenario),
+                "--param",
+                "screening.nope=1:3",
+                "--engine",
+                "sequential",
+            ]
+        )
+        == 1
+    )
     assert "screening.nope" in capsys.readouterr().err
-    assert main(["sensitivity", str(scenario), "-N", "2", "--kpi", "nope", "--method",
-                 "morris", "--engine", "sequential", "--no-progress"]) == 1
+    assert (
+        main(
+            [
+                "sensitivity",
+                str(scenario),
+                "-N",
+                "2",
+                "--kpi",
+                "nope",
+                "--method",
+                "morris",
+                "--engine",
+                "sequential",
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
     assert "unknown KPI 'nope'" in capsys.readouterr().err
 
 
 def test_a_kpi_no_input_moves_has_undefined_indices():
-    result = sensitivity(mini(), KNOWN[1:], method="morris", samples=2, kpis=["left_behind"],
-                         engine="sequential", progress=False)
+    result = sensitivity(
+        mini(),
+        KNOWN[1:],
+        method="morris",
+        samples=2,
+        kpis=["left_behind"],
+        engine="sequential",
+        progress=False,
+    )
     assert result.indices["mu_star"].isna().all()
     assert math.isnan(result.indices["sigma"].iloc[0])
     fig = result.figure()

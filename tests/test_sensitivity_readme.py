@@ -20,8 +20,9 @@ SCENARIO = ROOT / "scenarios" / "sensitivity" / "kabul_assumptions.yaml"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("sensitivity_readme",
-                                                  ROOT / "docs" / "sensitivity_readme.py")
+    spec = importlib.util.spec_from_file_location(
+        "sensitivity_readme", ROOT / "docs" / "sensitivity_readme.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

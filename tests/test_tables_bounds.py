@@ -27,8 +27,7 @@ QUANTITIES = {
     "utilisation": ["busy_h", "available_h", "utilisation", "full_h"],
     "left_behind": ["people"],
     "waits": ["people", "mean_h", "p50_h", "p90_h", "p95_h"],
-    "flights": ["seats", "boarded", "troops_in", "troops_out", "held_for_staging_h",
-                "load_factor"],
+    "flights": ["seats", "boarded", "troops_in", "troops_out", "held_for_staging_h", "load_factor"],
     "kpis": ["value"],
 }
 
@@ -62,8 +61,9 @@ def edgy_scenarios(draw):
     data["events"]["cap"]["capacity"] = draw(st.integers(0, 1000))  # may cut below the load
     minutes = draw(st.integers(0, 23 * 60 + 59))
     data["reporting_day_starts"] = f"{minutes // 60:02d}:{minutes % 60:02d}"
-    data["deadline"] = draw(st.sampled_from(
-        ["2021-01-05T00:00", "2021-01-04T17:37", "2021-01-04T23:59"]))
+    data["deadline"] = draw(
+        st.sampled_from(["2021-01-05T00:00", "2021-01-04T17:37", "2021-01-04T23:59"])
+    )
     return data
 
 
@@ -78,8 +78,9 @@ def test_kabul_baseline_tables_are_within_their_bounds():
     """The baseline at one seed (its screening once showed 1.007 on 15 Aug)."""
     from tests.conftest import SCENARIOS
 
-    result = evacsim.simulate(evacsim.load_scenario(SCENARIOS / "kabul_2021.yaml"), seed=0,
-                              keep_records=False)
+    result = evacsim.simulate(
+        evacsim.load_scenario(SCENARIOS / "kabul_2021.yaml"), seed=0, keep_records=False
+    )
     assert_tables_sound(result)
 
 

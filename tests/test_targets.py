@@ -37,9 +37,14 @@ def test_calibrate_targets_recovers_the_seats(deterministic, tmp_path):
     (50, 75, 100, 125, 150) picks 100 and the zoom keeps it."""
     path = tmp_path / "targets.csv"
     path.write_text(TARGETS, encoding="utf-8")
-    fit = calibrate_targets(evacsim.scenario_from_dict(deterministic), path,
-                            ["aircraft.plane.seats=50:150"], points=5, rounds=2,
-                            replications=1)
+    fit = calibrate_targets(
+        evacsim.scenario_from_dict(deterministic),
+        path,
+        ["aircraft.plane.seats=50:150"],
+        points=5,
+        rounds=2,
+        replications=1,
+    )
     assert fit.fitted() == {"aircraft.plane.seats": 100.0}
     assert fit.fit["inside"].all()
     assert fit.s_min == pytest.approx(0.0)
@@ -49,9 +54,10 @@ def test_calibrate_targets_recovers_the_seats(deterministic, tmp_path):
 
 def test_a_bad_targets_file_names_every_mistake_and_its_line(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("quantity,from,to,low,high,weight\n"
-                    "evacuated,yesterday,,10,5,1\n"
-                    ",,,1,2,0\n", encoding="utf-8")
+    path.write_text(
+        "quantity,from,to,low,high,weight\nevacuated,yesterday,,10,5,1\n,,,1,2,0\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ObservedDataError) as err:
         read_targets(path)
     text = str(err.value)
@@ -61,16 +67,30 @@ def test_a_bad_targets_file_names_every_mistake_and_its_line(tmp_path):
     assert f"{path}:3: weight: 0 (expected a weight above 0)" in text
 
 
-def test_cli_calibrate_targets_writes_a_record_naming_its_command(deterministic, tmp_path,
-                                                                 capsys):
+def test_cli_calibrate_targets_writes_a_record_naming_its_command(deterministic, tmp_path, capsys):
     scenario = tmp_path / "det.yaml"
     scenario.write_text(yaml.safe_dump(deterministic), encoding="utf-8")
     targets = tmp_path / "targets.csv"
     targets.write_text(TARGETS, encoding="utf-8")
     record = tmp_path / "record.md"
-    argv = ["calibrate", str(scenario), "--targets", str(targets), "--param",
-            "aircraft.plane.seats=50:150", "--points", "5", "--rounds", "1", "-n", "1",
-            "--engine", "sequential", "--record", str(record)]
+    argv = [
+        "calibrate",
+        str(scenario),
+        "--targets",
+        str(targets),
+        "--param",
+        "aircraft.plane.seats=50:150",
+        "--points",
+        "5",
+        "--rounds",
+        "1",
+        "-n",
+        "1",
+        "--engine",
+        "sequential",
+        "--record",
+        str(record),
+    ]
     assert main(argv) == 0
     text = record.read_text(encoding="utf-8")
     assert "evacsim calibrate " + str(scenario) in text

@@ -89,8 +89,15 @@ def test_erlang_b_table_values() -> None:
 
 @pytest.mark.parametrize(
     ("c", "a"),
-    [(1, Fraction(1, 2)), (2, Fraction(3, 2)), (3, Fraction(27, 10)), (5, Fraction(4)),
-     (10, Fraction(8)), (20, Fraction(39, 2)), (50, Fraction(45))],
+    [
+        (1, Fraction(1, 2)),
+        (2, Fraction(3, 2)),
+        (3, Fraction(27, 10)),
+        (5, Fraction(4)),
+        (10, Fraction(8)),
+        (20, Fraction(39, 2)),
+        (50, Fraction(45)),
+    ],
 )
 def test_erlang_c_matches_exact_stationary_distribution(c: int, a: Fraction) -> None:
     assert erlang_c(c, float(a)) == pytest.approx(float(exact_erlang_c(c, a)), rel=1e-12)
@@ -172,8 +179,10 @@ def test_mmck_with_k_equal_c_is_erlang_b(c: int, a: float) -> None:
     assert erlang_b(c, a) == pytest.approx(expected, rel=1e-10)
 
 
-@pytest.mark.parametrize(("lam", "mu", "k"), [(1.0, 2.0, 1), (1.0, 2.0, 5), (3.0, 2.0, 7),
-                                              (5.0, 1.0, 20), (0.9, 1.0, 60)])
+@pytest.mark.parametrize(
+    ("lam", "mu", "k"),
+    [(1.0, 2.0, 1), (1.0, 2.0, 5), (3.0, 2.0, 7), (5.0, 1.0, 20), (0.9, 1.0, 60)],
+)
 def test_mm1k_closed_form(lam: float, mu: float, k: int) -> None:
     rho = lam / mu
     p_k = (1 - rho) * rho**k / (1 - rho ** (k + 1))
@@ -194,18 +203,23 @@ def test_mm1k_at_rho_one_is_uniform(k: int) -> None:
     assert m.mean_number_in_system == pytest.approx(k / 2)
 
 
-@pytest.mark.parametrize(("lam", "mu", "c", "k"), [(2.7, 1.0, 3, 10), (5.0, 1.0, 3, 8),
-                                                    (100.0, 1.0, 90, 120), (1e-3, 1.0, 2, 4)])
+@pytest.mark.parametrize(
+    ("lam", "mu", "c", "k"),
+    [(2.7, 1.0, 3, 10), (5.0, 1.0, 3, 8), (100.0, 1.0, 90, 120), (1e-3, 1.0, 2, 4)],
+)
 def test_mmck_littles_law_and_carried_load(lam: float, mu: float, c: int, k: int) -> None:
     m = mmck_metrics(lam, mu, c, k)
     assert m.effective_arrival_rate == pytest.approx(lam * (1 - m.blocking_probability))
     assert m.mean_number_in_system == pytest.approx(
-        m.effective_arrival_rate * m.mean_time_in_system, rel=1e-12)
+        m.effective_arrival_rate * m.mean_time_in_system, rel=1e-12
+    )
     assert m.mean_queue_length == pytest.approx(
-        m.effective_arrival_rate * m.mean_wait_queue, rel=1e-12)
+        m.effective_arrival_rate * m.mean_wait_queue, rel=1e-12
+    )
     # L - Lq is the mean number of busy servers = lambda_eff / mu, so W - Wq = 1/mu.
     assert m.mean_number_in_system - m.mean_queue_length == pytest.approx(
-        m.effective_arrival_rate / mu, rel=1e-10)
+        m.effective_arrival_rate / mu, rel=1e-10
+    )
     assert m.mean_time_in_system - m.mean_wait_queue == pytest.approx(1 / mu, rel=1e-9)
 
 
@@ -226,9 +240,17 @@ def test_mmck_blocking_and_throughput_increase_with_load() -> None:
 
 def test_mmck_stable_under_extreme_load() -> None:
     m = mmck_metrics(1e9, 1.0, 400, 5000)
-    assert all(math.isfinite(x) for x in (
-        m.blocking_probability, m.mean_number_in_system, m.mean_queue_length,
-        m.effective_arrival_rate, m.mean_time_in_system, m.mean_wait_queue))
+    assert all(
+        math.isfinite(x)
+        for x in (
+            m.blocking_probability,
+            m.mean_number_in_system,
+            m.mean_queue_length,
+            m.effective_arrival_rate,
+            m.mean_time_in_system,
+            m.mean_wait_queue,
+        )
+    )
     assert m.blocking_probability == pytest.approx(1.0, abs=1e-6)
     # Every server is busy essentially always: throughput is c * mu.
     assert m.effective_arrival_rate == pytest.approx(400.0, rel=1e-6)
@@ -244,8 +266,14 @@ def test_mmck_zero_arrivals() -> None:
 
 @pytest.mark.parametrize(
     ("lam", "mu", "c", "k"),
-    [(1.0, 1.0, 3, 2), (1.0, 1.0, 0, 2), (1.0, -1.0, 1, 2), (-1.0, 1.0, 1, 2),
-     (1.0, 1.0, 1, 2.0), (math.nan, 1.0, 1, 2)],
+    [
+        (1.0, 1.0, 3, 2),
+        (1.0, 1.0, 0, 2),
+        (1.0, -1.0, 1, 2),
+        (-1.0, 1.0, 1, 2),
+        (1.0, 1.0, 1, 2.0),
+        (math.nan, 1.0, 1, 2),
+    ],
 )
 def test_mmck_rejects_invalid_input(lam, mu, c, k) -> None:
     with pytest.raises(ValueError):
@@ -291,8 +319,9 @@ def test_plain_simpy_yardstick_agrees_with_erlang_c() -> None:
     # default rho = 0.9 a 20k-customer run has ~13% sd, too noisy for this check.
     yardstick = _load_yardstick()
     lam, mu, c = 2.1, 1.0, 3
-    result = yardstick.run_plain_mmc(customers=50_000, servers=c, arrival_rate=lam,
-                                     service_rate=mu, seed=1)
+    result = yardstick.run_plain_mmc(
+        customers=50_000, servers=c, arrival_rate=lam, service_rate=mu, seed=1
+    )
     expected = mmc_metrics(lam, mu, c).mean_wait_queue
     assert result["customers"] == 50_000
     assert result["us_per_customer"] == pytest.approx(result["wall_s"] / 50_000 * 1e6)

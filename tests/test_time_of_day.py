@@ -115,9 +115,7 @@ def test_arrivals_when_no_gate_is_open_are_flagged(deterministic):
     deterministic["gates"]["main"]["daily_hours"] = ["6h", "18h"]
     scenario, problems = _problems(deterministic)
     assert scenario is not None
-    assert [(p.path, p.severity) for p in problems] == [
-        ("demand.people.arrival_hours", "warning")
-    ]
+    assert [(p.path, p.severity) for p in problems] == [("demand.people.arrival_hours", "warning")]
     assert "people arrive at 18:00-06:00 when no gate admitting them is open" in str(problems[0])
     deterministic["demand"]["people"]["arrival_hours"] = ["7h", "17h"]
     assert _problems(deterministic)[1] == []

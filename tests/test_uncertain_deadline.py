@@ -109,8 +109,19 @@ def test_the_cli_reports_the_deadlines_drawn(tmp_path, uncertain, capsys):
     path = tmp_path / "uncertain.yaml"
     path.write_text(yaml.safe_dump(uncertain), encoding="utf-8")
     assert main(["validate", str(path)]) == 0
-    code = main(["run", str(path), "-n", "3", "--engine", "sequential", "--no-progress",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "run",
+            str(path),
+            "-n",
+            "3",
+            "--engine",
+            "sequential",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "Deadline uncertain (uniform, 2021-01-02 12:00 to 2021-01-04 00:00)" in out

@@ -89,8 +89,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report:
         from evacsim.results.report import write_report
 
-        target = args.out / "report.html" if args.out else default_output(scenario.name,
-                                                                          "-report.html")
+        target = (
+            args.out / "report.html" if args.out else default_output(scenario.name, "-report.html")
+        )
         print(f"Report written to {write_report(result, target)}")
     return EXIT_OK
 
@@ -104,8 +105,9 @@ def _check_out_folder(out: Path | None) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutFolderError(f"--out {out}: cannot make the folder ({err.strerror or err})") \
-            from None
+        raise OutFolderError(
+            f"--out {out}: cannot make the folder ({err.strerror or err})"
+        ) from None
 
 
 class OutFolderError(Exception):
@@ -164,9 +166,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     scenario = checked_scenario(args.scenario, args)
     try:
-        result = backtest(scenario, args.observed, seed=args.seed,
-                          replications=args.replications, out=args.out,
-                          **_local_by_default(engine_kwargs(args)))
+        result = backtest(
+            scenario,
+            args.observed,
+            seed=args.seed,
+            replications=args.replications,
+            out=args.out,
+            **_local_by_default(engine_kwargs(args)),
+        )
     except ObservedDataError as err:
         return _observed_problems(err)
     except ReplicationsFailed as err:
@@ -174,8 +181,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         return EXIT_ALL_FAILED
     print(result.summary())
     if args.out:
-        print(f"\nTables and overlay chart written to {result.write(args.out)}/ (rerun to "
-              "resume)")
+        print(f"\nTables and overlay chart written to {result.write(args.out)}/ (rerun to resume)")
     else:
         png = default_output(scenario.name, "-backtest.png")
         result.figure().savefig(png, dpi=120)
@@ -195,18 +201,29 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     scenario = checked_scenario(args.scenario, args)
     if (args.observed is None) == (args.targets is None):
-        print("evacsim calibrate: give one of --observed FILE.csv (a daily series) or "
-              "--targets FILE.csv (counts as of times, KPIs)", file=sys.stderr)
+        print(
+            "evacsim calibrate: give one of --observed FILE.csv (a daily series) or "
+            "--targets FILE.csv (counts as of times, KPIs)",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     if args.targets is not None:
         return _calibrate_targets(args, scenario)
     out = args.out or default_output(scenario.name, "-calibration")
     try:
         params = [parse_parameter(text) for text in args.param]
-        result = calibrate(scenario, args.observed, params, seed=args.seed,
-                           replications=args.replications, points=args.points,
-                           rounds=args.rounds, confidence=args.confidence, out=out,
-                           **_local_by_default(engine_kwargs(args)))
+        result = calibrate(
+            scenario,
+            args.observed,
+            params,
+            seed=args.seed,
+            replications=args.replications,
+            points=args.points,
+            rounds=args.rounds,
+            confidence=args.confidence,
+            out=out,
+            **_local_by_default(engine_kwargs(args)),
+        )
     except ObservedDataError as err:
         return _observed_problems(err)
     except ReplicationsFailed as err:
@@ -217,8 +234,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(result.summary())
     out = result.write(out)
-    print(f"\nEstimates, evaluations, fitted scenario and charts written to {out}/ (rerun "
-          "to resume)")
+    print(
+        f"\nEstimates, evaluations, fitted scenario and charts written to {out}/ (rerun to resume)"
+    )
     return failures_exit(result.failed, len(result.evaluations) * result.replications)
 
 
@@ -231,10 +249,17 @@ def _calibrate_targets(args: argparse.Namespace, scenario) -> int:
     from .experiments import engine_kwargs
 
     try:
-        result = calibrate_targets(scenario, args.targets, args.param, seed=args.seed,
-                                   replications=args.replications, points=args.points or 3,
-                                   rounds=args.rounds, confidence=args.confidence,
-                                   **engine_kwargs(args))
+        result = calibrate_targets(
+            scenario,
+            args.targets,
+            args.param,
+            seed=args.seed,
+            replications=args.replications,
+            points=args.points or 3,
+            rounds=args.rounds,
+            confidence=args.confidence,
+            **engine_kwargs(args),
+        )
     except ObservedDataError as err:
         return _observed_problems(err)
     except (ValueError, RuntimeError) as err:
@@ -296,14 +321,19 @@ def make_parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
 
     report = sub.add_parser(
-        "report", help="write a self-contained HTML report of any results folder",
+        "report",
+        help="write a self-contained HTML report of any results folder",
         description="The kind is detected from the folder: one run (run --out), replications "
-                    "(run -n --out), compare, sweep, sensitivity, backtest or calibrate.")
+        "(run -n --out), compare, sweep, sensitivity, backtest or calibrate.",
+    )
     report.add_argument("results_dir", type=Path, help="a folder written with --out")
     report.add_argument("--out", type=Path, help="HTML file (default RESULTS_DIR/report.html)")
-    report.add_argument("--goal", metavar="KPI<=N",
-                        help="sweeps: the goal for the robustness table, e.g. not_out<=5000 "
-                             "(default: not_out at most its median over the points)")
+    report.add_argument(
+        "--goal",
+        metavar="KPI<=N",
+        help="sweeps: the goal for the robustness table, e.g. not_out<=5000 "
+        "(default: not_out at most its median over the points)",
+    )
     report.set_defaults(func=cmd_report)
 
     chart = sub.add_parser("charts", help="write the charts of a run as PNG or SVG files")
@@ -314,47 +344,101 @@ def make_parser() -> argparse.ArgumentParser:
     add_commands(sub)  # compare, sweep, goalseek (evacsim.experiments.commands)
     from .experiments import add_engine_options
 
-    bt = sub.add_parser("backtest", help="compare a scenario's daily evacuated with an "
-                                         "observed series (CSV: date,evacuated[,flights])")
+    bt = sub.add_parser(
+        "backtest",
+        help="compare a scenario's daily evacuated with an "
+        "observed series (CSV: date,evacuated[,flights])",
+    )
     bt.add_argument("scenario", type=Path, help="scenario YAML file")
     bt.add_argument("--observed", type=Path, required=True, metavar="FILE.csv")
-    bt.add_argument("-n", "--replications", type=REPLICATIONS, default=10, metavar="N",
-                    help="replications for the model mean and band (default 10)")
+    bt.add_argument(
+        "-n",
+        "--replications",
+        type=REPLICATIONS,
+        default=10,
+        metavar="N",
+        help="replications for the model mean and band (default 10)",
+    )
     bt.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
-    bt.add_argument("--out", type=Path, help="folder for metrics, daily tables, overlay.png and "
-                                             "every replication (resumable; default: only "
-                                             "NAME-backtest.png here)")
+    bt.add_argument(
+        "--out",
+        type=Path,
+        help="folder for metrics, daily tables, overlay.png and "
+        "every replication (resumable; default: only "
+        "NAME-backtest.png here)",
+    )
     add_engine_options(bt)
     add_scenario_options(bt)
     bt.set_defaults(func=cmd_backtest)
 
-    cal = sub.add_parser("calibrate", help="fit uncertain inputs to an observed daily series "
-                                           "(least squares over replicated runs)")
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit uncertain inputs to an observed daily series "
+        "(least squares over replicated runs)",
+    )
     cal.add_argument("scenario", type=Path, help="scenario YAML file")
-    cal.add_argument("--observed", type=Path, metavar="FILE.csv",
-                     help="observed daily series (date,evacuated[,flights])")
-    cal.add_argument("--targets", type=Path, metavar="FILE.csv",
-                     help="instead of --observed: targets (quantity,from,to,low,high[,weight,"
-                          "source]): counts as of a time or over a window, per operator, and "
-                          "KPIs, each with the band the record allows")
-    cal.add_argument("--record", type=Path, metavar="FILE.md",
-                     help="with --targets: write the fit as a Markdown record with this command")
-    cal.add_argument("--param", action="append", required=True, metavar="PATH=LO..HI",
-                     help="input to fit and its range, e.g. screening.lanes=20..90 or "
-                          "screening.service.mean=3min..12min; PATH*=LO..HI scales every "
-                          "number at PATH (a step profile); repeatable")
-    cal.add_argument("-n", "--replications", type=REPLICATIONS, default=4, metavar="N",
-                     help="replications per design point (default 4)")
-    cal.add_argument("--points", type=POINTS, default=None,
-                     help="grid points per parameter and round (default 9, 5 or 3 for 1, 2, "
-                          "more parameters)")
-    cal.add_argument("--rounds", type=ROUNDS, default=3, help="grid rounds, each zooming on the "
-                                                           "best point (default 3)")
-    cal.add_argument("--confidence", type=CONFIDENCE, default=0.95,
-                     help="level of the parameters' confidence region (default 0.95)")
+    cal.add_argument(
+        "--observed",
+        type=Path,
+        metavar="FILE.csv",
+        help="observed daily series (date,evacuated[,flights])",
+    )
+    cal.add_argument(
+        "--targets",
+        type=Path,
+        metavar="FILE.csv",
+        help="instead of --observed: targets (quantity,from,to,low,high[,weight,"
+        "source]): counts as of a time or over a window, per operator, and "
+        "KPIs, each with the band the record allows",
+    )
+    cal.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE.md",
+        help="with --targets: write the fit as a Markdown record with this command",
+    )
+    cal.add_argument(
+        "--param",
+        action="append",
+        required=True,
+        metavar="PATH=LO..HI",
+        help="input to fit and its range, e.g. screening.lanes=20..90 or "
+        "screening.service.mean=3min..12min; PATH*=LO..HI scales every "
+        "number at PATH (a step profile); repeatable",
+    )
+    cal.add_argument(
+        "-n",
+        "--replications",
+        type=REPLICATIONS,
+        default=4,
+        metavar="N",
+        help="replications per design point (default 4)",
+    )
+    cal.add_argument(
+        "--points",
+        type=POINTS,
+        default=None,
+        help="grid points per parameter and round (default 9, 5 or 3 for 1, 2, more parameters)",
+    )
+    cal.add_argument(
+        "--rounds",
+        type=ROUNDS,
+        default=3,
+        help="grid rounds, each zooming on the best point (default 3)",
+    )
+    cal.add_argument(
+        "--confidence",
+        type=CONFIDENCE,
+        default=0.95,
+        help="level of the parameters' confidence region (default 0.95)",
+    )
     cal.add_argument("--seed", type=SEED, default=0, help="root random seed (default 0)")
-    cal.add_argument("--out", type=Path, help="results folder, every replication of every point "
-                                              "included (resumable; default NAME-calibration)")
+    cal.add_argument(
+        "--out",
+        type=Path,
+        help="results folder, every replication of every point "
+        "included (resumable; default NAME-calibration)",
+    )
     add_engine_options(cal)
     add_scenario_options(cal)
     cal.set_defaults(func=cmd_calibrate)
@@ -396,9 +480,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, and the traceback with --verbose
         if args.verbose:
             raise
-        print(f"evacsim {args.command}: unexpected error: {type(exc).__name__}: "
-              f"{' '.join(str(exc).split())[:300]} (rerun with -v for the traceback; please "
-              "report it)", file=sys.stderr)
+        print(
+            f"evacsim {args.command}: unexpected error: {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:300]} (rerun with -v for the traceback; please "
+            "report it)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     finally:
         sys.stdout, sys.stderr = streams

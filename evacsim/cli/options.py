@@ -68,8 +68,9 @@ def checked_scenario(path: str | os.PathLike[str], args: argparse.Namespace) -> 
     does; warnings go to stderr, errors are raised as one :class:`ScenarioError`."""
     from evacsim.scenario.loader import ScenarioError, check_scenario
 
-    scenario, problems = check_scenario(path, getattr(args, "overrides", ()),
-                                        allow_dirs=getattr(args, "allow_dirs", ()))
+    scenario, problems = check_scenario(
+        path, getattr(args, "overrides", ()), allow_dirs=getattr(args, "allow_dirs", ())
+    )
     errors = [p for p in problems if p.severity == "error"]
     if scenario is None or errors:
         raise ScenarioError(problems)  # warnings too, as validate prints them
@@ -81,8 +82,9 @@ def checked_scenario(path: str | os.PathLike[str], args: argparse.Namespace) -> 
     return scenario
 
 
-def over_budget(path: str | os.PathLike[str], scenario: Scenario,
-                args: argparse.Namespace) -> list[Problem]:
+def over_budget(
+    path: str | os.PathLike[str], scenario: Scenario, args: argparse.Namespace
+) -> list[Problem]:
     """The cost estimate's refusal, unless ``--allow-large`` (see evacsim.scenario.cost)."""
     if getattr(args, "allow_large", False):
         return []

@@ -118,7 +118,8 @@ def int_in(low: int, high: int, what: str) -> Callable[[str], int]:
             ) from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(
-                f"{value:,} is out of range (expected {what} from {low:,} to {high:,})")
+                f"{value:,} is out of range (expected {what} from {low:,} to {high:,})"
+            )
         return value
 
     return parse
@@ -132,7 +133,8 @@ def finite_float(what: str) -> Callable[[str], float]:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"'{text}' is not a number (expected {what})") from None
+                f"'{text}' is not a number (expected {what})"
+            ) from None
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"'{text}' is not finite (expected {what})")
         return value
@@ -140,8 +142,9 @@ def finite_float(what: str) -> Callable[[str], float]:
     return parse
 
 
-def float_in(low: float, high: float, what: str, *, low_open: bool = False,
-             high_open: bool = False) -> Callable[[str], float]:
+def float_in(
+    low: float, high: float, what: str, *, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], float]:
     """An argparse type: a number in an interval (open or closed at either end)."""
     finite = finite_float(what)
     left, right = "(" if low_open else "[", ")" if high_open else "]"
@@ -152,7 +155,8 @@ def float_in(low: float, high: float, what: str, *, low_open: bool = False,
         above = value >= high if high_open else value > high
         if below or above:
             raise argparse.ArgumentTypeError(
-                f"{value:g} is out of range (expected {what} in {left}{low:g}, {high:g}{right})")
+                f"{value:g} is out of range (expected {what} in {left}{low:g}, {high:g}{right})"
+            )
         return value
 
     return parse

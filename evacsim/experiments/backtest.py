@@ -126,12 +126,24 @@ def validate_observed(frame: pd.DataFrame, file: str = "<observed>") -> pd.DataF
     frame = frame.set_axis(columns, axis=1)
     for col in REQUIRED_COLUMNS:
         if col not in columns:
-            problems.append(Problem(file, "columns", f"missing column '{col}' (expected "
-                                    "columns: date, evacuated and optionally flights)"))
+            problems.append(
+                Problem(
+                    file,
+                    "columns",
+                    f"missing column '{col}' (expected "
+                    "columns: date, evacuated and optionally flights)",
+                )
+            )
     for col in columns:
         if col not in OBSERVED_COLUMNS:
-            problems.append(Problem(file, "columns", f"unknown column '{col}' (expected "
-                                    "columns: date, evacuated and optionally flights)"))
+            problems.append(
+                Problem(
+                    file,
+                    "columns",
+                    f"unknown column '{col}' (expected "
+                    "columns: date, evacuated and optionally flights)",
+                )
+            )
     if len(set(columns)) != len(columns):
         problems.append(Problem(file, "columns", "a column name appears twice"))
     if problems:
@@ -146,13 +158,23 @@ def validate_observed(frame: pd.DataFrame, file: str = "<observed>") -> pd.DataF
         try:
             day = pd.Timestamp(parse_timestamp(_cell(value))).normalize()
         except ValueError:
-            problems.append(Problem(file, "date", f"'{_cell(value)}' is not a date "
-                                    "(expected e.g. 2021-08-23)", line))
+            problems.append(
+                Problem(
+                    file, "date", f"'{_cell(value)}' is not a date (expected e.g. 2021-08-23)", line
+                )
+            )
             dates.append(None)
             continue
         if day in seen:
-            problems.append(Problem(file, "date", f"{day.date()} appears twice (first on "
-                                    f"line {seen[day]}; expected one row per day)", line))
+            problems.append(
+                Problem(
+                    file,
+                    "date",
+                    f"{day.date()} appears twice (first on "
+                    f"line {seen[day]}; expected one row per day)",
+                    line,
+                )
+            )
         seen.setdefault(day, line)
         dates.append(day)
 
@@ -169,8 +191,11 @@ def validate_observed(frame: pd.DataFrame, file: str = "<observed>") -> pd.DataF
                 number = math.nan
             if not math.isfinite(number) or number < 0:
                 what = "a count of people" if col == "evacuated" else "a count of flights"
-                problems.append(Problem(file, col, f"'{text}' is not {what} (expected a "
-                                        "number 0 or more)", i + 2))
+                problems.append(
+                    Problem(
+                        file, col, f"'{text}' is not {what} (expected a number 0 or more)", i + 2
+                    )
+                )
             out.append(number)
         return out
 
@@ -201,8 +226,14 @@ def read_observed(path: str | os.PathLike[str]) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ObservedDataError(
-            [Problem(file, "", f"cannot read as CSV ({reason}; expected a header line "
-                     "'date,evacuated' and one row per day)")]
+            [
+                Problem(
+                    file,
+                    "",
+                    f"cannot read as CSV ({reason}; expected a header line "
+                    "'date,evacuated' and one row per day)",
+                )
+            ]
         ) from None
     return validate_observed(frame, file)
 
@@ -216,8 +247,7 @@ def model_days(scenario: Scenario) -> pd.DatetimeIndex:
     return reporting_days(scenario.start, scenario.latest_deadline, scenario.reporting_day_starts)
 
 
-def daily_runs(series: pd.DataFrame, days: pd.DatetimeIndex,
-               reps: Sequence[int]) -> pd.DataFrame:
+def daily_runs(series: pd.DataFrame, days: pd.DatetimeIndex, reps: Sequence[int]) -> pd.DataFrame:
     """Each replication's people evacuated and flights departed per reporting day of ``days``:
     tidy (replication, date, evacuated, flights), from the replications' daily series as the
     results
@@ -225,18 +255,27 @@ def daily_runs(series: pd.DataFrame, days: pd.DatetimeIndex,
     for every experiment). Days without a departure count 0."""
     part = series[series["series"].isin(("evacuated", "departures"))]
     part = part.assign(date=pd.DatetimeIndex(part["date"]).as_unit("ns"))
-    wide = part.pivot_table(index=["replication", "date"], columns="series", values="value",
-                            aggfunc="sum")
-    full = pd.MultiIndex.from_product([sorted(reps), days.as_unit("ns")],
-                                      names=["replication", "date"])
+    wide = part.pivot_table(
+        index=["replication", "date"], columns="series", values="value", aggfunc="sum"
+    )
+    full = pd.MultiIndex.from_product(
+        [sorted(reps), days.as_unit("ns")], names=["replication", "date"]
+    )
     wide = wide.reindex(index=full, columns=["evacuated", "departures"], fill_value=0.0)
     frame = wide.fillna(0.0).rename(columns={"departures": "flights"}).reset_index()
     frame.columns.name = None
     return frame.astype({"replication": np.int64, "evacuated": float, "flights": float})
 
 
-def _replicated(scenario: Scenario, seed: int, replications: int, store: ResultStore,
-                engine: Engine, progress: bool | None, desc: str) -> RunStats:
+def _replicated(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    store: ResultStore,
+    engine: Engine,
+    progress: bool | None,
+    desc: str,
+) -> RunStats:
     """Run replications ``0..replications-1`` of ``scenario`` into ``store`` (those already
     there are skipped), as every experiment does (:func:`.replications.execute`)."""
     digest = scenario_hash(scenario)
@@ -245,8 +284,9 @@ def _replicated(scenario: Scenario, seed: int, replications: int, store: ResultS
         return execute(jobs, engine, store, bar)
 
 
-def _stored_runs(scenario: Scenario, seed: int, replications: int,
-                 store: ResultStore) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _stored_runs(
+    scenario: Scenario, seed: int, replications: int, store: ResultStore
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The finished replications' daily runs (see :func:`daily_runs`) and the failed ones
     (replication, error), read back from ``store``."""
     digest = scenario_hash(scenario)
@@ -264,12 +304,12 @@ class ReplicationsFailed(RuntimeError):
         super().__init__(message)
 
 
-def _own_engine(engine: str | Engine | None, workers: int | None,
-                scheduler: str | None) -> tuple[Engine, bool]:
+def _own_engine(
+    engine: str | Engine | None, workers: int | None, scheduler: str | None
+) -> tuple[Engine, bool]:
     """The engine to use (default: sequential, in this process) and whether we close it."""
     own = not isinstance(engine, Engine)
-    return make_engine(engine or ("dask" if scheduler else "sequential"), workers,
-                       scheduler), own
+    return make_engine(engine or ("dask" if scheduler else "sequential"), workers, scheduler), own
 
 
 def simulate_daily(
@@ -331,7 +371,8 @@ def _daily_table(runs: pd.DataFrame, observed: pd.DataFrame, band: float) -> pd.
     # (not the running total of daily quantiles, which is no replication's path).
     compared = runs[runs["date"].isin(table.index)].sort_values(["replication", "date"])
     cum = compared.assign(cum=compared.groupby("replication")["evacuated"].cumsum()).groupby(
-        "date")["cum"]
+        "date"
+    )["cum"]
     table["observed_cum"] = table["observed"].cumsum()
     table["model_cum_mean"] = cum.mean()
     table["model_cum_low"] = cum.quantile(lo_q)
@@ -363,33 +404,71 @@ def fit_metrics(daily: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
 
     def add(metric, model, observed, error, error_pct, unit):
-        rows.append({"metric": metric, "model": model, "observed": observed, "error": error,
-                     "error_pct": error_pct, "unit": unit})
+        rows.append(
+            {
+                "metric": metric,
+                "model": model,
+                "observed": observed,
+                "error": error,
+                "error_pct": error_pct,
+                "unit": unit,
+            }
+        )
 
     def pct(error: float, base: float) -> float:
         return 100.0 * error / base if base else math.nan
 
     add("days compared", float(len(daily)), float(len(daily)), 0.0, 0.0, "days")
     total_m, total_o = float(mod.sum()), float(obs.sum())
-    add("total evacuated", total_m, total_o, total_m - total_o, pct(total_m - total_o, total_o),
-        "people")
+    add(
+        "total evacuated",
+        total_m,
+        total_o,
+        total_m - total_o,
+        pct(total_m - total_o, total_o),
+        "people",
+    )
     rmse = float(np.sqrt(np.mean((mod - obs) ** 2))) if len(obs) else math.nan
-    add("daily RMSE", rmse, math.nan, rmse, pct(rmse, float(obs.mean()) if len(obs) else 0.0),
-        "people/day")
+    add(
+        "daily RMSE",
+        rmse,
+        math.nan,
+        rmse,
+        pct(rmse, float(obs.mean()) if len(obs) else 0.0),
+        "people/day",
+    )
     add("daily correlation", _pearson(mod, obs), math.nan, math.nan, math.nan, "r")
     i_m, i_o = int(np.argmax(mod)), int(np.argmax(obs))
-    add("peak day", dates[i_m], dates[i_o], float((dates[i_m] - dates[i_o]).days), math.nan,
-        "date (error in days)")
-    add("peak size", float(mod[i_m]), float(obs[i_o]), float(mod[i_m] - obs[i_o]),
-        pct(float(mod[i_m] - obs[i_o]), float(obs[i_o])), "people/day")
+    add(
+        "peak day",
+        dates[i_m],
+        dates[i_o],
+        float((dates[i_m] - dates[i_o]).days),
+        math.nan,
+        "date (error in days)",
+    )
+    add(
+        "peak size",
+        float(mod[i_m]),
+        float(obs[i_o]),
+        float(mod[i_m] - obs[i_o]),
+        pct(float(mod[i_m] - obs[i_o]), float(obs[i_o])),
+        "people/day",
+    )
     inside = (daily["model_low"] <= daily["observed"]) & (daily["observed"] <= daily["model_high"])
     add("days inside model band", float(inside.mean()), math.nan, math.nan, math.nan, "share")
     if "observed_flights" in daily.columns:
         known = daily["observed_flights"].notna()
         f_o = daily.loc[known, "observed_flights"].to_numpy(dtype=float)
         f_m = daily.loc[known, "model_flights_mean"].to_numpy(dtype=float)
-        add("total flights", float(f_m.sum()), float(f_o.sum()), float(f_m.sum() - f_o.sum()),
-            pct(float(f_m.sum() - f_o.sum()), float(f_o.sum())), "flights")
+        add(
+            "total flights",
+            float(f_m.sum()),
+            float(f_o.sum()),
+            float(f_m.sum() - f_o.sum()),
+            pct(float(f_m.sum() - f_o.sum()), float(f_o.sum())),
+            "flights",
+        )
         add("daily flights correlation", _pearson(f_m, f_o), math.nan, math.nan, math.nan, "r")
     return pd.DataFrame(rows)
 
@@ -401,16 +480,29 @@ def overlay_figure(daily: pd.DataFrame, title: str = "", band: float = 0.9) -> F
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     dates = pd.DatetimeIndex(daily["date"])
     top.bar(dates, daily["observed"], width=0.8, color="#bbbbbb", label="observed")
-    top.fill_between(dates, daily["model_low"], daily["model_high"], color="#1f77b4", alpha=0.2,
-                     step=None, label=f"model {band:.0%} band")
+    top.fill_between(
+        dates,
+        daily["model_low"],
+        daily["model_high"],
+        color="#1f77b4",
+        alpha=0.2,
+        step=None,
+        label=f"model {band:.0%} band",
+    )
     top.plot(dates, daily["model_mean"], color="#1f77b4", marker="o", ms=3, label="model mean")
     top.set_ylabel("people evacuated per day")
     top.legend(loc="upper left", frameon=False)
     top.set_title(title or "Backtest: daily evacuated, model against observed")
     bottom.plot(dates, daily["observed_cum"], color="#555555", label="observed")
     bottom.plot(dates, daily["model_cum_mean"], color="#1f77b4", label="model mean")
-    bottom.fill_between(dates, daily["model_cum_low"], daily["model_cum_high"],
-                        color="#1f77b4", alpha=0.15, label=f"model {band:.0%} band")
+    bottom.fill_between(
+        dates,
+        daily["model_cum_low"],
+        daily["model_cum_high"],
+        color="#1f77b4",
+        alpha=0.15,
+        label=f"model {band:.0%} band",
+    )
     bottom.set_ylabel("cumulative evacuated")
     bottom.legend(loc="upper left", frameon=False)
     for ax in (top, bottom):
@@ -446,7 +538,8 @@ class Backtest:
     metrics: pd.DataFrame
     dropped_dates: list[dt.date]
     failures: pd.DataFrame = dataclasses.field(
-        default_factory=lambda: pd.DataFrame(columns=["replication", "error"]))
+        default_factory=lambda: pd.DataFrame(columns=["replication", "error"])
+    )
     store: Path | None = None
 
     @property
@@ -455,8 +548,11 @@ class Backtest:
         return int(self.runs["replication"].nunique())
 
     def figure(self) -> Figure:
-        return overlay_figure(self.daily, f"Backtest of {self.scenario_name} "
-                              f"({self.replications} replications)", self.band)
+        return overlay_figure(
+            self.daily,
+            f"Backtest of {self.scenario_name} ({self.replications} replications)",
+            self.band,
+        )
 
     def summary(self) -> str:
         """The fit as a plain-text table (what ``evacsim backtest`` prints)."""
@@ -467,11 +563,16 @@ class Backtest:
             f"{'metric':<28}{'model':>14}{'observed':>14}{'error':>12}{'error %':>10}",
         ]
         for row in self.metrics.itertuples(index=False):
-            lines.append(f"{row.metric:<28}{_fmt(row.model):>14}{_fmt(row.observed):>14}"
-                         f"{_fmt(row.error):>12}{_fmt(row.error_pct, pct=True):>10}")
+            lines.append(
+                f"{row.metric:<28}{_fmt(row.model):>14}{_fmt(row.observed):>14}"
+                f"{_fmt(row.error):>12}{_fmt(row.error_pct, pct=True):>10}"
+            )
         if self.dropped_dates:
-            lines += ["", "Observed days outside the scenario, not compared: "
-                      + ", ".join(str(d) for d in self.dropped_dates)]
+            lines += [
+                "",
+                "Observed days outside the scenario, not compared: "
+                + ", ".join(str(d) for d in self.dropped_dates),
+            ]
         lines += failure_lines(self.failures, self.replications)
         return "\n".join(lines)
 
@@ -479,8 +580,9 @@ class Backtest:
         """One row of :attr:`metrics` by name."""
         rows = self.metrics[self.metrics["metric"] == name]
         if rows.empty:
-            raise KeyError(f"unknown metric '{name}' (expected one of: "
-                           f"{', '.join(self.metrics['metric'])})")
+            raise KeyError(
+                f"unknown metric '{name}' (expected one of: {', '.join(self.metrics['metric'])})"
+            )
         return rows.iloc[0]
 
     def write(self, out_dir: str | os.PathLike[str]) -> Path:
@@ -499,8 +601,11 @@ def failure_lines(failures: pd.DataFrame, requested: int) -> list[str]:
     """The summary's lines on failed replications (none when every one finished)."""
     if failures.empty:
         return []
-    lines = ["", f"{len(failures)} of {requested} replication(s) failed and are left out "
-             "(recorded in the results folder):"]
+    lines = [
+        "",
+        f"{len(failures)} of {requested} replication(s) failed and are left out "
+        "(recorded in the results folder):",
+    ]
     lines += [f"  replication {r.replication}: {r.error}" for r in failures.head(10).itertuples()]
     return lines
 
@@ -528,25 +633,52 @@ def _overlap(scenario: Scenario, observed: pd.DataFrame, file: str) -> tuple[pd.
     inside = observed["date"].isin(days)
     dropped = [d.date() for d in observed.loc[~inside, "date"]]
     if not inside.any():
-        raise ObservedDataError([Problem(
-            file, "date", f"no observed day falls within the scenario's days "
-            f"{days[0].date()}..{days[-1].date()} (expected dates in that range)")])
+        raise ObservedDataError(
+            [
+                Problem(
+                    file,
+                    "date",
+                    f"no observed day falls within the scenario's days "
+                    f"{days[0].date()}..{days[-1].date()} (expected dates in that range)",
+                )
+            ]
+        )
     if dropped:
-        log.warning("observed days outside the scenario ignored: %s",
-                    ", ".join(str(d) for d in dropped))
+        log.warning(
+            "observed days outside the scenario ignored: %s", ", ".join(str(d) for d in dropped)
+        )
     return observed[inside].reset_index(drop=True), dropped
 
 
-def _from_runs(scenario: Scenario, observed: pd.DataFrame, runs: pd.DataFrame, seed: int,
-               replications: int, band: float, dropped: list, failures: pd.DataFrame,
-               store: ResultStore) -> Backtest:
+def _from_runs(
+    scenario: Scenario,
+    observed: pd.DataFrame,
+    runs: pd.DataFrame,
+    seed: int,
+    replications: int,
+    band: float,
+    dropped: list,
+    failures: pd.DataFrame,
+    store: ResultStore,
+) -> Backtest:
     if runs.empty:
         first = failures["error"].iloc[0] if len(failures) else "no replication ran"
-        raise ReplicationsFailed(f"all {replications} replications of {scenario.name} failed "
-                                 f"(first: {first})", failures)
+        raise ReplicationsFailed(
+            f"all {replications} replications of {scenario.name} failed (first: {first})", failures
+        )
     daily = _daily_table(runs, observed, band)
-    return Backtest(scenario.name, seed, replications, band, daily, runs, fit_metrics(daily),
-                    dropped, failures, None if store.temporary else store.root)
+    return Backtest(
+        scenario.name,
+        seed,
+        replications,
+        band,
+        daily,
+        runs,
+        fit_metrics(daily),
+        dropped,
+        failures,
+        None if store.temporary else store.root,
+    )
 
 
 def backtest(
@@ -579,8 +711,9 @@ def backtest(
         raise ValueError(f"replications must be 1 or more, got {replications}")
     sc = as_scenario(scenario)
     obs = _as_observed(observed)
-    obs, dropped = _overlap(sc, obs, str(observed) if not isinstance(observed, pd.DataFrame)
-                            else "<observed>")
+    obs, dropped = _overlap(
+        sc, obs, str(observed) if not isinstance(observed, pd.DataFrame) else "<observed>"
+    )
     store = out if isinstance(out, ResultStore) else ResultStore(out)
     eng, own = _own_engine(engine, workers, scheduler)
     try:
@@ -590,8 +723,12 @@ def backtest(
             eng.close()
     runs, failures = _stored_runs(sc, seed, replications, store)
     result = _from_runs(sc, obs, runs, seed, replications, band, dropped, failures, store)
-    log.info("backtest of %s: %d days, total error %.1f %%", sc.name, len(result.daily),
-             result.metric("total evacuated")["error_pct"])
+    log.info(
+        "backtest of %s: %d days, total error %.1f %%",
+        sc.name,
+        len(result.daily),
+        result.metric("total evacuated")["error_pct"],
+    )
     return result
 
 
@@ -638,8 +775,9 @@ def parse_parameter(text: str) -> Parameter:
     Bounds may be durations (``3min..12min``). Raises ValueError naming the mistake."""
     from .levers import LeverSyntaxError, Range, parse_lever
 
-    expected = ("expected PATH=LO..HI, e.g. screening.lanes=10..80, or PATH*=LO..HI to scale "
-                "a profile")
+    expected = (
+        "expected PATH=LO..HI, e.g. screening.lanes=10..80, or PATH*=LO..HI to scale a profile"
+    )
     head, sep, tail = text.partition("=")
     if sep and ".." not in tail and tail.count(":") == 1:  # the older spelling LOW:HIGH
         text = f"{head}={tail.replace(':', '..')}"
@@ -661,16 +799,19 @@ def parse_parameter(text: str) -> Parameter:
             values.append(parse_duration(str(bound)))
             duration = True
         except ValueError:
-            raise ValueError(f"{lever.path}: bound '{bound}' is not a number or a duration "
-                             "(expected e.g. 10..80 or 3min..12min)") from None
+            raise ValueError(
+                f"{lever.path}: bound '{bound}' is not a number or a duration "
+                "(expected e.g. 10..80 or 3min..12min)"
+            ) from None
     low, high = values
     if not low < high:
         raise ValueError(f"{lever.path}: expected LO < HI, got {lever.value}")
     return Parameter(lever.path, low, high, scale=lever.mode == "scale", duration=duration)
 
 
-def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
-                       source: str = "--param") -> list[Parameter]:
+def resolve_parameters(
+    scenario: Scenario, parameters: Sequence[Parameter], source: str = "--param"
+) -> list[Parameter]:
     """Check each parameter's path against the scenario and note how its values are written
     (whole numbers, durations). Raises :class:`ScenarioError` listing every problem."""
     from .levers import PathError, get_path
@@ -686,34 +827,50 @@ def resolve_parameters(scenario: Scenario, parameters: Sequence[Parameter],
             continue
         if param.scale:
             if param.low < 0:
-                problems.append(Problem(source, param.path, "a scale factor must be 0 or more",
-                                        i))
+                problems.append(Problem(source, param.path, "a scale factor must be 0 or more", i))
             resolved.append(dataclasses.replace(param, integer=False, duration=False))
             continue
         if isinstance(current, dict | list):
-            problems.append(Problem(source, param.path, "is a step profile or range: scale it "
-                                    f"with {param.path}*=LO..HI, or name one step", i))
+            problems.append(
+                Problem(
+                    source,
+                    param.path,
+                    "is a step profile or range: scale it "
+                    f"with {param.path}*=LO..HI, or name one step",
+                    i,
+                )
+            )
             continue
         is_duration = isinstance(current, str)
         if is_duration:
             try:
                 parse_duration(current)
             except ValueError:
-                problems.append(Problem(source, param.path, f"holds the text '{current}', not a "
-                                        "number or a duration", i))
+                problems.append(
+                    Problem(
+                        source,
+                        param.path,
+                        f"holds the text '{current}', not a number or a duration",
+                        i,
+                    )
+                )
                 continue
         elif isinstance(current, bool):
             problems.append(Problem(source, param.path, "is a yes/no field, not a number", i))
             continue
-        resolved.append(dataclasses.replace(
-            param, integer=isinstance(current, int), duration=is_duration or param.duration))
+        resolved.append(
+            dataclasses.replace(
+                param, integer=isinstance(current, int), duration=is_duration or param.duration
+            )
+        )
     if problems:
         raise ScenarioError(problems)
     return resolved
 
 
-def with_parameters(scenario: Scenario, parameters: Sequence[Parameter],
-                    values: Sequence[float]) -> Scenario:
+def with_parameters(
+    scenario: Scenario, parameters: Sequence[Parameter], values: Sequence[float]
+) -> Scenario:
     """The scenario with each parameter set to (or scaled by) its value, validated again."""
     from .levers import Lever, apply_levers
 
@@ -770,14 +927,21 @@ class Calibration:
         ]
         for row in self.estimates.itertuples(index=False):
             flag = "  (interval reaches a search bound)" if row.at_bound else ""
-            lines.append(f"{row.parameter:<44}{row.fitted:>12.5g}{row.low:>12.5g}"
-                         f"{row.high:>12.5g}  {row.unit}{flag}")
-        lines += ["", f"{len(self.evaluations)} points evaluated; S_min = {self.sse_min:.5g}, "
-                  f"region S <= {self.threshold:.5g} ({self.confidence:.0%})"]
+            lines.append(
+                f"{row.parameter:<44}{row.fitted:>12.5g}{row.low:>12.5g}"
+                f"{row.high:>12.5g}  {row.unit}{flag}"
+            )
+        lines += [
+            "",
+            f"{len(self.evaluations)} points evaluated; S_min = {self.sse_min:.5g}, "
+            f"region S <= {self.threshold:.5g} ({self.confidence:.0%})",
+        ]
         if self.failed:
-            lines.append(f"{self.failed} of {len(self.evaluations) * self.replications} "
-                         "replications failed and are left out of the points' means "
-                         "(column 'failed' of evaluations.csv)")
+            lines.append(
+                f"{self.failed} of {len(self.evaluations) * self.replications} "
+                "replications failed and are left out of the points' means "
+                "(column 'failed' of evaluations.csv)"
+            )
         lines += ["", "Fit at the fitted values:", self.backtest.summary()]
         return "\n".join(lines)
 
@@ -790,10 +954,20 @@ class Calibration:
         ev = self.evaluations
         for ax, param in zip(axes, self.parameters, strict=True):
             inside = ev["in_region"]
-            ax.scatter(ev.loc[~inside, param.label], ev.loc[~inside, "sse"], s=14,
-                       color="#999999", label="outside region")
-            ax.scatter(ev.loc[inside, param.label], ev.loc[inside, "sse"], s=18,
-                       color="#1f77b4", label=f"{self.confidence:.0%} region")
+            ax.scatter(
+                ev.loc[~inside, param.label],
+                ev.loc[~inside, "sse"],
+                s=14,
+                color="#999999",
+                label="outside region",
+            )
+            ax.scatter(
+                ev.loc[inside, param.label],
+                ev.loc[inside, "sse"],
+                s=18,
+                color="#1f77b4",
+                label=f"{self.confidence:.0%} region",
+            )
             ax.axhline(self.threshold, color="#d62728", lw=1, ls="--", label="threshold")
             ax.set_yscale("log")
             ax.set_xlabel(f"{param.label} ({param.unit})" if param.unit else param.label)
@@ -810,8 +984,12 @@ class Calibration:
         self.estimates.to_csv(out / "estimates.csv", index=False)
         self.evaluations.to_csv(out / "evaluations.csv", index=False)
         with open(out / "fitted_scenario.yaml", "w", encoding="utf-8") as fh:
-            yaml.safe_dump(self.scenario.model_dump(mode="json", by_alias=True), fh,
-                           sort_keys=False, allow_unicode=True)
+            yaml.safe_dump(
+                self.scenario.model_dump(mode="json", by_alias=True),
+                fh,
+                sort_keys=False,
+                allow_unicode=True,
+            )
         self.profile_figure().savefig(out / "profile.png", dpi=120)
         return out
 
@@ -863,16 +1041,18 @@ def calibrate(
     """
     sc = as_scenario(scenario)
     obs = _as_observed(observed)
-    obs, dropped = _overlap(sc, obs, str(observed) if not isinstance(observed, pd.DataFrame)
-                            else "<observed>")
+    obs, dropped = _overlap(
+        sc, obs, str(observed) if not isinstance(observed, pd.DataFrame) else "<observed>"
+    )
     params = [parse_parameter(p) if isinstance(p, str) else p for p in parameters]
     if not params:
         raise ValueError("calibration needs at least one parameter")
     params = resolve_parameters(sc, params)
     p, n = len(params), len(obs)
     if n <= p:
-        raise ValueError(f"{n} observed days cannot determine {p} parameters (need more days "
-                         "than parameters)")
+        raise ValueError(
+            f"{n} observed days cannot determine {p} parameters (need more days than parameters)"
+        )
     if rounds < 1 or replications < 1:
         raise ValueError("rounds and replications must be 1 or more")
     points = points or _default_points(p)
@@ -889,16 +1069,22 @@ def calibrate(
     eng, own = _own_engine(engine, workers, scheduler)
     try:
         for rnd in range(1, rounds + 1):
-            axes = [param.grid(lo, hi, points) for param, (lo, hi) in zip(params, box,
-                                                                            strict=True)]
-            steps = [float(np.min(np.diff(a))) if len(a) > 1 else steps[i]
-                     for i, a in enumerate(axes)]
+            axes = [param.grid(lo, hi, points) for param, (lo, hi) in zip(params, box, strict=True)]
+            steps = [
+                float(np.min(np.diff(a))) if len(a) > 1 else steps[i] for i, a in enumerate(axes)
+            ]
             design = [tuple(float(v) for v in point) for point in itertools.product(*axes)]
-            todo = {pt: with_parameters(sc, params, pt) for pt in dict.fromkeys(design)
-                    if pt not in evaluated}
+            todo = {
+                pt: with_parameters(sc, params, pt)
+                for pt in dict.fromkeys(design)
+                if pt not in evaluated
+            }
             # Every point runs the same replications (common random numbers), into one store.
-            jobs = ((scen, ReplicationKey(scenario_hash(scen), seed, r))
-                    for scen in todo.values() for r in range(replications))
+            jobs = (
+                (scen, ReplicationKey(scenario_hash(scen), seed, r))
+                for scen in todo.values()
+                for r in range(replications)
+            )
             with Progress(len(todo) * replications, f"calibrate round {rnd}", progress) as bar:
                 execute(jobs, eng, store, bar)
             for pt, scen in todo.items():
@@ -914,8 +1100,10 @@ def calibrate(
             if not scored:
                 failures = pd.concat([v["failures"] for v in evaluated.values()])
                 first = failures["error"].iloc[0] if len(failures) else "none ran"
-                raise ReplicationsFailed(f"every replication of every calibration point "
-                                         f"failed (first: {first})", failures)
+                raise ReplicationsFailed(
+                    f"every replication of every calibration point failed (first: {first})",
+                    failures,
+                )
             best = min(scored, key=lambda k: evaluated[k]["sse"])
             # Zoom: the next grid spans two of this round's steps either side of the best.
             box = [
@@ -932,8 +1120,15 @@ def calibrate(
     threshold = sse_min * (1.0 + p / (n - p) * f_crit)
     labels = [param.label for param in params]
     evaluations = pd.DataFrame(
-        [{"round": v["round"], **dict(zip(labels, pt, strict=True)), "sse": v["sse"],
-          "failed": len(v["failures"])} for pt, v in evaluated.items()]
+        [
+            {
+                "round": v["round"],
+                **dict(zip(labels, pt, strict=True)),
+                "sse": v["sse"],
+                "failed": len(v["failures"]),
+            }
+            for pt, v in evaluated.items()
+        ]
     ).sort_values(["round", *labels], ignore_index=True)
     evaluations["in_region"] = evaluations["sse"] <= threshold
     region = evaluations[evaluations["in_region"]]
@@ -944,12 +1139,29 @@ def calibrate(
         low = max(param.low, float(region[param.label].min()) - widen)
         high = min(param.high, float(region[param.label].max()) + widen)
         at_bound = low <= param.low + 1e-12 or high >= param.high - 1e-12
-        rows.append({"parameter": param.label, "fitted": best[i], "low": low, "high": high,
-                     "unit": param.unit, "at_bound": bool(at_bound)})
+        rows.append(
+            {
+                "parameter": param.label,
+                "fitted": best[i],
+                "low": low,
+                "high": high,
+                "unit": param.unit,
+                "at_bound": bool(at_bound),
+            }
+        )
     estimates = pd.DataFrame(rows)
     fitted = with_parameters(sc, params, best)
-    fit = _from_runs(fitted, obs, evaluated[best]["runs"], seed, replications, band, dropped,
-                     evaluated[best]["failures"], store)
+    fit = _from_runs(
+        fitted,
+        obs,
+        evaluated[best]["runs"],
+        seed,
+        replications,
+        band,
+        dropped,
+        evaluated[best]["failures"],
+        store,
+    )
     method = (
         f"least squares on {n} daily totals; model mean of {replications} replications per "
         f"point (common random numbers, seed {seed}); {rounds} round(s) of a {points}-point "
@@ -957,7 +1169,23 @@ def calibrate(
         f"S <= S_min (1 + {p}/{n - p} F({p},{n - p})) = {threshold:.4g}"
     )
     if failed:
-        log.warning("calibrate: %d of %d replications failed and were left out", failed,
-                    len(evaluated) * replications)
-    return Calibration(params, estimates, evaluations, sse_min, threshold, n, confidence,
-                       replications, seed, fitted, fit, method, failed)
+        log.warning(
+            "calibrate: %d of %d replications failed and were left out",
+            failed,
+            len(evaluated) * replications,
+        )
+    return Calibration(
+        params,
+        estimates,
+        evaluations,
+        sse_min,
+        threshold,
+        n,
+        confidence,
+        replications,
+        seed,
+        fitted,
+        fit,
+        method,
+        failed,
+    )

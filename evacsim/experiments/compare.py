@@ -33,8 +33,15 @@ __all__ = ["Comparison", "compare", "lower_is_better", "paired_difference"]
 
 log = logging.getLogger(__name__)
 
-_LOWER_IS_BETTER = ("left_behind", "not_out", "never_arrived", "turned_away", "wait_",
-                    "peak_backlog", "held_for_staging")
+_LOWER_IS_BETTER = (
+    "left_behind",
+    "not_out",
+    "never_arrived",
+    "turned_away",
+    "wait_",
+    "peak_backlog",
+    "held_for_staging",
+)
 
 
 def lower_is_better(kpi: str) -> bool:
@@ -51,8 +58,14 @@ def paired_difference(alt: pd.Series, base: pd.Series, level: float = 0.95) -> d
         p_value = float(stats.ttest_1samp(d, 0.0).pvalue)
     else:
         p_value = math.nan if len(d) < 2 else (1.0 if mean == 0 else 0.0)
-    return {"n": len(d), "diff": mean, "ci_low": low, "ci_high": high,
-            "std": float(d.std(ddof=1)) if len(d) > 1 else math.nan, "p_value": p_value}
+    return {
+        "n": len(d),
+        "diff": mean,
+        "ci_low": low,
+        "ci_high": high,
+        "std": float(d.std(ddof=1)) if len(d) > 1 else math.nan,
+        "p_value": p_value,
+    }
 
 
 @dataclasses.dataclass
@@ -74,15 +87,16 @@ class Comparison:
     def kpis(self) -> pd.DataFrame:
         """Tidy KPIs of every scenario: scenario, replication, kpi, value (a property, as on
         :class:`Replications`)."""
-        return pd.concat([r.kpis.assign(scenario=label) for label, r in self.runs.items()],
-                         ignore_index=True)[["scenario", "replication", "kpi", "value"]]
+        return pd.concat(
+            [r.kpis.assign(scenario=label) for label, r in self.runs.items()], ignore_index=True
+        )[["scenario", "replication", "kpi", "value"]]
 
     @functools.cached_property
     def series(self) -> pd.DataFrame:
         """Tidy daily series of every scenario: scenario, replication, date, series, value."""
-        return pd.concat([r.series.assign(scenario=label) for label, r in self.runs.items()],
-                         ignore_index=True)[["scenario", "replication", "date", "series",
-                                             "value"]]
+        return pd.concat(
+            [r.series.assign(scenario=label) for label, r in self.runs.items()], ignore_index=True
+        )[["scenario", "replication", "date", "series", "value"]]
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Every KPI of every scenario: mean, CI, percentiles (see :func:`.summarise`)."""
@@ -98,15 +112,35 @@ class Comparison:
             for kpi in names:
                 if kpi not in alt.columns or kpi not in base.columns:
                     continue
-                row = {"scenario": label, "versus": self.base, "kpi": kpi,
-                       "base_mean": float(base[kpi].mean()), "mean": float(alt[kpi].mean())}
+                row = {
+                    "scenario": label,
+                    "versus": self.base,
+                    "kpi": kpi,
+                    "base_mean": float(base[kpi].mean()),
+                    "mean": float(alt[kpi].mean()),
+                }
                 row.update(paired_difference(alt[kpi], base[kpi], level))
                 rows.append(row)
-        return pd.DataFrame(rows, columns=["scenario", "versus", "kpi", "n", "base_mean", "mean",
-                                           "diff", "ci_low", "ci_high", "std", "p_value"])
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "scenario",
+                "versus",
+                "kpi",
+                "n",
+                "base_mean",
+                "mean",
+                "diff",
+                "ci_low",
+                "ci_high",
+                "std",
+                "p_value",
+            ],
+        )
 
-    def ranking(self, kpi: str = "not_out", maximize: bool | None = None,
-                level: float = 0.95) -> pd.DataFrame:
+    def ranking(
+        self, kpi: str = "not_out", maximize: bool | None = None, level: float = 0.95
+    ) -> pd.DataFrame:
         """Scenarios ranked on ``kpi`` (best first), with the paired gap to the best.
 
         The default, ``not_out``, counts everyone eligible who did not get out: those left
@@ -127,21 +161,38 @@ class Comparison:
         arr = paired.to_numpy(dtype=float)
         top = arr.max(axis=1, keepdims=True) if maximize else arr.min(axis=1, keepdims=True)
         is_best = arr == top
-        share = (is_best / is_best.sum(axis=1, keepdims=True)).mean(axis=0) if len(arr) else (
-            np.full(arr.shape[1], math.nan))
+        share = (
+            (is_best / is_best.sum(axis=1, keepdims=True)).mean(axis=0)
+            if len(arr)
+            else (np.full(arr.shape[1], math.nan))
+        )
         p_best = dict(zip(paired.columns, share, strict=True))
         rows = []
         for rank, label in enumerate(order, start=1):
             mean, low, high = statistics.mean_ci(values[label].to_numpy(), level)
             gap = paired_difference(values[label], values[best], level)
-            rows.append({"rank": rank, "scenario": label, "kpi": kpi, "mean": mean,
-                         "ci_low": low, "ci_high": high, "gap_to_best": gap["diff"],
-                         "gap_ci_low": gap["ci_low"], "gap_ci_high": gap["ci_high"],
-                         "p_best": float(p_best.get(label, math.nan))})
+            rows.append(
+                {
+                    "rank": rank,
+                    "scenario": label,
+                    "kpi": kpi,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "gap_to_best": gap["diff"],
+                    "gap_ci_low": gap["ci_low"],
+                    "gap_ci_high": gap["ci_high"],
+                    "p_best": float(p_best.get(label, math.nan)),
+                }
+            )
         return pd.DataFrame(rows)
 
-    def write(self, out: str | os.PathLike[str] | None = None, kpi: str = "not_out",
-              maximize: bool | None = None) -> os.PathLike[str]:
+    def write(
+        self,
+        out: str | os.PathLike[str] | None = None,
+        kpi: str = "not_out",
+        maximize: bool | None = None,
+    ) -> os.PathLike[str]:
         """Write summary, differences and ranking (Parquet + CSV) to the store folder."""
         store = next(iter(self.runs.values())).store if out is None else ResultStore(out)
         store.write_table("compare_summary", self.summary())
@@ -189,8 +240,11 @@ def compare(
     store = out if isinstance(out, ResultStore) else ResultStore(out)
     hashes = [scenario_hash(s) for s in resolved]
     # Interleave by replication so that a partial run has every scenario's early reps.
-    jobs = ((s, ReplicationKey(h, seed, i))
-            for i in range(n) for s, h in zip(resolved, hashes, strict=True))
+    jobs = (
+        (s, ReplicationKey(h, seed, i))
+        for i in range(n)
+        for s, h in zip(resolved, hashes, strict=True)
+    )
     own = not isinstance(engine, Engine)
     eng = make_engine(engine, workers, scheduler)
     try:
@@ -199,9 +253,19 @@ def compare(
     finally:
         if own:
             eng.close()
-    runs = {label: Replications(s, h, seed, n, store, label=label, stats=run_stats)
-            for label, s, h in zip(names, resolved, hashes, strict=True)}
-    store.write_json("compare.json", {"seed": seed, "n": n, "scenarios": [
-        {"label": label, "scenario": s.name, "hash": h}
-        for label, s, h in zip(names, resolved, hashes, strict=True)]})
+    runs = {
+        label: Replications(s, h, seed, n, store, label=label, stats=run_stats)
+        for label, s, h in zip(names, resolved, hashes, strict=True)
+    }
+    store.write_json(
+        "compare.json",
+        {
+            "seed": seed,
+            "n": n,
+            "scenarios": [
+                {"label": label, "scenario": s.name, "hash": h}
+                for label, s, h in zip(names, resolved, hashes, strict=True)
+            ],
+        },
+    )
     return Comparison(runs, run_stats)

@@ -61,13 +61,22 @@ def all_out_probability(kpis: pd.DataFrame, categories: Iterable[str]) -> pd.Dat
     for cat, name in [*((c, f"not_out.{c}") for c in categories), ("all", "not_out")]:
         x = _values(kpis, name)
         p, low, high = prob_at_most(x, 0.0)
-        rows.append({"category": cat, "n": len(x), "p_all_out": p, "ci_low": low,
-                     "ci_high": high, "mean_not_out": float(x.mean()) if len(x) else math.nan})
+        rows.append(
+            {
+                "category": cat,
+                "n": len(x),
+                "p_all_out": p,
+                "ci_low": low,
+                "ci_high": high,
+                "mean_not_out": float(x.mean()) if len(x) else math.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def left_behind_distribution(kpis: pd.DataFrame, categories: Iterable[str],
-                             measure: str = "left_behind") -> pd.DataFrame:
+def left_behind_distribution(
+    kpis: pd.DataFrame, categories: Iterable[str], measure: str = "left_behind"
+) -> pd.DataFrame:
     """Percentiles of people left behind over replications, total (``all``) and by category.
 
     ``measure`` is ``left_behind`` (arrived at the airport, not out: the model's KPI) or
@@ -75,8 +84,7 @@ def left_behind_distribution(kpis: pd.DataFrame, categories: Iterable[str],
     replications with nobody left.
     """
     if measure == "left_behind":
-        names = [("all", "left_behind"),
-                 *((c, f"left_behind_by_category.{c}") for c in categories)]
+        names = [("all", "left_behind"), *((c, f"left_behind_by_category.{c}") for c in categories)]
     elif measure == "not_out":
         names = [("all", "not_out"), *((c, f"not_out.{c}") for c in categories)]
     else:
@@ -84,8 +92,12 @@ def left_behind_distribution(kpis: pd.DataFrame, categories: Iterable[str],
     rows = []
     for cat, name in names:
         x = _values(kpis, name)
-        row = {"category": cat, "measure": measure, "n": len(x),
-               "mean": float(x.mean()) if len(x) else math.nan}
+        row = {
+            "category": cat,
+            "measure": measure,
+            "n": len(x),
+            "mean": float(x.mean()) if len(x) else math.nan,
+        }
         for q in _QUANTILES:
             row[f"p{q:02d}"] = float(np.percentile(x, q)) if len(x) else math.nan
         row["max"] = float(x.max()) if len(x) else math.nan
@@ -108,4 +120,3 @@ def deadline_distribution(kpis: pd.DataFrame, start) -> pd.DataFrame:
     rows += [(f"p{q:02d}", at(np.percentile(x, q))) for q in _QUANTILES]
     rows += [("max", at(x.max()))]
     return pd.DataFrame(rows, columns=["statistic", "deadline"])
-

@@ -70,8 +70,9 @@ class Engine:
     name = "engine"
     workers = 1
 
-    def map(self, fn: Callable[[Any], Any], tasks: Iterable[Any]
-            ) -> Iterator[tuple[Any, Any, BaseException | None]]:
+    def map(
+        self, fn: Callable[[Any], Any], tasks: Iterable[Any]
+    ) -> Iterator[tuple[Any, Any, BaseException | None]]:
         """Yield ``(task, fn(task), None)`` or ``(task, None, error)`` as tasks finish."""
         raise NotImplementedError
 
@@ -152,8 +153,12 @@ def die_with_parent(parent_pid: int) -> None:
     parent_now = os.getppid()
     if not _alive(parent_pid):  # the driver died before the guard was in place
         os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent_pid, parent_now), daemon=True,
-                     name="evacsim-watch-driver").start()
+    threading.Thread(
+        target=_watch_parent,
+        args=(parent_pid, parent_now),
+        daemon=True,
+        name="evacsim-watch-driver",
+    ).start()
 
 
 class AutoEngine(Engine):
@@ -197,8 +202,12 @@ class AutoEngine(Engine):
             yield from here.map(fn, itertools.chain(ahead or [], todo))
             return
         self.mode = "local"
-        log.info("%d or more tasks left of %.2f s CPU each: starting %d worker processes",
-                 needed, task_s, self.workers)
+        log.info(
+            "%d or more tasks left of %.2f s CPU each: starting %d worker processes",
+            needed,
+            task_s,
+            self.workers,
+        )
         if self._local is None:
             self._local = LocalEngine(self.workers)
         yield from self._local.map(fn, itertools.chain(ahead, todo))
@@ -236,9 +245,12 @@ class LocalEngine(Engine):
     def _executor(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context(self.context)
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                                initializer=die_with_parent,
-                                                initargs=(os.getpid(),))
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=ctx,
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def map(self, fn, tasks):
@@ -311,8 +323,13 @@ class DaskEngine(Engine):
 
     name = "dask"
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None,
-                 client: Any = None, window: int = 2):
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        client: Any = None,
+        window: int = 2,
+    ):
         if client is None:
             require_dask()  # fail before any replication runs, with the install command
         self.window = max(1, window)
@@ -333,12 +350,17 @@ class DaskEngine(Engine):
                 self._client = self._own_client = Client(self._scheduler)
             else:
                 self._own_cluster = LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
                     dashboard_address=":0",  # any free port: never clash with another cluster
                 )
                 self._client = self._own_client = Client(self._own_cluster)
-                log.info("started a local Dask cluster of %d workers (dashboard %s)",
-                         self.workers, self._own_cluster.dashboard_link)
+                log.info(
+                    "started a local Dask cluster of %d workers (dashboard %s)",
+                    self.workers,
+                    self._own_cluster.dashboard_link,
+                )
         if self._own_cluster is None:  # a cluster we did not start: size it by its threads
             self.workers = max(1, sum(self._client.nthreads().values()))
         return self._client
@@ -386,8 +408,9 @@ class DaskEngine(Engine):
             self._own_cluster = None
 
     def describe(self) -> str:
-        where = self._scheduler or ("given client" if self._own_client is None and self._client
-                                    else "local cluster")
+        where = self._scheduler or (
+            "given client" if self._own_client is None and self._client else "local cluster"
+        )
         return f"dask {where} ({self.workers} workers)"
 
 
@@ -400,12 +423,15 @@ def require_dask() -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise EngineUnavailable("the dask engine needs Dask, which is not installed: "
-                                "pip install 'evacsim[dask]' (or use --engine local)") from None
+        raise EngineUnavailable(
+            "the dask engine needs Dask, which is not installed: "
+            "pip install 'evacsim[dask]' (or use --engine local)"
+        ) from None
 
 
-def make_engine(engine: str | Engine | None = None, workers: int | None = None,
-                scheduler: str | None = None) -> Engine:
+def make_engine(
+    engine: str | Engine | None = None, workers: int | None = None, scheduler: str | None = None
+) -> Engine:
     """An engine by name (``auto``, ``sequential``, ``local``, ``dask``) or the one given.
 
     ``None`` means ``auto`` (in process for small work, else local workers), or ``dask`` when

@@ -60,12 +60,16 @@ class GoalSeekResult:
         op = {"set": "", "add": "+", "scale": "×"}[self.mode]
         if self.value is None:
             top = self.evaluations.sort_values("value").iloc[-1]
-            return (f"{goal} is not reached within the range: at {self.lever} = {op}{top['value']}"
-                    f" it is {top['p']:.0%} [{top['ci_low']:.0%}, {top['ci_high']:.0%}].")
+            return (
+                f"{goal} is not reached within the range: at {self.lever} = {op}{top['value']}"
+                f" it is {top['p']:.0%} [{top['ci_low']:.0%}, {top['ci_high']:.0%}]."
+            )
         row = self.evaluations.loc[self.evaluations["value"] == self.value].iloc[0]
-        return (f"Smallest {self.lever} = {op}{self.value} gives {goal}: estimated "
-                f"{row['p']:.0%} [{row['ci_low']:.0%}, {row['ci_high']:.0%}] over {row['n']} "
-                f"replications.")
+        return (
+            f"Smallest {self.lever} = {op}{self.value} gives {goal}: estimated "
+            f"{row['p']:.0%} [{row['ci_low']:.0%}, {row['ci_high']:.0%}] over {row['n']} "
+            f"replications."
+        )
 
 
 class _Grid(Sequence):
@@ -99,14 +103,17 @@ def _grid(low: float, high: float, step: float | None) -> _Grid:
     if high < low:
         raise ValueError(f"high ({high}) is below low ({low})")
     whole = all(float(x).is_integer() for x in (low, high)) and (
-        step is None or float(step).is_integer())
+        step is None or float(step).is_integer()
+    )
     if step is None:
         step = 1 if whole else (high - low) / 64 or 1.0
     if step <= 0:
         raise ValueError(f"step must be positive, got {step}")
     if (high - low) / step > MAX_GRID:
-        raise ValueError(f"step {step:g} is too fine for the range {low:g}..{high:g} "
-                         f"(expected at most {MAX_GRID:,} values)")
+        raise ValueError(
+            f"step {step:g} is too fine for the range {low:g}..{high:g} "
+            f"(expected at most {MAX_GRID:,} values)"
+        )
     return _Grid(low, high, step, whole)
 
 
@@ -147,8 +154,10 @@ def goal_seek(
     source = base.name if isinstance(scenario, Scenario) else str(scenario)
     values = _grid(low, high, step)
     # Validate both ends before running anything: a bad lever is a user mistake, not a failure.
-    scenarios = {0: apply_levers(base, [Lever(lever, values[0], mode)], source),
-                 len(values) - 1: apply_levers(base, [Lever(lever, values[-1], mode)], source)}
+    scenarios = {
+        0: apply_levers(base, [Lever(lever, values[0], mode)], source),
+        len(values) - 1: apply_levers(base, [Lever(lever, values[-1], mode)], source),
+    }
     store = out if isinstance(out, ResultStore) else ResultStore(out)
     own = not isinstance(engine, Engine)
     eng = make_engine(engine, workers, scheduler)
@@ -162,19 +171,41 @@ def goal_seek(
         s = scenarios.get(i) or apply_levers(base, [Lever(lever, values[i], mode)], source)
         digest = scenario_hash(s)
         bar.describe(f"{lever}={values[i]}")
-        execute(((s, ReplicationKey(digest, seed, r)) for r in range(n)), eng, store, bar,
-                budget_for(allow_large))
+        execute(
+            ((s, ReplicationKey(digest, seed, r)) for r in range(n)),
+            eng,
+            store,
+            bar,
+            budget_for(allow_large),
+        )
         reps = Replications(s, digest, seed, n, store, label=f"{lever}={values[i]}")
         x = reps.kpi(kpi)
         p, lo_ci, hi_ci = prob_at_most(x.to_numpy(), at_most)
         satisfied = bool((lo_ci if conservative else p) >= probability)
-        rows[i] = {"value": values[i], "scenario": digest, "n": int(x.notna().sum()), "p": p,
-                   "ci_low": lo_ci, "ci_high": hi_ci, "satisfied": satisfied,
-                   "kpi_mean": float(x.mean()), "kpi_p50": float(x.median()),
-                   "kpi_p95": float(x.quantile(0.95)), "failed": n - len(reps.reps)}
+        rows[i] = {
+            "value": values[i],
+            "scenario": digest,
+            "n": int(x.notna().sum()),
+            "p": p,
+            "ci_low": lo_ci,
+            "ci_high": hi_ci,
+            "satisfied": satisfied,
+            "kpi_mean": float(x.mean()),
+            "kpi_p50": float(x.median()),
+            "kpi_p95": float(x.quantile(0.95)),
+            "failed": n - len(reps.reps),
+        }
         runs[i] = reps
-        log.info("goal seek: %s=%s gives P(%s <= %s) = %.3f [%.3f, %.3f]", lever, values[i],
-                 kpi, at_most, p, lo_ci, hi_ci)
+        log.info(
+            "goal seek: %s=%s gives P(%s <= %s) = %.3f [%.3f, %.3f]",
+            lever,
+            values[i],
+            kpi,
+            at_most,
+            p,
+            lo_ci,
+            hi_ci,
+        )
         return satisfied
 
     answer: int | None = None
@@ -200,13 +231,33 @@ def goal_seek(
     ordered = table.sort_values("value")["satisfied"].tolist()
     monotone = ordered == sorted(ordered)
     if not monotone:
-        log.warning("goal seek: the goal is met at some values of %s and missed at larger "
-                    "ones; the answer assumes it is monotone (try more replications)", lever)
-    store.write_json("goalseek.json", {"lever": lever, "mode": mode, "kpi": kpi,
-                                       "at_most": at_most, "probability": probability,
-                                       "seed": seed, "n": n,
-                                       "value": None if answer is None else values[answer],
-                                       "evaluations": table.to_dict(orient="records")})
-    return GoalSeekResult(lever, mode, kpi, at_most, probability,
-                          None if answer is None else values[answer], table,
-                          None if answer is None else runs[answer], monotone)
+        log.warning(
+            "goal seek: the goal is met at some values of %s and missed at larger "
+            "ones; the answer assumes it is monotone (try more replications)",
+            lever,
+        )
+    store.write_json(
+        "goalseek.json",
+        {
+            "lever": lever,
+            "mode": mode,
+            "kpi": kpi,
+            "at_most": at_most,
+            "probability": probability,
+            "seed": seed,
+            "n": n,
+            "value": None if answer is None else values[answer],
+            "evaluations": table.to_dict(orient="records"),
+        },
+    )
+    return GoalSeekResult(
+        lever,
+        mode,
+        kpi,
+        at_most,
+        probability,
+        None if answer is None else values[answer],
+        table,
+        None if answer is None else runs[answer],
+        monotone,
+    )

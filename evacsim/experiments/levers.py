@@ -62,8 +62,9 @@ def _problem(source: str, path: str, exc: Exception, line: int | None = None) ->
     return Problem(source, path, message.removeprefix(f"{path}: "), line)
 
 
-def apply_levers(scenario: Scenario, levers: list[Lever] | tuple[Lever, ...],
-                 source: str = "<levers>") -> Scenario:
+def apply_levers(
+    scenario: Scenario, levers: list[Lever] | tuple[Lever, ...], source: str = "<levers>"
+) -> Scenario:
     """A new validated scenario with every lever (one value each) applied (ScenarioError
     listing every problem)."""
     if not levers:

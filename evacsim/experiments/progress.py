@@ -32,8 +32,14 @@ class Progress:
     def __init__(self, total: int, desc: str, progress: bool | None = None, unit: str = "rep"):
         self.enabled = progress_enabled(progress)
         self._bar = (
-            tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True,
-                 smoothing=0.1)
+            tqdm(
+                total=total,
+                desc=desc,
+                unit=unit,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                smoothing=0.1,
+            )
             if self.enabled
             else None
         )

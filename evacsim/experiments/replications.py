@@ -44,6 +44,7 @@ def budget_for(allow_large: bool) -> Budget | None:
     """The cost budget an experiment enforces: none when the user allowed large runs."""
     return None if allow_large else DEFAULT_BUDGET
 
+
 log = logging.getLogger(__name__)
 
 
@@ -109,8 +110,13 @@ def execute(
     return stats
 
 
-def _drain(engine: Engine, tasks: Iterator[Task], store: ResultStore, stats: RunStats,
-           progress: Progress | None) -> None:
+def _drain(
+    engine: Engine,
+    tasks: Iterator[Task],
+    store: ResultStore,
+    stats: RunStats,
+    progress: Progress | None,
+) -> None:
     for task, outcome, error in engine.map(run_replication, tasks):
         if error is not None:
             outcome = failed_outcome(task, error)
@@ -119,8 +125,12 @@ def _drain(engine: Engine, tasks: Iterator[Task], store: ResultStore, stats: Run
         stats.ran += 1
         if not outcome.ok:
             stats.failed += 1
-            log.warning("replication %d of %s failed: %s", task.key.rep, task.scenario.name,
-                        outcome.provenance.get("error"))
+            log.warning(
+                "replication %d of %s failed: %s",
+                task.key.rep,
+                task.scenario.name,
+                outcome.provenance.get("error"),
+            )
         if progress is not None:
             progress.update(1, failed=0 if outcome.ok else 1)
 
@@ -139,10 +149,17 @@ def _warn_if_other_code(store: ResultStore, key: ReplicationKey, finished: set[i
         return
     prov = store.provenance(ReplicationKey(key.scenario, key.seed, min(finished))) or {}
     if prov.get("code") not in (None, code_fingerprint()):
-        log.warning("%d stored replications of %s (seed %d) in %s were run by other model "
-                    "code (%s, now %s); they are reused: delete them or use a new folder to "
-                    "rerun", len(finished), prov.get("scenario", key.scenario), key.seed,
-                    store.root, prov.get("code"), code_fingerprint())
+        log.warning(
+            "%d stored replications of %s (seed %d) in %s were run by other model "
+            "code (%s, now %s); they are reused: delete them or use a new folder to "
+            "rerun",
+            len(finished),
+            prov.get("scenario", key.scenario),
+            key.seed,
+            store.root,
+            prov.get("code"),
+            code_fingerprint(),
+        )
 
 
 @dataclasses.dataclass
@@ -209,8 +226,7 @@ class Replications:
 
     def left_behind(self, kpi_prefix: str = "left_behind") -> pd.DataFrame:
         """Distribution of people left behind, total and by category."""
-        return deadline.left_behind_distribution(self.kpis, list(self.scenario.demand),
-                                                 kpi_prefix)
+        return deadline.left_behind_distribution(self.kpis, list(self.scenario.demand), kpi_prefix)
 
     def deadlines(self) -> pd.DataFrame:
         """The deadlines drawn, when the deadline is uncertain (empty when it is fixed)."""
@@ -224,10 +240,17 @@ class Replications:
         """Write the summary, bands and deadline answers as Parquet + CSV into the store."""
         store = self.store if out is None else ResultStore(out)
         prefix = f"{self.label or 'replications'}_"
-        store.write_json(f"{prefix}run.json", {
-            "scenario": self.scenario.name, "scenario_hash": self.scenario_hash,
-            "seed": self.seed, "n": self.n, "finished": len(self.reps),
-            "failed": len(self.failures())})
+        store.write_json(
+            f"{prefix}run.json",
+            {
+                "scenario": self.scenario.name,
+                "scenario_hash": self.scenario_hash,
+                "seed": self.seed,
+                "n": self.n,
+                "finished": len(self.reps),
+                "failed": len(self.failures()),
+            },
+        )
         store.write_table(f"{prefix}summary", self.summary())
         store.write_table(f"{prefix}bands", self.bands())
         store.write_table(f"{prefix}all_out", self.all_out())
@@ -275,6 +298,13 @@ def replicate(
     finally:
         if own:
             eng.close()
-    log.info("%s: %d replications run, %d skipped, %d failed in %.1f s on %s", scenario.name,
-             stats.ran, stats.skipped, stats.failed, stats.wall_s, eng.describe())
+    log.info(
+        "%s: %d replications run, %d skipped, %d failed in %.1f s on %s",
+        scenario.name,
+        stats.ran,
+        stats.skipped,
+        stats.failed,
+        stats.wall_s,
+        eng.describe(),
+    )
     return Replications(scenario, digest, seed, n, store, label=label, stats=stats)

@@ -43,8 +43,14 @@ from .replications import RunStats, as_scenario, execute
 from .store import ResultStore
 from .worker import ReplicationKey, scenario_hash
 
-__all__ = ["DEFAULT_KPIS", "SensitivityResult", "parameters_from_scenario", "parse_range",
-           "read_sensitivity", "sensitivity"]
+__all__ = [
+    "DEFAULT_KPIS",
+    "SensitivityResult",
+    "parameters_from_scenario",
+    "parse_range",
+    "read_sensitivity",
+    "sensitivity",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +72,21 @@ def parse_range(text: str) -> Parameter:
 
 def parameters_from_scenario(scenario: Scenario) -> list[Parameter]:
     """The scenario's ``uncertain:`` block as parameters (paths checked at validation)."""
-    return [Parameter(path, r.low, r.high, scale=r.scale)
-            for path, r in scenario.uncertain.items()]
+    return [Parameter(path, r.low, r.high, scale=r.scale) for path, r in scenario.uncertain.items()]
 
 
 def _problem(params: Sequence[Parameter]) -> dict:
     """The SALib problem: one variable per parameter, named by its label, over its range."""
-    return {"num_vars": len(params), "names": [p.label for p in params],
-            "bounds": [[p.low, p.high] for p in params]}
+    return {
+        "num_vars": len(params),
+        "names": [p.label for p in params],
+        "bounds": [[p.low, p.high] for p in params],
+    }
 
 
-def design(params: Sequence[Parameter], method: Method, samples: int, seed: int,
-           levels: int = 4) -> np.ndarray:
+def design(
+    params: Sequence[Parameter], method: Method, samples: int, seed: int, levels: int = 4
+) -> np.ndarray:
     """The design points, one row per point, one column per parameter.
 
     Sobol: Saltelli's scheme, ``samples * (D + 2)`` points (``samples`` a power of 2 keeps the
@@ -99,8 +108,9 @@ def design(params: Sequence[Parameter], method: Method, samples: int, seed: int,
 def _written(params: Sequence[Parameter], row: np.ndarray) -> np.ndarray:
     """A design row as the scenario will hold it (whole numbers rounded), so that the
     analysis sees the inputs the model actually ran."""
-    return np.array([round(v) if p.integer else v for p, v in zip(params, row, strict=True)],
-                    dtype=float)
+    return np.array(
+        [round(v) if p.integer else v for p, v in zip(params, row, strict=True)], dtype=float
+    )
 
 
 @dataclasses.dataclass
@@ -138,23 +148,40 @@ class SensitivityResult:
     def summary(self, kpi: str | None = None) -> str:
         """The indices as plain text, one table per KPI (what ``evacsim sensitivity`` prints)."""
         kpis = [kpi] if kpi else list(dict.fromkeys(self.indices["kpi"]))
-        lines = [f"Sensitivity of {self.scenario_name}: {self.method}, {len(self.points)} "
-                 f"design points x {self.replications} replication(s), root seed {self.seed}"]
+        lines = [
+            f"Sensitivity of {self.scenario_name}: {self.method}, {len(self.points)} "
+            f"design points x {self.replications} replication(s), root seed {self.seed}"
+        ]
         for name in kpis:
             table = self.ranking(name)
             values = self.outputs[self.outputs["kpi"] == name]["value"]
-            lines += ["", f"{name}: mean {values.mean():,.1f}, sd {values.std():,.1f} over "
-                          "the design points"]
+            lines += [
+                "",
+                f"{name}: mean {values.mean():,.1f}, sd {values.std():,.1f} over the design points",
+            ]
             if self.method == "sobol":
-                rows = [[r.parameter, f"{r.S1:.2f} [{r.S1_low:.2f}, {r.S1_high:.2f}]",
-                         f"{r.ST:.2f} [{r.ST_low:.2f}, {r.ST_high:.2f}]"]
-                        for r in table.itertuples()]
-                cols = ["input", f"first order S1 [{self.level:.0%} CI]",
-                        f"total ST [{self.level:.0%} CI]"]
+                rows = [
+                    [
+                        r.parameter,
+                        f"{r.S1:.2f} [{r.S1_low:.2f}, {r.S1_high:.2f}]",
+                        f"{r.ST:.2f} [{r.ST_low:.2f}, {r.ST_high:.2f}]",
+                    ]
+                    for r in table.itertuples()
+                ]
+                cols = [
+                    "input",
+                    f"first order S1 [{self.level:.0%} CI]",
+                    f"total ST [{self.level:.0%} CI]",
+                ]
             else:
-                rows = [[r.parameter, f"{r.mu_star:,.1f} [{r.mu_star_low:,.1f}, "
-                                      f"{r.mu_star_high:,.1f}]", f"{r.sigma:,.1f}"]
-                        for r in table.itertuples()]
+                rows = [
+                    [
+                        r.parameter,
+                        f"{r.mu_star:,.1f} [{r.mu_star_low:,.1f}, {r.mu_star_high:,.1f}]",
+                        f"{r.sigma:,.1f}",
+                    ]
+                    for r in table.itertuples()
+                ]
                 cols = ["input", f"mu* [{self.level:.0%} CI]", "sigma"]
             lines.append(pd.DataFrame(rows, columns=cols).to_string(index=False))
         return "\n".join(lines)
@@ -170,40 +197,71 @@ class SensitivityResult:
         store = self.store if out is None else ResultStore(out)
         if store is None:
             raise ValueError("no results folder: pass out")
-        store.write_json("sensitivity.json", {
-            "scenario": self.scenario_name, "method": self.method, "samples": self.samples,
-            "replications": self.replications, "seed": self.seed, "level": self.level,
-            "parameters": [dataclasses.asdict(p) for p in self.parameters]})
+        store.write_json(
+            "sensitivity.json",
+            {
+                "scenario": self.scenario_name,
+                "method": self.method,
+                "samples": self.samples,
+                "replications": self.replications,
+                "seed": self.seed,
+                "level": self.level,
+                "parameters": [dataclasses.asdict(p) for p in self.parameters],
+            },
+        )
         store.write_table("sensitivity_points", self.points)
         store.write_table("sensitivity_outputs", self.outputs)
         store.write_table("sensitivity_indices", self.indices)
         return store.root
 
 
-def _analyse(method: str, params: Sequence[Parameter], x: np.ndarray, y: np.ndarray,
-             resamples: int, level: float, seed: int) -> dict[str, np.ndarray]:
+def _analyse(
+    method: str,
+    params: Sequence[Parameter],
+    x: np.ndarray,
+    y: np.ndarray,
+    resamples: int,
+    level: float,
+    seed: int,
+) -> dict[str, np.ndarray]:
     problem = _problem(params)
     if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
         # A KPI that no input moves (or that a point could not compute) has no variance to
         # share out: every index is undefined, not zero.
         nan = np.full(len(params), math.nan)
-        keys = ("S1", "S1_conf", "ST", "ST_conf") if method == "sobol" else (
-            "mu_star", "mu_star_conf", "sigma")
+        keys = (
+            ("S1", "S1_conf", "ST", "ST_conf")
+            if method == "sobol"
+            else ("mu_star", "mu_star_conf", "sigma")
+        )
         return dict.fromkeys(keys, nan)
     if method == "sobol":
         from SALib.analyze import sobol as sobol_analyze
 
-        return sobol_analyze.analyze(problem, y, calc_second_order=False,
-                                     num_resamples=resamples, conf_level=level, seed=seed)
+        return sobol_analyze.analyze(
+            problem,
+            y,
+            calc_second_order=False,
+            num_resamples=resamples,
+            conf_level=level,
+            seed=seed,
+        )
     from SALib.analyze import morris as morris_analyze
 
-    return morris_analyze.analyze(problem, x, y, num_resamples=resamples, conf_level=level,
-                                  seed=seed)
+    return morris_analyze.analyze(
+        problem, x, y, num_resamples=resamples, conf_level=level, seed=seed
+    )
 
 
-def indices_table(method: str, params: Sequence[Parameter], x: np.ndarray,
-                  outputs: pd.DataFrame, resamples: int = 200, level: float = 0.95,
-                  seed: int = 0) -> pd.DataFrame:
+def indices_table(
+    method: str,
+    params: Sequence[Parameter],
+    x: np.ndarray,
+    outputs: pd.DataFrame,
+    resamples: int = 200,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
     """The indices of every KPI in ``outputs`` (point, kpi, value) as one tidy table."""
     rows = []
     for kpi, part in outputs.groupby("kpi", sort=False):
@@ -214,12 +272,19 @@ def indices_table(method: str, params: Sequence[Parameter], x: np.ndarray,
             if method == "sobol":
                 for key in ("S1", "ST"):
                     value, half = float(res[key][i]), float(res[f"{key}_conf"][i])
-                    row.update({key: value, f"{key}_low": value - half,
-                                f"{key}_high": value + half})
+                    row.update(
+                        {key: value, f"{key}_low": value - half, f"{key}_high": value + half}
+                    )
             else:
                 value, half = float(res["mu_star"][i]), float(res["mu_star_conf"][i])
-                row.update({"mu_star": value, "mu_star_low": value - half,
-                            "mu_star_high": value + half, "sigma": float(res["sigma"][i])})
+                row.update(
+                    {
+                        "mu_star": value,
+                        "mu_star_low": value - half,
+                        "mu_star_high": value + half,
+                        "sigma": float(res["sigma"][i]),
+                    }
+                )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -259,8 +324,10 @@ def sensitivity(
     given = [parse_range(p) if isinstance(p, str) else p for p in (params or [])]
     chosen = given or parameters_from_scenario(base)
     if not chosen:
-        raise ValueError(f"{base.name}: nothing to vary (give --param PATH=LOW:HIGH, or an "
-                         "'uncertain:' block in the scenario)")
+        raise ValueError(
+            f"{base.name}: nothing to vary (give --param PATH=LOW:HIGH, or an "
+            "'uncertain:' block in the scenario)"
+        )
     if len({p.label for p in chosen}) != len(chosen):
         raise ValueError("each input may be given once")
     resolved = resolve_parameters(base, chosen, source="--param" if given else "uncertain")
@@ -271,8 +338,7 @@ def sensitivity(
 
     store = out if isinstance(out, ResultStore) else ResultStore(out)
     unique = dict(zip(hashes, scenarios, strict=True))  # rounding can repeat a point
-    jobs = ((s, ReplicationKey(h, seed, i)) for i in range(replications)
-            for h, s in unique.items())
+    jobs = ((s, ReplicationKey(h, seed, i)) for i in range(replications) for h, s in unique.items())
     own = not isinstance(engine, Engine)
     eng = make_engine(engine, workers, scheduler)
     try:
@@ -295,16 +361,35 @@ def sensitivity(
     for name in names:
         if name not in known:
             raise KeyError(f"unknown KPI '{name}' (expected one of: {', '.join(sorted(known))})")
-    outputs = pd.DataFrame([
-        {"point": i, "kpi": name, "value": float(means[h].get(name, math.nan))}
-        for name in names for i, h in enumerate(hashes)])
+    outputs = pd.DataFrame(
+        [
+            {"point": i, "kpi": name, "value": float(means[h].get(name, math.nan))}
+            for name in names
+            for i, h in enumerate(hashes)
+        ]
+    )
     failed = stats.failed
     if failed:
-        log.warning("%d replication(s) failed; points without a finished replication have no "
-                    "KPI and their indices are undefined", failed)
+        log.warning(
+            "%d replication(s) failed; points without a finished replication have no "
+            "KPI and their indices are undefined",
+            failed,
+        )
     indices = indices_table(method, resolved, x, outputs, resamples, level, seed)
-    result = SensitivityResult(method, list(resolved), points, outputs, indices, samples,
-                               replications, seed, base.name, level, store, stats)
+    result = SensitivityResult(
+        method,
+        list(resolved),
+        points,
+        outputs,
+        indices,
+        samples,
+        replications,
+        seed,
+        base.name,
+        level,
+        store,
+        stats,
+    )
     result.write()
     return result
 
@@ -315,10 +400,21 @@ def read_sensitivity(folder: str | os.PathLike[str]) -> SensitivityResult:
 
     root = Path(folder)
     record = json.loads((root / "sensitivity.json").read_text(encoding="utf-8"))
-    tables = {name: pd.read_csv(root / f"sensitivity_{name}.csv")
-              for name in ("points", "outputs", "indices")}
+    tables = {
+        name: pd.read_csv(root / f"sensitivity_{name}.csv")
+        for name in ("points", "outputs", "indices")
+    }
     params = [Parameter(**p) for p in record["parameters"]]
-    return SensitivityResult(record["method"], params, tables["points"], tables["outputs"],
-                             tables["indices"], record["samples"], record["replications"],
-                             record["seed"], record["scenario"], record.get("level", 0.95),
-                             ResultStore(root))
+    return SensitivityResult(
+        record["method"],
+        params,
+        tables["points"],
+        tables["outputs"],
+        tables["indices"],
+        record["samples"],
+        record["replications"],
+        record["seed"],
+        record["scenario"],
+        record.get("level", 0.95),
+        ResultStore(root),
+    )

@@ -74,8 +74,17 @@ def summarise(kpis: pd.DataFrame, by: list[str] | None = None, level: float = 0.
         row["min"] = float(x.min()) if len(x) else math.nan
         row["max"] = float(x.max()) if len(x) else math.nan
         rows.append(row)
-    columns = [*keys, "n", "mean", "std", "ci_low", "ci_high",
-               *(f"p{p:02d}" for p in PERCENTILES), "min", "max"]
+    columns = [
+        *keys,
+        "n",
+        "mean",
+        "std",
+        "ci_low",
+        "ci_high",
+        *(f"p{p:02d}" for p in PERCENTILES),
+        "min",
+        "max",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

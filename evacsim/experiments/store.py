@@ -46,8 +46,12 @@ log = logging.getLogger(__name__)
 
 _KPI_SCHEMA = pa.schema([("rep", pa.int64()), ("kpi", pa.string()), ("value", pa.float64())])
 _SERIES_SCHEMA = pa.schema(
-    [("rep", pa.int64()), ("date", pa.timestamp("us")), ("series", pa.string()),
-     ("value", pa.float64())]
+    [
+        ("rep", pa.int64()),
+        ("date", pa.timestamp("us")),
+        ("series", pa.string()),
+        ("value", pa.float64()),
+    ]
 )
 
 
@@ -55,8 +59,11 @@ class StoreError(OSError):
     """A file of the results store cannot be read: ``filename`` names it."""
 
     def __init__(self, path: Path, reason: str):
-        super().__init__(errno.EIO, f"{reason} (delete it, or rerun the command to redo the "
-                                    "replication)", str(path))
+        super().__init__(
+            errno.EIO,
+            f"{reason} (delete it, or rerun the command to redo the replication)",
+            str(path),
+        )
 
 
 def _sha256(path: Path) -> str:
@@ -127,8 +134,11 @@ class ResultStore:
         if outcome.ok:
             rep = pa.array([key.rep] * len(outcome.kpis), pa.int64())
             kpis = pa.Table.from_arrays(
-                [rep, pa.array(list(outcome.kpis), pa.string()),
-                 pa.array([float(v) for v in outcome.kpis.values()], pa.float64())],
+                [
+                    rep,
+                    pa.array(list(outcome.kpis), pa.string()),
+                    pa.array([float(v) for v in outcome.kpis.values()], pa.float64()),
+                ],
                 schema=_KPI_SCHEMA,
             )
             _atomic_write_table(self._part("kpis", key, ".parquet"), kpis)
@@ -153,8 +163,11 @@ class ResultStore:
         folder = self.root / "runs" / scenario / str(seed)
         if not folder.is_dir():
             return set()
-        return {int(p.name[: -len(suffix)]) for p in folder.glob(f"*{suffix}")
-                if p.name[: -len(suffix)].isdigit()}
+        return {
+            int(p.name[: -len(suffix)])
+            for p in folder.glob(f"*{suffix}")
+            if p.name[: -len(suffix)].isdigit()
+        }
 
     def done(self, scenario: str, seed: int) -> set[int]:
         """Replication indices finished (successfully) for this scenario hash and root seed."""
@@ -197,10 +210,13 @@ class ResultStore:
         """Replication indices whose last attempt failed."""
         return self._reps(scenario, seed, ".failed.json") - self.done(scenario, seed)
 
-    def _read(self, kind: str, scenario: str, seed: int, reps: Iterable[int],
-              schema: pa.Schema) -> pd.DataFrame:
-        files = [str(self._part(kind, ReplicationKey(scenario, seed, r), ".parquet"))
-                 for r in sorted(reps)]
+    def _read(
+        self, kind: str, scenario: str, seed: int, reps: Iterable[int], schema: pa.Schema
+    ) -> pd.DataFrame:
+        files = [
+            str(self._part(kind, ReplicationKey(scenario, seed, r), ".parquet"))
+            for r in sorted(reps)
+        ]
         if not files:
             return _public(schema.empty_table().to_pandas())
         tables = []
@@ -228,8 +244,9 @@ class ResultStore:
                 try:
                     return json.loads(path.read_text(encoding="utf-8"))
                 except (OSError, ValueError) as exc:
-                    raise StoreError(path, f"not a readable record ({type(exc).__name__})") \
-                        from None
+                    raise StoreError(
+                        path, f"not a readable record ({type(exc).__name__})"
+                    ) from None
         return None
 
     def failures(self, scenario: str, seed: int, reps: Iterable[int]) -> pd.DataFrame:

@@ -85,12 +85,15 @@ class Factor(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: Literal["set", "add", "scale"] = Field(
-        "set", description="set: replace; add/scale: change every number at the path.")
+        "set", description="set: replace; add/scale: change every number at the path."
+    )
     values: list[Any] | None = Field(None, min_length=1, description="Grid values.")
-    low: float | None = Field(None, allow_inf_nan=False,
-                              description="Lower end of a range (Latin hypercube).")
-    high: float | None = Field(None, allow_inf_nan=False,
-                               description="Upper end of a range (Latin hypercube).")
+    low: float | None = Field(
+        None, allow_inf_nan=False, description="Lower end of a range (Latin hypercube)."
+    )
+    high: float | None = Field(
+        None, allow_inf_nan=False, description="Upper end of a range (Latin hypercube)."
+    )
     integer: bool = Field(False, description="Round sampled values to whole numbers.")
 
     @model_validator(mode="after")
@@ -132,8 +135,9 @@ def _lever_strings(value: Any) -> Any:
     factors: dict[str, Any] = {}
     for item in value:
         if not isinstance(item, str):
-            raise ValueError(f"{item!r} is not a lever (expected text such as "
-                             "'screening.lanes=50,70,90')")
+            raise ValueError(
+                f"{item!r} is not a lever (expected text such as 'screening.lanes=50,70,90')"
+            )
         try:
             lever = parse_lever(item, several=True, example="screening.lanes=50,70,90")
         except LeverSyntaxError as exc:
@@ -155,14 +159,20 @@ class SweepSpec(BaseModel):
     description: str = ""
     replications: int = Field(10, ge=1, le=MAX_RUNS, description="Replications per point.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Root seed shared by every point.")
-    samples: int = Field(0, ge=0, le=MAX_POINTS,
-                         description="Latin hypercube points over the ranges.")
-    sample_seed: int | None = Field(None, ge=0, le=2**63 - 1,
-                                    description="Seed of the hypercube sample.")
-    levers: Factors = Field(default_factory=dict, description="Decisions under our control: "
-                            "{path: factor}, or a list of levers such as 'x.y+=0,5'.")
-    uncertainties: Factors = Field(default_factory=dict, description="What we do not "
-                                   "control, written as levers are.")
+    samples: int = Field(
+        0, ge=0, le=MAX_POINTS, description="Latin hypercube points over the ranges."
+    )
+    sample_seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="Seed of the hypercube sample."
+    )
+    levers: Factors = Field(
+        default_factory=dict,
+        description="Decisions under our control: "
+        "{path: factor}, or a list of levers such as 'x.y+=0,5'.",
+    )
+    uncertainties: Factors = Field(
+        default_factory=dict, description="What we do not control, written as levers are."
+    )
 
     @model_validator(mode="after")
     def _design(self) -> SweepSpec:
@@ -174,14 +184,16 @@ class SweepSpec(BaseModel):
         if has_range and self.samples < 1:
             raise ValueError(
                 "a factor has a range (low, high): set samples (Latin hypercube points, "
-                "e.g. --samples 20)")
+                "e.g. --samples 20)"
+            )
         # The design is built in memory: count it before building it.
         points = math.prod(len(f.values) for f in self.factors().values() if not f.is_range)
         points *= self.samples if has_range else 1
         if points > MAX_POINTS or points * self.replications > MAX_RUNS:
             raise ValueError(
                 f"the design has {points:,} points x {self.replications:,} replications "
-                f"(expected at most {MAX_POINTS:,} points and {MAX_RUNS:,} runs)")
+                f"(expected at most {MAX_POINTS:,} points and {MAX_RUNS:,} runs)"
+            )
         return self
 
     def factors(self) -> dict[str, Factor]:
@@ -198,9 +210,12 @@ class Point:
     scenario_hash: str
 
 
-def load_sweep(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = (), *,
-               allow_dirs: list[str | os.PathLike[str]] | tuple = ()
-               ) -> tuple[SweepSpec, Scenario]:
+def load_sweep(
+    path: str | os.PathLike[str],
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    allow_dirs: list[str | os.PathLike[str]] | tuple = (),
+) -> tuple[SweepSpec, Scenario]:
     """Read a sweep file and its base scenario, ``overrides`` (``--set``) applied to the
     base. Every mistake is a :class:`Problem` with its line and, for a misspelt field or a
     lever path that does not exist, the closest one (ScenarioError listing them all).
@@ -221,8 +236,14 @@ def load_sweep(path: str | os.PathLike[str], overrides: list[str] | tuple[str, .
         raise ScenarioError([Problem(str(path), "base", outside)], unreadable=True)
     if not base.is_file():
         file, line = doc.origin(("base",))
-        raise ScenarioError([Problem(file, "base", f"no such scenario file '{spec.base}' "
-                                     f"(looked at {base})", line)], unreadable=True)
+        raise ScenarioError(
+            [
+                Problem(
+                    file, "base", f"no such scenario file '{spec.base}' (looked at {base})", line
+                )
+            ],
+            unreadable=True,
+        )
     if spec.name is None:
         spec = spec.model_copy(update={"name": Path(path).stem})
     scenario = load_scenario(base, overrides, allow_dirs=allow_dirs)
@@ -233,8 +254,10 @@ def load_sweep(path: str | os.PathLike[str], overrides: list[str] | tuple[str, .
                 check_paths(scenario, [lever_path], str(path))
             except ScenarioError as err:
                 file, line = doc.origin((group, lever_path))
-                problems += [dataclasses.replace(p, path=f"{group}.{p.path}", line=line)
-                             for p in err.problems]
+                problems += [
+                    dataclasses.replace(p, path=f"{group}.{p.path}", line=line)
+                    for p in err.problems
+                ]
     if problems:
         raise ScenarioError(problems)
     return spec, scenario
@@ -265,8 +288,9 @@ def design(spec: SweepSpec) -> list[dict[str, Any]]:
     factors = spec.factors()
     grid = {p: f.values for p, f in factors.items() if not f.is_range}
     ranges = {p: f for p, f in factors.items() if f.is_range}
-    grid_points = [dict(zip(grid, combo, strict=True))
-                   for combo in itertools.product(*grid.values())]
+    grid_points = [
+        dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())
+    ]
     if not ranges:
         return grid_points
     seed = spec.seed if spec.sample_seed is None else spec.sample_seed
@@ -300,8 +324,14 @@ class SweepResult:
 
     def points_table(self) -> pd.DataFrame:
         """One row per point: index, scenario hash and the factors' values."""
-        rows = [{"point": p.index, "scenario": p.scenario_hash,
-                 **{k: _cell(v) for k, v in p.values.items()}} for p in self.points]
+        rows = [
+            {
+                "point": p.index,
+                "scenario": p.scenario_hash,
+                **{k: _cell(v) for k, v in p.values.items()},
+            }
+            for p in self.points
+        ]
         return pd.DataFrame(rows, columns=["point", "scenario", *self.factors])
 
     def table(self) -> pd.DataFrame:
@@ -324,9 +354,12 @@ class SweepResult:
 
     def failures(self) -> pd.DataFrame:
         """Failed replications: point, replication, error."""
-        frames = [self.store.failures(p.scenario_hash, self.spec.seed,
-                                      range(self.spec.replications)).assign(point=p.index)
-                  for p in self.points]
+        frames = [
+            self.store.failures(
+                p.scenario_hash, self.spec.seed, range(self.spec.replications)
+            ).assign(point=p.index)
+            for p in self.points
+        ]
         return pd.concat(frames, ignore_index=True)[["point", "replication", "error"]]
 
     def write(self, out: str | os.PathLike[str] | None = None) -> os.PathLike[str]:
@@ -393,18 +426,30 @@ def sweep(
         spec, base_scenario = load_sweep(spec, allow_dirs=allow_dirs)
         if base is not None:
             base_scenario = as_scenario(base)
-    overrides = {k: v for k, v in {"replications": replications, "samples": samples,
-                                   "seed": seed}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {"replications": replications, "samples": samples, "seed": seed}.items()
+        if v is not None
+    }
     if overrides:
         spec = SweepSpec.model_validate({**spec.model_dump(), **overrides})
     points = _points(spec, base_scenario, source)
     store = out if isinstance(out, ResultStore) else ResultStore(out)
-    jobs = ((p.scenario, ReplicationKey(p.scenario_hash, spec.seed, r))
-            for r in range(spec.replications) for p in points)
-    store.write_json("sweep.json", {"spec": spec.model_dump(mode="json"),
-                                    "base": base_scenario.name,
-                                    "points": [{"point": p.index, "scenario": p.scenario_hash,
-                                                "values": p.values} for p in points]})
+    jobs = (
+        (p.scenario, ReplicationKey(p.scenario_hash, spec.seed, r))
+        for r in range(spec.replications)
+        for p in points
+    )
+    store.write_json(
+        "sweep.json",
+        {
+            "spec": spec.model_dump(mode="json"),
+            "base": base_scenario.name,
+            "points": [
+                {"point": p.index, "scenario": p.scenario_hash, "values": p.values} for p in points
+            ],
+        },
+    )
     own = not isinstance(engine, Engine)
     eng = make_engine(engine, workers, scheduler)
     try:
@@ -413,7 +458,13 @@ def sweep(
     finally:
         if own:
             eng.close()
-    log.info("sweep %s: %d points × %d replications: %d run, %d skipped, %d failed",
-             spec.name, len(points), spec.replications, run_stats.ran, run_stats.skipped,
-             run_stats.failed)
+    log.info(
+        "sweep %s: %d points × %d replications: %d run, %d skipped, %d failed",
+        spec.name,
+        len(points),
+        spec.replications,
+        run_stats.ran,
+        run_stats.skipped,
+        run_stats.failed,
+    )
     return SweepResult(spec, points, store, run_stats)

@@ -74,17 +74,35 @@ def read_targets(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ObservedDataError([Problem(file, "", f"cannot read as CSV ({exc}; expected a "
-                                         "header line 'quantity,from,to,low,high')")]) from None
+        raise ObservedDataError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"cannot read as CSV ({exc}; expected a "
+                    "header line 'quantity,from,to,low,high')",
+                )
+            ]
+        ) from None
     problems: list[Problem] = []
     for col in ("quantity", "low", "high"):
         if col not in frame.columns:
-            problems.append(Problem(file, "columns", f"missing column '{col}' (expected "
-                                    f"columns: {', '.join(TARGET_COLUMNS)})"))
+            problems.append(
+                Problem(
+                    file,
+                    "columns",
+                    f"missing column '{col}' (expected columns: {', '.join(TARGET_COLUMNS)})",
+                )
+            )
     unknown = [c for c in frame.columns if c not in TARGET_COLUMNS]
     for col in unknown:
-        problems.append(Problem(file, "columns", f"unknown column '{col}' (expected one of: "
-                                f"{', '.join(TARGET_COLUMNS)})"))
+        problems.append(
+            Problem(
+                file,
+                "columns",
+                f"unknown column '{col}' (expected one of: {', '.join(TARGET_COLUMNS)})",
+            )
+        )
     if problems:
         raise ObservedDataError(problems)
     rows = []
@@ -115,8 +133,11 @@ def read_targets(path: str | os.PathLike[str]) -> pd.DataFrame:
                 bad(col, f"'{row.get(col, '')}' is not a number")
                 numbers[col] = math.nan
         if not numbers["low"] < numbers["high"]:
-            bad("high", f"{numbers['high']:g} is not above low {numbers['low']:g} (expected "
-                        "low < high: the band the record allows)")
+            bad(
+                "high",
+                f"{numbers['high']:g} is not above low {numbers['low']:g} (expected "
+                "low < high: the band the record allows)",
+            )
         if not numbers["weight"] > 0:
             bad("weight", f"{numbers['weight']:g} (expected a weight above 0)")
         rows.append({"quantity": quantity, **times, **numbers, "source": row.get("source", "")})
@@ -145,8 +166,10 @@ def target_values(result, targets: pd.DataFrame) -> np.ndarray:
         elif quantity in result.kpis:
             values.append(float(result.kpis[quantity]))
         else:
-            raise ValueError(f"target '{quantity}' is neither evacuated, evacuated.OPERATOR "
-                             f"(operators: {', '.join(sorted(operators))}) nor a KPI")
+            raise ValueError(
+                f"target '{quantity}' is neither evacuated, evacuated.OPERATOR "
+                f"(operators: {', '.join(sorted(operators))}) nor a KPI"
+            )
     return np.array(values, dtype=float)
 
 
@@ -189,46 +212,77 @@ class TargetFit:
         return dict(zip(self.estimates["parameter"], self.estimates["fitted"], strict=True))
 
     def summary(self) -> str:
-        lines = [f"Calibration of {self.scenario.name} against {self.targets} targets",
-                 f"Method: {self.method}", "",
-                 f"{'parameter':<44}{'fitted':>12}{'low':>12}{'high':>12}  unit"]
+        lines = [
+            f"Calibration of {self.scenario.name} against {self.targets} targets",
+            f"Method: {self.method}",
+            "",
+            f"{'parameter':<44}{'fitted':>12}{'low':>12}{'high':>12}  unit",
+        ]
         for row in self.estimates.itertuples(index=False):
             flag = "  (interval reaches a search bound)" if row.at_bound else ""
-            lines.append(f"{row.parameter:<44}{row.fitted:>12.5g}{row.low:>12.5g}"
-                         f"{row.high:>12.5g}  {row.unit}{flag}")
-        lines += ["", f"{len(self.evaluations)} points evaluated; S_min = {self.s_min:.4g}, "
-                  f"region S <= {self.threshold:.4g} ({self.confidence:.0%})", "",
-                  "Targets at the fitted values (model mean over replications):"]
-        lines += [f"  {_target_label(r)}: model {r.model:,.0f} (sd {r.sd:,.0f}), record "
-                  f"{r.low:,.0f}-{r.high:,.0f}{'' if r.inside else '  OUTSIDE'}"
-                  for r in self.fit.itertuples(index=False)]
+            lines.append(
+                f"{row.parameter:<44}{row.fitted:>12.5g}{row.low:>12.5g}"
+                f"{row.high:>12.5g}  {row.unit}{flag}"
+            )
+        lines += [
+            "",
+            f"{len(self.evaluations)} points evaluated; S_min = {self.s_min:.4g}, "
+            f"region S <= {self.threshold:.4g} ({self.confidence:.0%})",
+            "",
+            "Targets at the fitted values (model mean over replications):",
+        ]
+        lines += [
+            f"  {_target_label(r)}: model {r.model:,.0f} (sd {r.sd:,.0f}), record "
+            f"{r.low:,.0f}-{r.high:,.0f}{'' if r.inside else '  OUTSIDE'}"
+            for r in self.fit.itertuples(index=False)
+        ]
         return "\n".join(lines)
 
     def record(self, command: Sequence[str], title: str = "") -> str:
         """The fit as a Markdown record: the command, the parameters with their search ranges,
         fitted values and intervals, and the targets against the model at the fit."""
         ranges = {p.label: (p.low, p.high) for p in self.parameters}
-        out = [f"# {title or 'Calibration of ' + self.scenario.name}", "",
-               "Generated by the command below; rerun it to regenerate this file (a slow test "
-               "checks that it gives these values).", "", "```", shlex.join(command), "```", "",
-               f"Method: {self.method}.", "", "## Fitted parameters", "",
-               "| parameter | search range | fitted | interval | unit |",
-               "|---|---|---|---|---|"]
+        out = [
+            f"# {title or 'Calibration of ' + self.scenario.name}",
+            "",
+            "Generated by the command below; rerun it to regenerate this file (a slow test "
+            "checks that it gives these values).",
+            "",
+            "```",
+            shlex.join(command),
+            "```",
+            "",
+            f"Method: {self.method}.",
+            "",
+            "## Fitted parameters",
+            "",
+            "| parameter | search range | fitted | interval | unit |",
+            "|---|---|---|---|---|",
+        ]
         for r in self.estimates.itertuples(index=False):
             lo, hi = ranges[r.parameter]
             flag = " (reaches a search bound)" if r.at_bound else ""
-            out.append(f"| `{r.parameter}` | {lo:.6g} to {hi:.6g} | {r.fitted:.6g} | "
-                       f"{r.low:.6g} to {r.high:.6g}{flag} | {r.unit} |")
-        out += ["", f"{len(self.evaluations)} design points, {self.replications} replications "
-                f"each (root seed {self.seed}); S_min = {self.s_min:.4g}; "
-                f"{self.confidence:.0%} region S <= {self.threshold:.4g}.", "",
-                "## Targets at the fitted values", "",
-                "| quantity | from | to | record band | model mean | model sd | inside |",
-                "|---|---|---|---|---|---|---|"]
+            out.append(
+                f"| `{r.parameter}` | {lo:.6g} to {hi:.6g} | {r.fitted:.6g} | "
+                f"{r.low:.6g} to {r.high:.6g}{flag} | {r.unit} |"
+            )
+        out += [
+            "",
+            f"{len(self.evaluations)} design points, {self.replications} replications "
+            f"each (root seed {self.seed}); S_min = {self.s_min:.4g}; "
+            f"{self.confidence:.0%} region S <= {self.threshold:.4g}.",
+            "",
+            "## Targets at the fitted values",
+            "",
+            "| quantity | from | to | record band | model mean | model sd | inside |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in self.fit.itertuples(index=False):
-            out.append(f"| {r.quantity} | {_time(r._1)} | {_time(r.to)} | {r.low:,.0f} to "
-                       f"{r.high:,.0f} | {r.model:,.0f} | {r.sd:,.0f} | "
-                       f"{'yes' if r.inside else 'no'} |")
+            out.append(
+                f"| {r.quantity} | {_time(r._1)} | {_time(r.to)} | {r.low:,.0f} to "
+                f"{r.high:,.0f} | {r.model:,.0f} | {r.sd:,.0f} | "
+                f"{'yes' if r.inside else 'no'} |"
+            )
         return "\n".join(out) + "\n"
 
     def write(self, out_dir: str | os.PathLike[str]) -> Path:
@@ -245,8 +299,11 @@ def _time(value) -> str:
 
 
 def _target_label(r) -> str:
-    window = f" {_time(r._1) or 'start'}..{_time(r.to) or 'end'}" if r.quantity.startswith(
-        "evacuated") else ""
+    window = (
+        f" {_time(r._1) or 'start'}..{_time(r.to) or 'end'}"
+        if r.quantity.startswith("evacuated")
+        else ""
+    )
     return f"{r.quantity}{window}"
 
 
@@ -273,8 +330,9 @@ def calibrate_targets(
     """
     sc = as_scenario(scenario)
     table = targets if isinstance(targets, pd.DataFrame) else read_targets(targets)
-    params = resolve_parameters(sc, [parse_parameter(p) if isinstance(p, str) else p
-                                     for p in parameters])
+    params = resolve_parameters(
+        sc, [parse_parameter(p) if isinstance(p, str) else p for p in parameters]
+    )
     p, n = len(params), len(table)
     if not params:
         raise ValueError("calibration needs at least one parameter")
@@ -292,16 +350,22 @@ def calibrate_targets(
     own = not isinstance(engine, Engine)
     try:
         for rnd in range(1, rounds + 1):
-            axes = [param.grid(lo, hi, points) for param, (lo, hi) in zip(params, box,
-                                                                            strict=True)]
-            steps = [float(np.min(np.diff(a))) if len(a) > 1 else steps[i]
-                     for i, a in enumerate(axes)]
-            todo = {pt: with_parameters(sc, params, pt)
-                    for pt in dict.fromkeys(tuple(float(v) for v in point)
-                                            for point in itertools.product(*axes))
-                    if pt not in evaluated}
-            jobs = [(scen, ReplicationKey(scenario_hash(scen), seed, r), table)
-                    for scen in todo.values() for r in range(replications)]
+            axes = [param.grid(lo, hi, points) for param, (lo, hi) in zip(params, box, strict=True)]
+            steps = [
+                float(np.min(np.diff(a))) if len(a) > 1 else steps[i] for i, a in enumerate(axes)
+            ]
+            todo = {
+                pt: with_parameters(sc, params, pt)
+                for pt in dict.fromkeys(
+                    tuple(float(v) for v in point) for point in itertools.product(*axes)
+                )
+                if pt not in evaluated
+            }
+            jobs = [
+                (scen, ReplicationKey(scenario_hash(scen), seed, r), table)
+                for scen in todo.values()
+                for r in range(replications)
+            ]
             values: dict[str, list[np.ndarray]] = {}
             with Progress(len(jobs), f"calibrate round {rnd}", progress) as bar:
                 for job, result, error in eng.map(_target_job, jobs):
@@ -314,8 +378,10 @@ def calibrate_targets(
                 s = float(np.sum(weight * ((runs.mean(axis=0) - centre) / half) ** 2))
                 evaluated[pt] = {"round": rnd, "s": s, "runs": runs}
             best = min(evaluated, key=lambda k: evaluated[k]["s"])
-            box = [(max(param.low, b - 2 * st), min(param.high, b + 2 * st))
-                   for param, b, st in zip(params, best, steps, strict=True)]
+            box = [
+                (max(param.low, b - 2 * st), min(param.high, b + 2 * st))
+                for param, b, st in zip(params, best, steps, strict=True)
+            ]
     finally:
         if own:
             eng.close()
@@ -323,8 +389,11 @@ def calibrate_targets(
     threshold = s_min * (1.0 + p / (n - p) * float(stats.f.ppf(confidence, p, n - p)))
     labels = [param.label for param in params]
     evaluations = pd.DataFrame(
-        [{"round": v["round"], **dict(zip(labels, pt, strict=True)), "S": v["s"]}
-         for pt, v in evaluated.items()]).sort_values(["round", *labels], ignore_index=True)
+        [
+            {"round": v["round"], **dict(zip(labels, pt, strict=True)), "S": v["s"]}
+            for pt, v in evaluated.items()
+        ]
+    ).sort_values(["round", *labels], ignore_index=True)
     evaluations["in_region"] = evaluations["S"] <= threshold
     region = evaluations[evaluations["in_region"]]
     rows = []
@@ -332,17 +401,39 @@ def calibrate_targets(
         widen = 0.0 if param.integer and steps[i] <= 1 else steps[i]
         low = max(param.low, float(region[param.label].min()) - widen)
         high = min(param.high, float(region[param.label].max()) + widen)
-        rows.append({"parameter": param.label, "fitted": best[i], "low": low, "high": high,
-                     "unit": param.unit,
-                     "at_bound": bool(low <= param.low + 1e-12 or high >= param.high - 1e-12)})
+        rows.append(
+            {
+                "parameter": param.label,
+                "fitted": best[i],
+                "low": low,
+                "high": high,
+                "unit": param.unit,
+                "at_bound": bool(low <= param.low + 1e-12 or high >= param.high - 1e-12),
+            }
+        )
     runs = evaluated[best]["runs"]
-    fit = table.assign(model=runs.mean(axis=0), sd=runs.std(axis=0, ddof=1)
-                       if len(runs) > 1 else 0.0)
+    fit = table.assign(
+        model=runs.mean(axis=0), sd=runs.std(axis=0, ddof=1) if len(runs) > 1 else 0.0
+    )
     fit["inside"] = (fit["model"] >= fit["low"]) & (fit["model"] <= fit["high"])
-    method = (f"weighted least squares on {n} targets, each scaled by its band's half-width; "
-              f"model mean of {replications} replications per point (common random numbers, "
-              f"seed {seed}); {rounds} round(s) of a {points}-point grid per parameter, "
-              f"zooming on the best; {confidence:.0%} F-region "
-              f"S <= S_min (1 + {p}/{n - p} F({p},{n - p}))")
-    return TargetFit(params, pd.DataFrame(rows), evaluations, s_min, threshold, n, confidence,
-                     replications, seed, with_parameters(sc, params, best), fit, method)
+    method = (
+        f"weighted least squares on {n} targets, each scaled by its band's half-width; "
+        f"model mean of {replications} replications per point (common random numbers, "
+        f"seed {seed}); {rounds} round(s) of a {points}-point grid per parameter, "
+        f"zooming on the best; {confidence:.0%} F-region "
+        f"S <= S_min (1 + {p}/{n - p} F({p},{n - p}))"
+    )
+    return TargetFit(
+        params,
+        pd.DataFrame(rows),
+        evaluations,
+        s_min,
+        threshold,
+        n,
+        confidence,
+        replications,
+        seed,
+        with_parameters(sc, params, best),
+        fit,
+        method,
+    )

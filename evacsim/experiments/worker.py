@@ -159,31 +159,53 @@ def daily_series(
     end_of_day = level.groupby(["stage", "date"], sort=True)["end"].last().reset_index()
     days = pd.DatetimeIndex(sorted(level["date"].unique()))
     frames = [
-        pd.DataFrame({"date": end_of_day["date"], "series": "backlog." + end_of_day["stage"],
-                      "value": end_of_day["end"].astype(float)})
+        pd.DataFrame(
+            {
+                "date": end_of_day["date"],
+                "series": "backlog." + end_of_day["stage"],
+                "value": end_of_day["end"].astype(float),
+            }
+        )
     ]
     evac = result.evacuated.rename(columns={"day": "date"})
     total = evac.groupby("date")["people"].sum().reindex(days, fill_value=0)
-    frames.append(pd.DataFrame({"date": days, "series": "evacuated",
-                                "value": total.to_numpy(dtype=float)}))
+    frames.append(
+        pd.DataFrame({"date": days, "series": "evacuated", "value": total.to_numpy(dtype=float)})
+    )
     flights = result.flights
     took_off = flights.loc[flights["status"] == "departed", "day"]  # its reporting day
     departures = took_off.value_counts().reindex(days, fill_value=0)
-    frames.append(pd.DataFrame({"date": days, "series": "departures",
-                                "value": departures.to_numpy(dtype=float)}))
+    frames.append(
+        pd.DataFrame(
+            {"date": days, "series": "departures", "value": departures.to_numpy(dtype=float)}
+        )
+    )
     for cat in categories:
-        per = evac[evac["category"] == cat].groupby("date")["people"].sum().reindex(
-            days, fill_value=0)
-        frames.append(pd.DataFrame({"date": days, "series": f"evacuated.{cat}",
-                                    "value": per.to_numpy(dtype=float)}))
+        per = (
+            evac[evac["category"] == cat]
+            .groupby("date")["people"]
+            .sum()
+            .reindex(days, fill_value=0)
+        )
+        frames.append(
+            pd.DataFrame(
+                {"date": days, "series": f"evacuated.{cat}", "value": per.to_numpy(dtype=float)}
+            )
+        )
     binding = binding_constraints(result.utilisation, result.flights)["binding"]
     for name in [*CONSTRAINTS, NONE]:
         # 1 on the days this constraint was binding: the mean over replications is the share
         # of replications in which it bound that day.
         bound = (binding == name).astype(float)
-        frames.append(pd.DataFrame({"date": pd.DatetimeIndex(bound.index).normalize(),
-                                    "series": f"binding.{name}",
-                                    "value": bound.to_numpy(dtype=float)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": pd.DatetimeIndex(bound.index).normalize(),
+                    "series": f"binding.{name}",
+                    "value": bound.to_numpy(dtype=float),
+                }
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
     if through is not None and len(days) and through > days[-1]:
         out = _extend_past_end(out, days[-1], through)
@@ -224,8 +246,11 @@ def run_replication(task: Task) -> Outcome:
             wall_time_s=round(time.perf_counter() - started, 4),
         )
         return Outcome(task.key, False, {}, None, provenance)
-    provenance.update(status="ok", wall_time_s=round(time.perf_counter() - started, 4),
-                      cpu_time_s=round(time.process_time() - cpu, 4))
+    provenance.update(
+        status="ok",
+        wall_time_s=round(time.perf_counter() - started, 4),
+        cpu_time_s=round(time.process_time() - cpu, 4),
+    )
     return Outcome(task.key, True, kpis, series, provenance)
 
 

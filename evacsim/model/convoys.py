@@ -172,8 +172,9 @@ class AssemblyPoint:
         self.advance(now)
         taken: list[Waiting] = []
         for level in self.levels:
-            for c in sorted(level, key=lambda c: self.queues[c][0].t_gathered if self.queues[c]
-                            else math.inf):
+            for c in sorted(
+                level, key=lambda c: self.queues[c][0].t_gathered if self.queues[c] else math.inf
+            ):
                 q = self.queues[c]
                 kept: deque[Waiting] = deque()
                 while q:
@@ -350,8 +351,7 @@ def people_before_perimeter(
             at_points[e.cat] += e.size
         for c, people in enumerate(point.gathered):
             gathered[c] += people
-    for _, aboard in (convoys.on_road.values() if convoys is not None else ()):
+    for _, aboard in convoys.on_road.values() if convoys is not None else ():
         for e in aboard:
             on_road[e.cat] += e.size
     return at_points, on_road, gathered
-

@@ -252,8 +252,10 @@ def plan_fleets(scenario: Scenario, streams) -> list[FleetPlan]:
         turnaround = scenario.aircraft[sched.aircraft].turnaround
         at_base = turnaround if fleet.turnaround_at_base is None else fleet.turnaround_at_base
         cycle = 2 * block[home] + turnaround + at_base
-        every = cycle / fleet.aircraft if fleet.first_departures_every is None else (
-            fleet.first_departures_every
+        every = (
+            cycle / fleet.aircraft
+            if fleet.first_departures_every is None
+            else (fleet.first_departures_every)
         )
         fleets.append(
             FleetPlan(
@@ -519,9 +521,9 @@ class Flights:
             operator=plan.operator,
             aircraft=plan.aircraft,
             tail=plan.tail,
-            destination=DIRECT if plan.destination is None and plan.evacuates else (
-                state.destination or plan.destination or ""
-            ),
+            destination=DIRECT
+            if plan.destination is None and plan.evacuates
+            else (state.destination or plan.destination or ""),
             slot_h=plan.slot_h,
             t_land=state.t_land,
             t_board=state.t_board,

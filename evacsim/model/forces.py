@@ -51,9 +51,7 @@ class Forces:
         self.on_ground = Level(horizon_h, initial=sum(initial.values()))
         env.process(self._lane_schedule())
         for nation, troops, start_h, end_h, operator, seats_per_troop in withdrawals:
-            env.process(
-                self._drawdown(nation, troops, start_h, end_h, operator, seats_per_troop)
-            )
+            env.process(self._drawdown(nation, troops, start_h, end_h, operator, seats_per_troop))
 
     @property
     def total(self) -> int:

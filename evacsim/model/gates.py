@@ -42,7 +42,6 @@ from .wakeups import Signal
 __all__ = ["Crowd", "Gate"]
 
 
-
 class _Calendar:
     """Pending give-ups in time buckets: O(1) to add, heap-ordered within the current bucket.
 

@@ -354,7 +354,6 @@ class Model:
         queued = [g for q in self.gate_queues.values() for g in q.present()]
         return self.crowd.present() + passing + queued
 
-
     def people_before_perimeter(self) -> tuple[list[int], list[int], list[int]]:
         """(at assembly points, on the road, gathered in all) by category (people)."""
         return people_before_perimeter(self.assembly_points, self.convoys, len(self.categories))

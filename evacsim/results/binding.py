@@ -186,9 +186,7 @@ def binding_constraints(
     if unknown:
         raise ValueError(f"unknown constraints in order: {sorted(unknown)}")
     scores = saturation_scores(utilisation, flights)
-    threshold = {
-        c: level_threshold if _KIND[c] == "level" else time_threshold for c in CONSTRAINTS
-    }
+    threshold = {c: level_threshold if _KIND[c] == "level" else time_threshold for c in CONSTRAINTS}
     binding, score = [], []
     for _, row in scores.iterrows():
         chosen = next((c for c in order if row[c] >= threshold[c] - 1e-9), NONE)

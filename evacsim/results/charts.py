@@ -74,8 +74,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CATEGORY_PALETTE: tuple[str, ...] = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
 )
 """Colours given to categories in scenario order (tab10), then reused cyclically."""
 
@@ -150,16 +158,21 @@ def _table(source: Any, name: str, required: bool = True) -> pd.DataFrame | None
     else:
         table = getattr(source, name, None)
     if table is None and required:
-        raise ValueError(f"no '{name}' table in the data given (expected a RunResult or a "
-                         f"mapping with key '{name}')")
+        raise ValueError(
+            f"no '{name}' table in the data given (expected a RunResult or a "
+            f"mapping with key '{name}')"
+        )
     return table
 
 
 def _provenance(source: Any) -> dict:
     if isinstance(source, pd.DataFrame):
         return {}
-    prov = source.get("provenance") if isinstance(source, Mapping) else getattr(
-        source, "provenance", None)
+    prov = (
+        source.get("provenance")
+        if isinstance(source, Mapping)
+        else getattr(source, "provenance", None)
+    )
     return prov or {}
 
 
@@ -212,8 +225,9 @@ def _shorten(text: str, limit: int = _LABEL_CHARS) -> str:
     return textwrap.shorten(str(text), width=limit, placeholder="…")
 
 
-def _daily_by(frame: pd.DataFrame, time_col: str, by: str, value: str,
-              starts_h: float = 0.0) -> pd.DataFrame:
+def _daily_by(
+    frame: pd.DataFrame, time_col: str, by: str, value: str, starts_h: float = 0.0
+) -> pd.DataFrame:
     """Sum ``value`` per reporting day (days from ``starts_h`` h after midnight, see
     :mod:`evacsim.results.days`): a daily table's ``date``, an hourly table's ``day`` (its
     rows split where a day starts mid-hour), otherwise the day of each time in ``time_col``."""
@@ -257,8 +271,15 @@ def evacuated_per_day(source: Any) -> Figure:
     bottom = np.zeros(len(daily))
     for cat in daily.columns:
         values = daily[cat].to_numpy(dtype=float)
-        ax.bar(daily.index + pd.Timedelta(hours=12), values, width=0.8, bottom=bottom,
-               color=colours[cat], label=labels[cat], gid=f"category:{cat}")
+        ax.bar(
+            daily.index + pd.Timedelta(hours=12),
+            values,
+            width=0.8,
+            bottom=bottom,
+            color=colours[cat],
+            label=labels[cat],
+            gid=f"category:{cat}",
+        )
         bottom += values
     ax.set_ylabel("People evacuated per day")
     ax.set_title("Evacuated per day, by category")
@@ -266,15 +287,27 @@ def evacuated_per_day(source: Any) -> Figure:
     _date_axis(ax)
     twin = ax.twinx()
     cumulative = daily.sum(axis=1).cumsum()
-    twin.plot(daily.index + pd.Timedelta(days=1), cumulative.to_numpy(), color="black",
-              marker="o", markersize=3, linewidth=1.6, label="Cumulative total (right axis)",
-              gid="cumulative")
+    twin.plot(
+        daily.index + pd.Timedelta(days=1),
+        cumulative.to_numpy(),
+        color="black",
+        marker="o",
+        markersize=3,
+        linewidth=1.6,
+        label="Cumulative total (right axis)",
+        gid="cumulative",
+    )
     twin.set_ylabel("Cumulative evacuated")
     twin.set_ylim(bottom=0)
     twin.yaxis.set_major_formatter("{x:,.0f}")
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
-               frameon=False, fontsize=9)
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=min(len(handles), 3),
+        frameon=False,
+        fontsize=9,
+    )
     return fig
 
 
@@ -296,22 +329,41 @@ def backlog_over_time(source: Any) -> Figure:
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     for stage in airport:
         series = totals.loc[stage]
-        top.plot(series.index, series.to_numpy(), color=STAGE_COLOURS[stage],
-                 label=STAGE_LABELS[stage], linewidth=1.4, gid=f"stage:{stage}")
+        top.plot(
+            series.index,
+            series.to_numpy(),
+            color=STAGE_COLOURS[stage],
+            label=STAGE_LABELS[stage],
+            linewidth=1.4,
+            gid=f"stage:{stage}",
+        )
     top.set_ylabel("People (hourly mean)")
     top.set_title("Backlog at the airport")
     top.yaxis.set_major_formatter("{x:,.0f}")
     top.legend(loc="best", frameon=True, framealpha=0.85, fontsize=9)
     top.set_ylim(bottom=0)
     if bases:
-        base_colours = [CATEGORY_PALETTE[(i + 3) % len(CATEGORY_PALETTE)]
-                        for i in range(len(bases))]
+        base_colours = [
+            CATEGORY_PALETTE[(i + 3) % len(CATEGORY_PALETTE)] for i in range(len(bases))
+        ]
         for stage, colour in zip(bases, base_colours, strict=True):
             series = totals.loc[stage]
-            bottom.plot(series.index, series.to_numpy(), color=colour, linewidth=1.3,
-                        label=stage.split(":", 1)[1], gid=f"stage:{stage}")
-        bottom.legend(loc="upper right", frameon=False, fontsize=8, ncol=2,
-                      title="Staging base", title_fontsize=8)
+            bottom.plot(
+                series.index,
+                series.to_numpy(),
+                color=colour,
+                linewidth=1.3,
+                label=stage.split(":", 1)[1],
+                gid=f"stage:{stage}",
+            )
+        bottom.legend(
+            loc="upper right",
+            frameon=False,
+            fontsize=8,
+            ncol=2,
+            title="Staging base",
+            title_fontsize=8,
+        )
         bottom.set_ylim(bottom=0)
     else:
         _no_data(bottom, "No staging bases in this scenario")
@@ -329,8 +381,20 @@ def _event_rows(events: pd.DataFrame, deadline: pd.Timestamp | None) -> pd.DataF
     rows = rows.sort_values("time", kind="stable").reset_index(drop=True)
     if deadline is not None:
         rows = pd.concat(
-            [rows, pd.DataFrame([{"name": "deadline", "type": "deadline", "time": deadline,
-                                  "until": pd.NaT, "detail": "whoever is not out stays"}])],
+            [
+                rows,
+                pd.DataFrame(
+                    [
+                        {
+                            "name": "deadline",
+                            "type": "deadline",
+                            "time": deadline,
+                            "until": pd.NaT,
+                            "detail": "whoever is not out stays",
+                        }
+                    ]
+                ),
+            ],
             ignore_index=True,
         )
     return rows
@@ -347,8 +411,11 @@ def forces_and_flights(source: Any) -> Figure:
     ground = _table(source, "ground")
     flights = _table(source, "flights")
     events = _table(source, "events", required=False)
-    events = events if events is not None else pd.DataFrame(
-        columns=["name", "type", "time", "until", "detail"])
+    events = (
+        events
+        if events is not None
+        else pd.DataFrame(columns=["name", "type", "time", "until", "detail"])
+    )
     deadline = _deadline(source)
     rows = _event_rows(events, deadline)
 
@@ -361,9 +428,15 @@ def forces_and_flights(source: Any) -> Figure:
     has_troops = bool(len(troops)) and float(troops["mean"].max()) > 0
     departed = flights[flights["status"] == "departed"]
     if has_troops:
-        top.plot(pd.to_datetime(troops["time"]), troops["mean"].to_numpy(), color="#2f4f4f",
-                 linewidth=1.8, label="Troops on the ground (left axis)",
-                 gid="troops_on_ground", zorder=3)
+        top.plot(
+            pd.to_datetime(troops["time"]),
+            troops["mean"].to_numpy(),
+            color="#2f4f4f",
+            linewidth=1.8,
+            label="Troops on the ground (left axis)",
+            gid="troops_on_ground",
+            zorder=3,
+        )
         top.set_ylabel("Troops on the ground")
         top.yaxis.set_major_formatter("{x:,.0f}")
         top.set_ylim(0, float(troops["mean"].max()) * 1.05)
@@ -378,16 +451,22 @@ def forces_and_flights(source: Any) -> Figure:
     operators = _operator_labels(source)
     handles = top.get_legend_handles_labels()[0]
     if len(departed):
-        per_day = _daily_by(departed.assign(n=1), "departed", "operator", "n",
-                            day_starts_h(_scenario_spec(source)))
+        per_day = _daily_by(
+            departed.assign(n=1), "departed", "operator", "n", day_starts_h(_scenario_spec(source))
+        )
         bottom = np.zeros(len(per_day))
         for i, op in enumerate(per_day.columns):
             values = per_day[op].to_numpy(dtype=float)
-            bars = twin.bar(per_day.index + pd.Timedelta(hours=12), values, width=0.75,
-                            bottom=bottom, color=CATEGORY_PALETTE[(i + 5) % 10], alpha=0.45,
-                            label=f"Flights: {operators.get(op, op)}"
-                                  + (" (right axis)" if has_troops else ""),
-                            gid=f"flights:{op}")
+            bars = twin.bar(
+                per_day.index + pd.Timedelta(hours=12),
+                values,
+                width=0.75,
+                bottom=bottom,
+                color=CATEGORY_PALETTE[(i + 5) % 10],
+                alpha=0.45,
+                label=f"Flights: {operators.get(op, op)}" + (" (right axis)" if has_troops else ""),
+                gid=f"flights:{op}",
+            )
             handles.append(bars)
             bottom += values
     if len(departed):
@@ -413,27 +492,45 @@ def forces_and_flights(source: Any) -> Figure:
         for ax in (top, low):
             if has_span:
                 ax.axvspan(start, ev["until"], color=colour, alpha=0.15, linewidth=0)
-            ax.axvline(start, color=colour, linewidth=1.6 if kind == "deadline" else 0.9,
-                       linestyle="-" if kind in ("deadline", "incident") else "--", alpha=0.8)
-        low.plot([start], [i], marker="D" if kind != "deadline" else "s", color=colour,
-                 markersize=5)
+            ax.axvline(
+                start,
+                color=colour,
+                linewidth=1.6 if kind == "deadline" else 0.9,
+                linestyle="-" if kind in ("deadline", "incident") else "--",
+                alpha=0.8,
+            )
+        low.plot(
+            [start], [i], marker="D" if kind != "deadline" else "s", color=colour, markersize=5
+        )
         when = f"{start:%d %b %H:%M}"
         detail = f" ({ev['detail']})" if isinstance(ev["detail"], str) and ev["detail"] else ""
         what = f"{ev['name']}: {kind}" if kind != "deadline" else "deadline"
         label = _plain(_shorten(f"{when}  {what}{detail}"))
         right_half = (mdates.date2num(start) - x0) > 0.55 * (x1 - x0)
-        low.annotate(label, (start, i), xytext=(-8 if right_half else 8, 0),
-                     textcoords="offset points", ha="right" if right_half else "left",
-                     va="center", fontsize=8, color="#222222", gid=f"event:{ev['name']}",
-                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
-                           "alpha": 0.85})
+        low.annotate(
+            label,
+            (start, i),
+            xytext=(-8 if right_half else 8, 0),
+            textcoords="offset points",
+            ha="right" if right_half else "left",
+            va="center",
+            fontsize=8,
+            color="#222222",
+            gid=f"event:{ev['name']}",
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
     if not len(rows):
         low.text(0.5, 0.5, "No events", transform=low.transAxes, ha="center", va="center")
     low.set_xlim(t0, max(t1, pd.to_datetime(ground["time"]).max()) + pd.Timedelta(hours=6))
     _date_axis(low)
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
-                   frameon=False, fontsize=8)
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=min(len(handles), 3),
+            frameon=False,
+            fontsize=8,
+        )
     return fig
 
 
@@ -459,22 +556,43 @@ def flight_loads(source: Any) -> Figure:
         groups = list(evac.groupby(["operator", "aircraft"])["load_factor"])
         names = [f"{operators.get(op, op)} · {ac} (n={len(v)})" for (op, ac), v in groups]
         data = [v.to_numpy(dtype=float) for _, v in groups]
-        box = left.boxplot(data, tick_labels=names, patch_artist=True, widths=0.6,
-                           orientation="horizontal", medianprops={"color": "black"})
+        box = left.boxplot(
+            data,
+            tick_labels=names,
+            patch_artist=True,
+            widths=0.6,
+            orientation="horizontal",
+            medianprops={"color": "black"},
+        )
         for i, patch in enumerate(box["boxes"]):
             patch.set_facecolor(CATEGORY_PALETTE[(i + 5) % 10])
             patch.set_alpha(0.6)
-        left.scatter([d.mean() for d in data], np.arange(1, len(data) + 1), marker="D",
-                     color="black", zorder=3, s=18, label="mean", gid="mean_load_factor")
+        left.scatter(
+            [d.mean() for d in data],
+            np.arange(1, len(data) + 1),
+            marker="D",
+            color="black",
+            zorder=3,
+            s=18,
+            label="mean",
+            gid="mean_load_factor",
+        )
         if "may_not_board" in evac and evac["may_not_board"].fillna(0).any():
             # Where people waited who were not allowed the empty seats (operators' rules).
             empty = (evac["seats"] - evac["boarded"] - evac["troops_out"]).clip(lower=0)
             refused = np.minimum(empty, evac["may_not_board"].fillna(0)) / evac["seats"]
             could = [(v + refused.loc[v.index]).to_numpy(dtype=float).mean() for _, v in groups]
-            left.scatter(could, np.arange(1, len(data) + 1), marker="D", facecolors="none",
-                         edgecolors="black", zorder=3, s=18,
-                         label="mean if those waiting had been eligible",
-                         gid="load_if_eligible")
+            left.scatter(
+                could,
+                np.arange(1, len(data) + 1),
+                marker="D",
+                facecolors="none",
+                edgecolors="black",
+                zorder=3,
+                s=18,
+                label="mean if those waiting had been eligible",
+                gid="load_if_eligible",
+            )
             left.legend(frameon=False, fontsize=7, loc="lower right")
         left.axvline(1.0, color="#555555", linewidth=0.8, linestyle=":")
         left.set_xlim(0, max(1.05, float(np.nanmax(evac["load_factor"])) * 1.05))
@@ -482,19 +600,31 @@ def flight_loads(source: Any) -> Figure:
     else:
         _no_data(left, "No evacuation flight departed")
     left.set_xlabel("Load factor (aboard / seats; box: quartiles, diamond: mean)")
-    left.set_title("Flight load factors by operator and aircraft"
-                   + ("" if len(held) else " (no departure was held by a full staging base)"),
-                   fontsize=10)
+    left.set_title(
+        "Flight load factors by operator and aircraft"
+        + ("" if len(held) else " (no departure was held by a full staging base)"),
+        fontsize=10,
+    )
     if right is not None:
-        per_day = _daily_by(held.assign(departed=held["departed"].fillna(held["boarding"])),
-                            "departed", "destination", "held_for_staging_h",
-                            day_starts_h(_scenario_spec(source)))
+        per_day = _daily_by(
+            held.assign(departed=held["departed"].fillna(held["boarding"])),
+            "departed",
+            "destination",
+            "held_for_staging_h",
+            day_starts_h(_scenario_spec(source)),
+        )
         bottom = np.zeros(len(per_day))
         for i, base in enumerate(per_day.columns):
             values = per_day[base].to_numpy(dtype=float)
-            right.bar(per_day.index + pd.Timedelta(hours=12), values, width=0.8, bottom=bottom,
-                      color=CATEGORY_PALETTE[(i + 3) % 10], label=str(base),
-                      gid=f"held:{base}")
+            right.bar(
+                per_day.index + pd.Timedelta(hours=12),
+                values,
+                width=0.8,
+                bottom=bottom,
+                color=CATEGORY_PALETTE[(i + 3) % 10],
+                label=str(base),
+                gid=f"held:{base}",
+            )
             bottom += values
         right.legend(frameon=False, fontsize=8, title="Staging base", title_fontsize=8)
         _date_axis(right)
@@ -529,8 +659,14 @@ def waiting_times(source: Any) -> Figure:
             order = np.argsort(hours)
             weights = g["size"].to_numpy(dtype=float)[order]
             share = np.cumsum(weights) / weights.sum()
-            left.step(hours[order], share, where="post", color=colours[cat],
-                      label=labels[cat], gid=f"category:{cat}")
+            left.step(
+                hours[order],
+                share,
+                where="post",
+                color=colours[cat],
+                label=labels[cat],
+                gid=f"category:{cat}",
+            )
         if left.get_legend_handles_labels()[0]:
             # A true log axis from 6 min (a symlog one put a stray "0" at its origin),
             # tick labels in plain hours.
@@ -546,28 +682,56 @@ def waiting_times(source: Any) -> Figure:
         _no_data(left, "Per-group records were not kept:\nsee the percentiles on the right")
     left.set_title("Time to departure (cumulative)", fontsize=10)
 
-    stages = [s for s in ("outside", "screening_queue", "inside", "total")
-              if s in set(waits["stage"])]
+    stages = [
+        s for s in ("outside", "screening_queue", "inside", "total") if s in set(waits["stage"])
+    ]
     width = 0.8 / max(len(cats), 1)
     x = np.arange(len(stages))
     for i, cat in enumerate(cats):
         w = waits[waits["category"] == cat].set_index("stage").reindex(stages)
         offset = x - 0.4 + width * (i + 0.5)
-        right.bar(offset, w["p50_h"].to_numpy(dtype=float), width=width * 0.9,
-                  color=colours[cat], label=labels[cat], gid=f"category:{cat}")
-        right.scatter(offset, w["p90_h"].to_numpy(dtype=float), marker="_", s=80,
-                      color=colours[cat], linewidths=2)
+        right.bar(
+            offset,
+            w["p50_h"].to_numpy(dtype=float),
+            width=width * 0.9,
+            color=colours[cat],
+            label=labels[cat],
+            gid=f"category:{cat}",
+        )
+        right.scatter(
+            offset,
+            w["p90_h"].to_numpy(dtype=float),
+            marker="_",
+            s=80,
+            color=colours[cat],
+            linewidths=2,
+        )
     right.set_xticks(x, [s.replace("_", " ") for s in stages])
     right.set_ylabel("Hours")
     right.set_title("Waits by stage and category", fontsize=10)
     # One legend for both panels, below them (inside, it covered the curves): the category
     # colours, then how to read the bars.
     handles = [Patch(color=colours[c], label=labels[c]) for c in cats]
-    handles += [Patch(facecolor="#bbbbbb", label="bar: median wait"),
-                Line2D([], [], color="#555555", marker="_", linestyle="none", markersize=12,
-                       markeredgewidth=2, label="dash: 90th percentile")]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
-               frameon=False, fontsize=8)
+    handles += [
+        Patch(facecolor="#bbbbbb", label="bar: median wait"),
+        Line2D(
+            [],
+            [],
+            color="#555555",
+            marker="_",
+            linestyle="none",
+            markersize=12,
+            markeredgewidth=2,
+            label="dash: 90th percentile",
+        ),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=min(len(handles), 4),
+        frameon=False,
+        fontsize=8,
+    )
     return fig
 
 
@@ -589,30 +753,52 @@ def binding_strip(source: Any, binding: pd.DataFrame | None = None) -> Figure:
     cmap = ListedColormap([CONSTRAINT_COLOURS[n] for n in names])
     norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names))
     if len(days):
-        strip.pcolormesh(edges, [0, 1], codes, cmap=cmap, norm=norm, edgecolors="white",
-                         linewidth=1.0)
+        strip.pcolormesh(
+            edges, [0, 1], codes, cmap=cmap, norm=norm, edgecolors="white", linewidth=1.0
+        )
     strip.set_yticks([0.5], ["Binding"])
     strip.set_title("What was binding, day by day")
     present = list(dict.fromkeys(binding["binding"]))
     fig.legend(
-        handles=[Patch(color=CONSTRAINT_COLOURS[n], label=CONSTRAINT_LABELS[n])
-                 for n in names if n in present],
-        loc="outside lower center", ncol=min(len(present), 4), frameon=False, fontsize=8,
-        title="Binding constraint", title_fontsize=8,
+        handles=[
+            Patch(color=CONSTRAINT_COLOURS[n], label=CONSTRAINT_LABELS[n])
+            for n in names
+            if n in present
+        ],
+        loc="outside lower center",
+        ncol=min(len(present), 4),
+        frameon=False,
+        fontsize=8,
+        title="Binding constraint",
+        title_fontsize=8,
     )
     scores = binding[list(CONSTRAINTS)].to_numpy(dtype=float).T
     if len(days):
         greys = ListedColormap(colormaps["Greys"](np.linspace(0.0, 0.75, 256)))
-        mesh = heat.pcolormesh(edges, np.arange(len(CONSTRAINTS) + 1), scores, cmap=greys,
-                               vmin=0, vmax=1, edgecolors="white", linewidth=0.5)
+        mesh = heat.pcolormesh(
+            edges,
+            np.arange(len(CONSTRAINTS) + 1),
+            scores,
+            cmap=greys,
+            vmin=0,
+            vmax=1,
+            edgecolors="white",
+            linewidth=0.5,
+        )
         fig.colorbar(mesh, ax=[strip, heat], label="Saturation score", shrink=0.8)
         for j, b in enumerate(binding["binding"]):
             if b != NONE:
-                heat.plot((edges[j] + edges[j + 1]) / 2, CONSTRAINTS.index(b) + 0.5,
-                          marker="o", markersize=10, markerfacecolor=CONSTRAINT_COLOURS[b],
-                          markeredgecolor="white", markeredgewidth=1.5, gid=f"binding:{b}")
-    heat.set_yticks(np.arange(len(CONSTRAINTS)) + 0.5,
-                    [CONSTRAINT_LABELS[c] for c in CONSTRAINTS])
+                heat.plot(
+                    (edges[j] + edges[j + 1]) / 2,
+                    CONSTRAINTS.index(b) + 0.5,
+                    marker="o",
+                    markersize=10,
+                    markerfacecolor=CONSTRAINT_COLOURS[b],
+                    markeredgecolor="white",
+                    markeredgewidth=1.5,
+                    gid=f"binding:{b}",
+                )
+    heat.set_yticks(np.arange(len(CONSTRAINTS)) + 0.5, [CONSTRAINT_LABELS[c] for c in CONSTRAINTS])
     heat.set_ylim(len(CONSTRAINTS), 0)
     heat.xaxis_date()
     _date_axis(heat, minor_days=False)
@@ -637,8 +823,11 @@ def replication_frame(
     for rep, result in zip(ids, results, strict=True):
         starts_h = day_starts_h(_scenario_spec(result))
         evac = _table(result, "evacuated")
-        evac_day = (evac["day"] if "day" in evac.columns
-                    else day_label(pd.to_datetime(evac["time"]), starts_h))
+        evac_day = (
+            evac["day"]
+            if "day" in evac.columns
+            else day_label(pd.to_datetime(evac["time"]), starts_h)
+        )
         daily = evac.assign(date=pd.to_datetime(evac_day)).groupby("date")["people"].sum()
         backlog = _table(result, "backlog")
         levels = backlog.assign(time=pd.to_datetime(backlog["time"]))
@@ -649,14 +838,24 @@ def replication_frame(
             "evacuated per day": daily,
             "evacuated (cumulative)": daily.cumsum(),
         }
-        for stage, name in (("outside", "waiting outside (end of day)"),
-                            ("inside_waiting", "waiting inside (end of day)")):
+        for stage, name in (
+            ("outside", "waiting outside (end of day)"),
+            ("inside_waiting", "waiting inside (end of day)"),
+        ):
             at = levels[levels["stage"] == stage].groupby("time")["end"].sum()
             at_day = end_of_day_hours(pd.DatetimeIndex(at.index), starts_h)
             series[name] = at.groupby(at_day).last().reindex(days)
         for name, values in series.items():
-            frames.append(pd.DataFrame({"replication": rep, "date": days, "series": name,
-                                        "value": values.to_numpy(dtype=float)}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "replication": rep,
+                        "date": days,
+                        "series": name,
+                        "value": values.to_numpy(dtype=float),
+                    }
+                )
+            )
     out = pd.concat(frames, ignore_index=True)
     if scenario is not None:
         out.insert(0, "scenario", scenario)
@@ -680,8 +879,9 @@ def kpi_frame(
     return out
 
 
-def interval_table(frame: pd.DataFrame, by: Sequence[str], low: float = 0.05,
-                   high: float = 0.95) -> pd.DataFrame:
+def interval_table(
+    frame: pd.DataFrame, by: Sequence[str], low: float = 0.05, high: float = 0.95
+) -> pd.DataFrame:
     """Median, mean and the ``low``-``high`` percentile band of ``value`` over replications,
     per group of ``by`` columns (empirical quantiles; with n runs the 5-95 % band is only
     as good as n allows)."""
@@ -724,21 +924,27 @@ def fan_chart(frame: pd.DataFrame, series: Sequence[str] | None = None) -> Figur
             ax.fill_between(q.index, q[0.05], q[0.95], color=colour, alpha=0.15, linewidth=0)
             ax.fill_between(q.index, q[0.25], q[0.75], color=colour, alpha=0.3, linewidth=0)
             label = "median" if scen is None else _plain(scen)
-            ax.plot(q.index, q[0.5], color=colour, linewidth=1.6, label=label,
-                    gid=f"median:{scen if scen is not None else name}")
+            ax.plot(
+                q.index,
+                q[0.5],
+                color=colour,
+                linewidth=1.6,
+                label=label,
+                gid=f"median:{scen if scen is not None else name}",
+            )
         ax.set_title(_plain(name), fontsize=10)
         ax.set_ylabel("People")
         ax.yaxis.set_major_formatter("{x:,.0f}")
         ax.set_ylim(bottom=0)
         ax.legend(frameon=False, fontsize=8, loc="upper left")
     _date_axis(axes[-1])
-    fig.suptitle(f"Median and 5-95 % band over {n_reps} replications (dark: 25-75 %)",
-                 fontsize=11)
+    fig.suptitle(f"Median and 5-95 % band over {n_reps} replications (dark: 25-75 %)", fontsize=11)
     return fig
 
 
-def kpi_intervals(frame: pd.DataFrame, kpis: Sequence[str] | None = None,
-                  labels: Mapping[str, str] | None = None) -> Figure:
+def kpi_intervals(
+    frame: pd.DataFrame, kpis: Sequence[str] | None = None, labels: Mapping[str, str] | None = None
+) -> Figure:
     """KPIs with their spread over replications: a dot at the median and a bar over the
     5-95 % band, one panel per KPI, one row per scenario (if a ``scenario`` column is
     present: side-by-side comparison).
@@ -764,18 +970,27 @@ def kpi_intervals(frame: pd.DataFrame, kpis: Sequence[str] | None = None,
                 continue
             r = row.iloc[0]
             colour = CATEGORY_PALETTE[i % 10]
-            ax.plot([r["low"], r["high"]], [i, i], color=colour, linewidth=4, alpha=0.5,
-                    solid_capstyle="butt")
+            ax.plot(
+                [r["low"], r["high"]],
+                [i, i],
+                color=colour,
+                linewidth=4,
+                alpha=0.5,
+                solid_capstyle="butt",
+            )
             ax.plot([r["median"]], [i], marker="o", color=colour, gid=f"median:{scen}:{kpi}")
-        ax.set_yticks(range(len(scenarios)),
-                      ["all runs" if s is None else _plain(s) for s in scenarios], fontsize=8)
+        ax.set_yticks(
+            range(len(scenarios)),
+            ["all runs" if s is None else _plain(s) for s in scenarios],
+            fontsize=8,
+        )
         ax.set_ylim(len(scenarios) - 0.5, -0.5)
         ax.set_title(_plain(labels.get(kpi, kpi)), fontsize=9)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         ax.xaxis.set_major_formatter(FuncFormatter(_compact))
         ax.tick_params(axis="x", labelsize=8)
         ax.margins(x=0.15)
-    for ax in axes[len(chosen):]:
+    for ax in axes[len(chosen) :]:
         ax.set_visible(False)
     fig.suptitle("KPIs: median (dot) and 5-95 % band over replications", fontsize=11)
     return fig
@@ -797,13 +1012,13 @@ def daily_by_scenario(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame[frame["replication"].isin(common)]
     days = pd.DatetimeIndex(sorted(frame["date"].unique()))
     index = pd.MultiIndex.from_product([sorted(common), days], names=["replication", "date"])
-    wide = frame.pivot_table(index=["replication", "date"], columns="scenario", values="value",
-                             aggfunc="sum")
+    wide = frame.pivot_table(
+        index=["replication", "date"], columns="scenario", values="value", aggfunc="sum"
+    )
     return wide.reindex(index=index, columns=scenarios).fillna(0.0)
 
 
-def throughput_difference(frame: pd.DataFrame, baseline: str,
-                          series: str | None = None) -> Figure:
+def throughput_difference(frame: pd.DataFrame, baseline: str, series: str | None = None) -> Figure:
     """Difference in people evacuated per day (and cumulatively) between each scenario and
     ``baseline``, per replication (paired by replication: with common random numbers the
     noise cancels), as a median line and 5-95 % band.
@@ -820,12 +1035,16 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
         if series is None:
             series = "evacuated per day" if "evacuated per day" in names else "evacuated"
         if series not in names:
-            raise ValueError(f"no series '{series}' in the data (expected one of: "
-                             f"{', '.join(sorted(map(str, names)))})")
+            raise ValueError(
+                f"no series '{series}' in the data (expected one of: "
+                f"{', '.join(sorted(map(str, names)))})"
+            )
         frame = frame[frame["series"] == series]
     if baseline not in set(frame["scenario"]):
-        raise ValueError(f"baseline '{baseline}' is not among the scenarios: "
-                         f"{', '.join(map(str, dict.fromkeys(frame['scenario'])))}")
+        raise ValueError(
+            f"baseline '{baseline}' is not among the scenarios: "
+            f"{', '.join(map(str, dict.fromkeys(frame['scenario'])))}"
+        )
     wide = daily_by_scenario(frame)
     others = [s for s in dict.fromkeys(frame["scenario"]) if s != baseline]
     fig = _figure(6.0)
@@ -837,23 +1056,34 @@ def throughput_difference(frame: pd.DataFrame, baseline: str,
         for ax, col in ((daily_ax, "diff"), (cum_ax, "cum")):
             q = diff.groupby("date")[col].quantile([0.05, 0.5, 0.95]).unstack()
             ax.fill_between(q.index, q[0.05], q[0.95], color=colour, alpha=0.2, linewidth=0)
-            ax.plot(q.index, q[0.5], color=colour, linewidth=1.6,
-                    label=f"{_plain(scen)} minus {_plain(baseline)}", gid=f"diff:{scen}:{col}")
-    for ax, title in ((daily_ax, "Difference in people evacuated per day"),
-                      (cum_ax, "Cumulative difference")):
+            ax.plot(
+                q.index,
+                q[0.5],
+                color=colour,
+                linewidth=1.6,
+                label=f"{_plain(scen)} minus {_plain(baseline)}",
+                gid=f"diff:{scen}:{col}",
+            )
+    for ax, title in (
+        (daily_ax, "Difference in people evacuated per day"),
+        (cum_ax, "Cumulative difference"),
+    ):
         ax.axhline(0, color="#333333", linewidth=0.8)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel("People")
         ax.yaxis.set_major_formatter("{x:+,.0f}")
     daily_ax.legend(frameon=False, fontsize=8, loc="upper left")
     _date_axis(cum_ax)
-    fig.suptitle(f"Each scenario against {_plain(baseline)}: median and 5-95 % band over "
-                 f"replications", fontsize=11)
+    fig.suptitle(
+        f"Each scenario against {_plain(baseline)}: median and 5-95 % band over replications",
+        fontsize=11,
+    )
     return fig
 
 
-def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
-                      method: str | None = None) -> Figure:
+def sensitivity_chart(
+    indices: pd.DataFrame, kpi: str | None = None, method: str | None = None
+) -> Figure:
     """Tornado chart of a sensitivity study: one bar per input, most influential on top, one
     panel per KPI.
 
@@ -869,8 +1099,7 @@ def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
     axes = np.atleast_1d(fig.subplots(len(kpis), 1, squeeze=False)[:, 0])
     key = "ST" if method == "sobol" else "mu_star"
     for ax, name in zip(axes, kpis, strict=True):
-        part = indices[indices["kpi"] == name].sort_values(key, ascending=True,
-                                                           na_position="first")
+        part = indices[indices["kpi"] == name].sort_values(key, ascending=True, na_position="first")
         y = np.arange(len(part))
         labels = [_plain(_shorten(p, 48)) for p in part["parameter"]]
         if part[key].isna().all():
@@ -879,30 +1108,58 @@ def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
             continue
         if method == "sobol":
             for col, colour, height, lift, label in (
-                    ("ST", "#9ecae1", 0.7, 0.26, "total (ST)"),
-                    ("S1", "#08519c", 0.35, 0.0, "first order (S1)")):
+                ("ST", "#9ecae1", 0.7, 0.26, "total (ST)"),
+                ("S1", "#08519c", 0.35, 0.0, "first order (S1)"),
+            ):
                 values = part[col].to_numpy(dtype=float)
                 err = np.vstack([values - part[f"{col}_low"], part[f"{col}_high"] - values])
-                ax.barh(y, np.clip(values, 0, None), height=height, color=colour, label=label,
-                        gid=f"{col}:{name}")
+                ax.barh(
+                    y,
+                    np.clip(values, 0, None),
+                    height=height,
+                    color=colour,
+                    label=label,
+                    gid=f"{col}:{name}",
+                )
                 # Whiskers apart (ST's along the top of its bar) so the two never overlap.
-                ax.errorbar(values, y + lift, xerr=np.clip(err, 0, None), fmt="none",
-                            ecolor="#08519c" if col == "ST" else "#333333", capsize=2,
-                            lw=0.8)
+                ax.errorbar(
+                    values,
+                    y + lift,
+                    xerr=np.clip(err, 0, None),
+                    fmt="none",
+                    ecolor="#08519c" if col == "ST" else "#333333",
+                    capsize=2,
+                    lw=0.8,
+                )
             lows = np.nanmin(part[["S1_low", "ST_low"]].to_numpy(dtype=float))
             highs = np.nanmax(part[["S1_high", "ST_high"]].to_numpy(dtype=float))
             ax.set_xlim(min(0.0, lows) - 0.02, max(1.0, highs) * 1.03)
             ax.axvline(0, color="#333333", linewidth=0.6)
-            ax.set_xlabel("Share of the KPI's variance (bars: estimate, whiskers: "
-                          "bootstrap interval)")
+            ax.set_xlabel(
+                "Share of the KPI's variance (bars: estimate, whiskers: bootstrap interval)"
+            )
         else:
             values = part["mu_star"].to_numpy(dtype=float)
             err = np.vstack([values - part["mu_star_low"], part["mu_star_high"] - values])
-            ax.barh(y, values, height=0.6, color="#9ecae1", label="mu* (mean |effect|)",
-                    xerr=np.clip(err, 0, None), error_kw={"ecolor": "#333333", "capsize": 2,
-                                                          "lw": 0.8}, gid=f"mu_star:{name}")
-            ax.scatter(part["sigma"], y, marker="D", color="#08519c", zorder=3, s=22,
-                       label="sigma (spread)")
+            ax.barh(
+                y,
+                values,
+                height=0.6,
+                color="#9ecae1",
+                label="mu* (mean |effect|)",
+                xerr=np.clip(err, 0, None),
+                error_kw={"ecolor": "#333333", "capsize": 2, "lw": 0.8},
+                gid=f"mu_star:{name}",
+            )
+            ax.scatter(
+                part["sigma"],
+                y,
+                marker="D",
+                color="#08519c",
+                zorder=3,
+                s=22,
+                label="sigma (spread)",
+            )
             ax.set_xlim(left=0)
             ax.xaxis.set_major_formatter(FuncFormatter(_compact))
             ax.set_xlabel(f"Change in {_plain(name)} across an input's range")
@@ -910,10 +1167,18 @@ def sensitivity_chart(indices: pd.DataFrame, kpi: str | None = None,
         ax.set_title(_plain(name), fontsize=10)
     handles = axes[0].get_legend_handles_labels()[0]
     if handles:  # one legend for every panel, below them (inside, it hid the whiskers)
-        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles),
-                   frameon=False, fontsize=8)
-    fig.suptitle(("Sobol indices" if method == "sobol" else "Morris screening")
-                 + ": which inputs the KPI hangs on", fontsize=11)
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=len(handles),
+            frameon=False,
+            fontsize=8,
+        )
+    fig.suptitle(
+        ("Sobol indices" if method == "sobol" else "Morris screening")
+        + ": which inputs the KPI hangs on",
+        fontsize=11,
+    )
     return fig
 
 
@@ -926,29 +1191,45 @@ def binding_share(share: pd.DataFrame, title: str | None = None) -> Figure:
     """
     names = [*CONSTRAINTS, NONE]
     wide = share.assign(date=pd.to_datetime(share["date"])).pivot_table(
-        index="date", columns="constraint", values="share", aggfunc="sum", fill_value=0.0)
+        index="date", columns="constraint", values="share", aggfunc="sum", fill_value=0.0
+    )
     fig = _figure(3.6)
     ax = fig.add_subplot()
     bottom = np.zeros(len(wide))
     present = [n for n in names if n in wide.columns and wide[n].sum() > 0]
     for name in present:
         values = wide[name].to_numpy(dtype=float)
-        ax.bar(wide.index + pd.Timedelta(hours=12), values, width=0.9, bottom=bottom,
-               color=CONSTRAINT_COLOURS[name], label=CONSTRAINT_LABELS[name],
-               edgecolor="white", linewidth=0.5, gid=f"share:{name}")
+        ax.bar(
+            wide.index + pd.Timedelta(hours=12),
+            values,
+            width=0.9,
+            bottom=bottom,
+            color=CONSTRAINT_COLOURS[name],
+            label=CONSTRAINT_LABELS[name],
+            edgecolor="white",
+            linewidth=0.5,
+            gid=f"share:{name}",
+        )
         bottom += values
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
     ax.set_ylabel("Share of replications")
     ax.set_title(title or "What was binding, day by day: share of replications", fontsize=10)
     _date_axis(ax, minor_days=False)
-    fig.legend(loc="outside lower center", ncol=min(max(len(present), 1), 4), frameon=False,
-               fontsize=8, title="Binding constraint", title_fontsize=8)
+    fig.legend(
+        loc="outside lower center",
+        ncol=min(max(len(present), 1), 4),
+        frameon=False,
+        fontsize=8,
+        title="Binding constraint",
+        title_fontsize=8,
+    )
     return fig
 
 
-def distribution_chart(frame: pd.DataFrame, kpis: Sequence[str],
-                       labels: Mapping[str, str] | None = None) -> Figure:
+def distribution_chart(
+    frame: pd.DataFrame, kpis: Sequence[str], labels: Mapping[str, str] | None = None
+) -> Figure:
     """The distribution of KPIs over replications: a histogram per KPI (one panel each),
     one colour per scenario if a ``scenario`` column is present, the mean dashed.
 
@@ -971,9 +1252,14 @@ def distribution_chart(frame: pd.DataFrame, kpis: Sequence[str],
         for i, scen in enumerate(scenarios):
             sub = part if scen is None else part[part["scenario"] == scen]
             colour = CATEGORY_PALETTE[i % 10]
-            ax.hist(sub["value"], bins=edges, color=colour, alpha=0.55,
-                    label="replications" if scen is None else _plain(scen),
-                    gid=f"hist:{scen}:{kpi}")
+            ax.hist(
+                sub["value"],
+                bins=edges,
+                color=colour,
+                alpha=0.55,
+                label="replications" if scen is None else _plain(scen),
+                gid=f"hist:{scen}:{kpi}",
+            )
             ax.axvline(sub["value"].mean(), color=colour, linestyle="--", linewidth=1.2)
         ax.set_title(_plain(labels.get(kpi, kpi)), fontsize=10)
         ax.set_ylabel("Replications")
@@ -981,14 +1267,23 @@ def distribution_chart(frame: pd.DataFrame, kpis: Sequence[str],
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     handles = axes[0].get_legend_handles_labels()[0]
     if len(scenarios) > 1 and handles:
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
-                   frameon=False, fontsize=8)
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=min(len(handles), 4),
+            frameon=False,
+            fontsize=8,
+        )
     fig.suptitle("Over replications (dashed: mean)", fontsize=11)
     return fig
 
 
-def response_chart(points: pd.DataFrame, levers: Sequence[str], kpis: Sequence[str],
-                   labels: Mapping[str, str] | None = None) -> Figure:
+def response_chart(
+    points: pd.DataFrame,
+    levers: Sequence[str],
+    kpis: Sequence[str],
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
     """Each KPI against each lever, across the uncertainties: one dot per design point (its
     mean over replications) and a line through the median at each lever value; the spread
     of the dots at one lever value is what the uncertainties do to it.
@@ -1006,14 +1301,19 @@ def response_chart(points: pd.DataFrame, levers: Sequence[str], kpis: Sequence[s
             if x.isna().all():  # a profile or text value: one category per setting
                 codes = {v: i for i, v in enumerate(dict.fromkeys(points[lever].astype(str)))}
                 x = points[lever].astype(str).map(codes).astype(float)
-                ax.set_xticks(list(codes.values()), [_shorten(k, 18) for k in codes],
-                              fontsize=7)
-            ax.scatter(x, y, s=14, alpha=0.6, color=CATEGORY_PALETTE[c % 10],
-                       gid=f"points:{kpi}:{lever}")
+                ax.set_xticks(list(codes.values()), [_shorten(k, 18) for k in codes], fontsize=7)
+            ax.scatter(
+                x, y, s=14, alpha=0.6, color=CATEGORY_PALETTE[c % 10], gid=f"points:{kpi}:{lever}"
+            )
             med = y.groupby(x).median()
             if len(med) > 1 and len(med) < len(y):
-                ax.plot(med.index, med.to_numpy(), color="black", linewidth=1.3,
-                        label="median across the uncertainties")
+                ax.plot(
+                    med.index,
+                    med.to_numpy(),
+                    color="black",
+                    linewidth=1.3,
+                    label="median across the uncertainties",
+                )
             ax.yaxis.set_major_formatter(FuncFormatter(_compact))
             if np.allclose(x.dropna(), np.round(x.dropna())):  # whole-number settings
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -1021,8 +1321,11 @@ def response_chart(points: pd.DataFrame, levers: Sequence[str], kpis: Sequence[s
                 ax.set_xlabel(_plain(_shorten(lever, 40)), fontsize=9)
             if c == 0:
                 ax.set_ylabel(_plain(labels.get(kpi, kpi)), fontsize=9)
-    fig.suptitle("Response of each KPI to each lever (dots: design points, mean over "
-                 "replications; line: median across the uncertainties)", fontsize=11)
+    fig.suptitle(
+        "Response of each KPI to each lever (dots: design points, mean over "
+        "replications; line: median across the uncertainties)",
+        fontsize=11,
+    )
     return fig
 
 
@@ -1065,8 +1368,9 @@ def all_charts(source: Any) -> dict[str, Figure]:
     return {name: make(source) for name, make in CHARTS.items()}
 
 
-def save_charts(source: Any, out_dir: str | Path, formats: Sequence[str] = ("png",),
-                dpi: int = 110) -> list[Path]:
+def save_charts(
+    source: Any, out_dir: str | Path, formats: Sequence[str] = ("png",), dpi: int = 110
+) -> list[Path]:
     """Write every single-run chart as ``out_dir/NAME.FORMAT`` (png and/or svg); returns
     the paths written."""
     out = Path(out_dir)

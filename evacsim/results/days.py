@@ -58,8 +58,9 @@ def day_label(times: pd.Series | pd.DatetimeIndex, starts_h: float):
 def reporting_days(start: dt.datetime, end: dt.datetime, starts_h: float) -> pd.DatetimeIndex:
     """Labels of the reporting days that overlap ``[start, end)``, in order."""
     first = day_label(pd.DatetimeIndex([start]), starts_h)[0]
-    last = day_label(pd.DatetimeIndex([pd.Timestamp(end) - pd.Timedelta(microseconds=1)]),
-                     starts_h)[0]
+    last = day_label(
+        pd.DatetimeIndex([pd.Timestamp(end) - pd.Timedelta(microseconds=1)]), starts_h
+    )[0]
     return pd.date_range(first, max(first, last), freq="D")
 
 

@@ -32,9 +32,19 @@ from . import charts
 from .binding import CONSTRAINTS, LEVEL_THRESHOLD, NONE, TIME_THRESHOLD, binding_constraints
 from .result import RunResult
 
-__all__ = ["SECTIONS", "ResultsError", "figure_html", "operators_html", "page_html",
-           "read_results", "render_report", "table_html", "timeline", "timeline_html",
-           "write_report"]
+__all__ = [
+    "SECTIONS",
+    "ResultsError",
+    "figure_html",
+    "operators_html",
+    "page_html",
+    "read_results",
+    "render_report",
+    "table_html",
+    "timeline",
+    "timeline_html",
+    "write_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +70,17 @@ _TIME_COLUMNS = {
     "groups": ["arrive_time", "gate_time", "screened_time", "board_time", "depart_time"],
     "convoys": ["departed", "arrived"],
 }
-_REQUIRED = ("kpis", "evacuated_hourly", "backlog", "ground", "flights", "utilisation",
-             "left_behind", "waits", "events")
+_REQUIRED = (
+    "kpis",
+    "evacuated_hourly",
+    "backlog",
+    "ground",
+    "flights",
+    "utilisation",
+    "left_behind",
+    "waits",
+    "events",
+)
 
 _KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     # key, label, format
@@ -113,8 +132,9 @@ def read_results(results_dir: str | Path) -> RunResult:
         if not path.is_file():
             if name in ("groups", "convoys"):  # written only by runs that have them
                 continue
-            raise ResultsError(f"{path}: missing (expected the tables written by evacsim run "
-                               f"--out)")
+            raise ResultsError(
+                f"{path}: missing (expected the tables written by evacsim run --out)"
+            )
         try:
             frame = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -133,10 +153,12 @@ def read_results(results_dir: str | Path) -> RunResult:
         if not isinstance(provenance, dict):
             raise ResultsError(f"{prov_path}: expected a mapping of provenance fields")
     else:
-        raise ResultsError(f"{prov_path}: missing (expected the provenance written by evacsim run"
-                           f" --out)")
-    kpis = dict(zip(tables["kpis"]["kpi"].astype(str), tables["kpis"]["value"].astype(float),
-                    strict=True))
+        raise ResultsError(
+            f"{prov_path}: missing (expected the provenance written by evacsim run --out)"
+        )
+    kpis = dict(
+        zip(tables["kpis"]["kpi"].astype(str), tables["kpis"]["value"].astype(float), strict=True)
+    )
     return RunResult(
         scenario_name=str(provenance.get("scenario", folder.name)),
         seed=provenance.get("seed"),
@@ -194,8 +216,7 @@ def _numeric(value: Any) -> str:
     return ' class="n"'
 
 
-def table_html(frame: pd.DataFrame, headers: Sequence[str] | None = None,
-                css: str = "") -> str:
+def table_html(frame: pd.DataFrame, headers: Sequence[str] | None = None, css: str = "") -> str:
     heads = headers if headers is not None else [str(c) for c in frame.columns]
     head = "".join(f"<th>{escape(h)}</th>" for h in heads)
     body = "".join(
@@ -207,8 +228,11 @@ def table_html(frame: pd.DataFrame, headers: Sequence[str] | None = None,
 
 
 def _fmt(value: float, pattern: str) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else (
-        pattern.format(value))
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else (pattern.format(value))
+    )
 
 
 def _summary_html(result: RunResult) -> str:
@@ -221,8 +245,11 @@ def _summary_html(result: RunResult) -> str:
         ("Seed", str(result.seed)),
         ("Gates", ", ".join(spec.get("gates", {})) or "–"),
         ("Staging bases", ", ".join(spec.get("staging", {})) or "–"),
-        ("Operators", ", ".join((v or {}).get("label") or k
-                                for k, v in spec.get("operators", {}).items()) or "–"),
+        (
+            "Operators",
+            ", ".join((v or {}).get("label") or k for k, v in spec.get("operators", {}).items())
+            or "–",
+        ),
     ]
     facts = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
     demand = spec.get("demand", {})
@@ -234,8 +261,9 @@ def _summary_html(result: RunResult) -> str:
                 "Eligible (pool)": f"{(c or {}).get('pool', 0):,}",
                 "Priority": (c or {}).get("priority", "–"),
                 "Evacuated": _fmt(result.kpis.get(f"evacuated.{key}", math.nan), "{:,.0f}"),
-                "Left behind": _fmt(result.kpis.get(f"left_behind_by_category.{key}", math.nan),
-                                    "{:,.0f}"),
+                "Left behind": _fmt(
+                    result.kpis.get(f"left_behind_by_category.{key}", math.nan), "{:,.0f}"
+                ),
             }
             for key, c in demand.items()
         ]
@@ -256,8 +284,9 @@ def _kpi_html(result: RunResult) -> str:
         [{"KPI": key, "Value": _fmt(v, "{:,.2f}")} for key, v in k.items() if key not in shown]
     )
     more = (
-        f"<details><summary>All {len(k)} KPIs</summary>{table_html(rest, css='numbers')}"
-        "</details>" if len(rest) else ""
+        f"<details><summary>All {len(k)} KPIs</summary>{table_html(rest, css='numbers')}</details>"
+        if len(rest)
+        else ""
     )
     return f'<table class="kpis">{rows}</table>{more}'
 
@@ -268,7 +297,8 @@ def _binding_html(result: RunResult, binding: pd.DataFrame) -> str:
     summary = ", ".join(
         f"{charts.CONSTRAINT_LABELS[name].lower()}: {int(counts[name])} day"
         f"{'s' if counts[name] != 1 else ''}"
-        for name in [*CONSTRAINTS, NONE] if name in counts
+        for name in [*CONSTRAINTS, NONE]
+        if name in counts
     )
     table = binding.reset_index()
     table["date"] = table["date"].dt.strftime("%a %d %b")
@@ -307,43 +337,89 @@ def timeline(spec: dict[str, Any], events: pd.DataFrame | None = None) -> pd.Dat
     rows: list[dict[str, Any]] = []
     forces = spec.get("forces") or {}
     for name, d in (forces.get("deployments") or {}).items():
-        rows.append({"time": d.get("from"), "until": d.get("to"), "name": name,
-                     "kind": "troops deployed",
-                     "detail": f"{d.get('troops', 0):,} {d.get('nation', '')} troops, "
-                               f"{d.get('per_aircraft', '?')} per {d.get('aircraft', '')} of "
-                               f"{d.get('operator', '')}"})
+        rows.append(
+            {
+                "time": d.get("from"),
+                "until": d.get("to"),
+                "name": name,
+                "kind": "troops deployed",
+                "detail": f"{d.get('troops', 0):,} {d.get('nation', '')} troops, "
+                f"{d.get('per_aircraft', '?')} per {d.get('aircraft', '')} of "
+                f"{d.get('operator', '')}",
+            }
+        )
     for name, w in (forces.get("withdrawals") or {}).items():
-        rows.append({"time": w.get("from"), "until": w.get("to"), "name": name,
-                     "kind": "troops withdrawn",
-                     "detail": f"{w.get('troops', 0):,} {w.get('nation', '')} troops"
-                               + (f" flown out by {w['operator']}" if w.get("operator") else "")})
+        rows.append(
+            {
+                "time": w.get("from"),
+                "until": w.get("to"),
+                "name": name,
+                "kind": "troops withdrawn",
+                "detail": f"{w.get('troops', 0):,} {w.get('nation', '')} troops"
+                + (f" flown out by {w['operator']}" if w.get("operator") else ""),
+            }
+        )
     scheduled_ends = set()
     if events is not None and len(events):
         for ev in events.itertuples():
             kind = charts.EVENT_STYLE.get(ev.type, (None, str(ev.type)))[1]
-            rows.append({"time": ev.time, "until": getattr(ev, "until", None), "name": ev.name,
-                         "kind": kind, "detail": getattr(ev, "detail", "")})
+            rows.append(
+                {
+                    "time": ev.time,
+                    "until": getattr(ev, "until", None),
+                    "name": ev.name,
+                    "kind": kind,
+                    "detail": getattr(ev, "detail", ""),
+                }
+            )
             if ev.type == "operator_ends":
                 scheduled_ends.add(ev.name)
     else:
         for name, ev in (spec.get("events") or {}).items():
             kind = charts.EVENT_STYLE.get(ev.get("type"), (None, str(ev.get("type"))))[1]
-            detail = ", ".join(f"{k}: {v}" for k, v in ev.items()
-                               if k not in ("type", "at", "until", "source"))
-            rows.append({"time": ev.get("at"), "until": ev.get("until"), "name": name,
-                         "kind": kind, "detail": detail})
+            detail = ", ".join(
+                f"{k}: {v}" for k, v in ev.items() if k not in ("type", "at", "until", "source")
+            )
+            rows.append(
+                {
+                    "time": ev.get("at"),
+                    "until": ev.get("until"),
+                    "name": name,
+                    "kind": kind,
+                    "detail": detail,
+                }
+            )
     for name, op in (spec.get("operators") or {}).items():
         if (op or {}).get("ends") and name not in scheduled_ends:
-            rows.append({"time": op["ends"], "until": None, "name": name,
-                         "kind": "operator ends",
-                         "detail": f"{op.get('label') or name} launches no more flights"})
+            rows.append(
+                {
+                    "time": op["ends"],
+                    "until": None,
+                    "name": name,
+                    "kind": "operator ends",
+                    "detail": f"{op.get('label') or name} launches no more flights",
+                }
+            )
     for name, f in (spec.get("flights") or {}).items():
-        rows.append({"time": f.get("from"), "until": f.get("to"), "name": name,
-                     "kind": "flight schedule",
-                     "detail": f"{f.get('operator', '')} {f.get('aircraft', '')}"})
+        rows.append(
+            {
+                "time": f.get("from"),
+                "until": f.get("to"),
+                "name": name,
+                "kind": "flight schedule",
+                "detail": f"{f.get('operator', '')} {f.get('aircraft', '')}",
+            }
+        )
     if spec.get("deadline"):
-        rows.append({"time": spec["deadline"], "until": None, "name": "deadline",
-                     "kind": "deadline", "detail": "whoever is not out stays"})
+        rows.append(
+            {
+                "time": spec["deadline"],
+                "until": None,
+                "name": "deadline",
+                "kind": "deadline",
+                "detail": "whoever is not out stays",
+            }
+        )
     frame = pd.DataFrame(rows, columns=["time", "until", "name", "kind", "detail"])
     frame["time"] = pd.to_datetime(frame["time"], format="ISO8601")
     frame["until"] = pd.to_datetime(frame["until"], format="ISO8601")
@@ -386,16 +462,36 @@ def _schedules_html(result: RunResult) -> str:
     table = schedule_table(result.flights)
     if not len(table):
         return "<p>No flight departed.</p>"
-    table = table[["schedule", "operator", "aircraft", "flights", "fleet", "per_aircraft",
-                   "people", "load", "held_h", "refused"]]
+    table = table[
+        [
+            "schedule",
+            "operator",
+            "aircraft",
+            "flights",
+            "fleet",
+            "per_aircraft",
+            "people",
+            "load",
+            "held_h",
+            "refused",
+        ]
+    ]
     table["fleet"] = table["fleet"].map(lambda n: f"{n}" if n else "")
-    table["per_aircraft"] = table["per_aircraft"].map(
-        lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    table["per_aircraft"] = table["per_aircraft"].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     table["load"] = table["load"].map(lambda v: f"{v:.2f}")
     table["held_h"] = table["held_h"].map(lambda v: f"{v:,.1f}")
-    headers = ["Schedule", "Operator", "Aircraft", "Flights departed", "Fleet (aircraft)",
-               "Sorties per aircraft", "People carried", "Mean load factor",
-               "Aircraft-hours held by staging", "Refused waiting (sum over flights)"]
+    headers = [
+        "Schedule",
+        "Operator",
+        "Aircraft",
+        "Flights departed",
+        "Fleet (aircraft)",
+        "Sorties per aircraft",
+        "People carried",
+        "Mean load factor",
+        "Aircraft-hours held by staging",
+        "Refused waiting (sum over flights)",
+    ]
     note = (
         "A fleet's sorties come out of its cycle (block time both ways, turnarounds, time "
         "held on the ramp by a full staging base, crew rest); other schedules fly the flights "
@@ -421,8 +517,13 @@ def operators_html(table: pd.DataFrame, spec: dict[str, Any], note: str = "") ->
     frame = table.copy()
     first = [c for c in ("scenario",) if c in frame]
     frame["operator"] = frame["operator"].map(lambda o: ops.get(o, o))
-    heads = [*(c.capitalize() for c in first), "Nation / operator", "Flights", "Seats",
-             "People carried"]
+    heads = [
+        *(c.capitalize() for c in first),
+        "Nation / operator",
+        "Flights",
+        "Seats",
+        "People carried",
+    ]
     columns = [*first, "operator", "flights", "seats", "people"]
     for col in frame.columns:
         if col.startswith("people."):
@@ -435,10 +536,11 @@ def operators_html(table: pd.DataFrame, spec: dict[str, Any], note: str = "") ->
     for col in columns:
         if col in ("flights", "seats", "people", "seats_empty") or col.startswith("people."):
             shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{v:,.0f}")
-    legend = ("Evacuation flights departed (troop-only flights left out); seats flown empty "
-              "= seats − evacuees − troops aboard.")
-    return (f"<p>{escape(legend)} {escape(note)}</p>"
-            + table_html(shown, heads, "numbers"))
+    legend = (
+        "Evacuation flights departed (troop-only flights left out); seats flown empty "
+        "= seats − evacuees − troops aboard."
+    )
+    return f"<p>{escape(legend)} {escape(note)}</p>" + table_html(shown, heads, "numbers")
 
 
 def _convoys_html(result: RunResult) -> str:
@@ -479,7 +581,9 @@ def _provenance_html(result: RunResult) -> str:
     )
     details = (
         f"<details><summary>Resolved scenario (YAML)</summary><pre>{escape(scenario_yaml)}"
-        "</pre></details>" if scenario_yaml else ""
+        "</pre></details>"
+        if scenario_yaml
+        else ""
     )
     return f'<table class="facts">{rows}</table>{details}'
 
@@ -508,13 +612,16 @@ footer{color:#666;font-size:.85rem;text-align:center;padding:1rem}
 """
 
 
-def page_html(heading: str, lede: str, sections: Sequence[tuple[str, str, str]],
-              footer: str) -> str:
+def page_html(
+    heading: str, lede: str, sections: Sequence[tuple[str, str, str]], footer: str
+) -> str:
     """A self-contained report page: ``sections`` as (HTML id, heading, body HTML), in order,
     with a navigation bar. ``heading``, ``lede`` and ``footer`` are plain text."""
     nav = "".join(f'<a href="#{escape(sid)}">{escape(name)}</a>' for sid, name, _ in sections)
-    body = "".join(f'<section id="{escape(sid)}"><h2>{escape(name)}</h2>{html}</section>'
-                   for sid, name, html in sections)
+    body = "".join(
+        f'<section id="{escape(sid)}"><h2>{escape(name)}</h2>{html}</section>'
+        for sid, name, html in sections
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -554,14 +661,16 @@ def render_report(result: RunResult, title: str | None = None) -> str:
         f"{spec.get('description') or ''}"
     )
     created = result.provenance.get("created_utc", "")
-    footer = (f"evacsim {result.provenance.get('evacsim_version', '')} · run created "
-              f"{created} · self-contained report, no network needed")
-    return page_html(heading, lede, [(sid, name, bodies[sid]) for sid, name in SECTIONS],
-                     footer)
+    footer = (
+        f"evacsim {result.provenance.get('evacsim_version', '')} · run created "
+        f"{created} · self-contained report, no network needed"
+    )
+    return page_html(heading, lede, [(sid, name, bodies[sid]) for sid, name in SECTIONS], footer)
 
 
-def write_report(source: RunResult | str | Path, out_file: str | Path | None = None,
-                 title: str | None = None) -> Path:
+def write_report(
+    source: RunResult | str | Path, out_file: str | Path | None = None, title: str | None = None
+) -> Path:
     """Write the HTML report of ``source`` (a RunResult or a results folder) to ``out_file``
     (default: ``report.html`` in the results folder). Returns the path written."""
     if isinstance(source, RunResult):
@@ -578,4 +687,3 @@ def write_report(source: RunResult | str | Path, out_file: str | Path | None = N
     out.write_text(render_report(result, title=title), encoding="utf-8")
     log.info("wrote report %s", out)
     return out
-

@@ -110,30 +110,41 @@ class RunResult:
         Flights that carried no one by design (``seats`` 0: troops only) are not evacuation
         flights and are left out. Operators that flew nothing still get a row of zeros.
         """
-        spec = (self.provenance.get("resolved_scenario") or {})
+        spec = self.provenance.get("resolved_scenario") or {}
         operators = list(spec.get("operators", {}))
         categories = list(spec.get("demand", {}))
         flights = self.flights
         evac = flights[(flights["status"] == "departed") & (flights["seats"] > 0)]
         operators += [op for op in dict.fromkeys(evac["operator"]) if op not in operators]
         carried = self.evacuated.groupby(["operator", "category"])["people"].sum()
-        categories += [c for c in dict.fromkeys(self.evacuated["category"])
-                       if c not in categories]
+        categories += [c for c in dict.fromkeys(self.evacuated["category"]) if c not in categories]
         rows = []
         for op in operators:
             mine = evac[evac["operator"] == op]
             aboard = (mine["boarded"] + mine["troops_out"]).clip(upper=mine["seats"])
-            row = {"operator": op, "flights": len(mine), "seats": int(mine["seats"].sum()),
-                   "people": int(mine["boarded"].sum())}
+            row = {
+                "operator": op,
+                "flights": len(mine),
+                "seats": int(mine["seats"].sum()),
+                "people": int(mine["boarded"].sum()),
+            }
             for cat in categories:
                 row[f"people.{cat}"] = int(carried.get((op, cat), 0))
-            row["mean_load_factor"] = float(mine["load_factor"].mean()) if len(mine) else (
-                math.nan)
+            row["mean_load_factor"] = float(mine["load_factor"].mean()) if len(mine) else (math.nan)
             row["seats_empty"] = int((mine["seats"] - aboard).sum())
             rows.append(row)
-        return pd.DataFrame(rows, columns=["operator", "flights", "seats", "people",
-                                           *(f"people.{c}" for c in categories),
-                                           "mean_load_factor", "seats_empty"])
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "operator",
+                "flights",
+                "seats",
+                "people",
+                *(f"people.{c}" for c in categories),
+                "mean_load_factor",
+                "seats_empty",
+            ],
+        )
 
     def kpi_table(self) -> pd.DataFrame:
         return pd.DataFrame({"kpi": list(self.kpis), "value": list(self.kpis.values())})
@@ -243,18 +254,24 @@ def _collect(model: Model) -> RunResult:
         count=len(model.flights.departures),
     )
     departed = pd.DataFrame(
-        [(names[c], op, dest, people) for (_m, c, op, dest), people in
-         model.flights.departures.items()],
+        [
+            (names[c], op, dest, people)
+            for (_m, c, op, dest), people in model.flights.departures.items()
+        ],
         columns=["category", "operator", "destination", "people"],
     ).astype({"people": "int64"})
     departed.insert(0, "time", hours.take(np.minimum(minutes // 60, n_hours - 1)))
     departed.insert(
-        1, "day", day_label(pd.Timestamp(start) + pd.to_timedelta(minutes, unit="min"),
-                            day_starts_h)
+        1,
+        "day",
+        day_label(pd.Timestamp(start) + pd.to_timedelta(minutes, unit="min"), day_starts_h),
     )
     evacuated = (
         departed.groupby(["time", "day", "category", "operator", "destination"], sort=True)[
-            "people"].sum().reset_index()
+            "people"
+        ]
+        .sum()
+        .reset_index()
     )
 
     # Backlog by stage and category, and staging bases.
@@ -457,8 +474,9 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
     rows = []
 
     def add(resource: str, kind: str, busy: np.ndarray, capacity: np.ndarray, full: np.ndarray):
-        busy_d, cap_d, full_d = (weights @ _tidy(np.asarray(v, dtype=float)[:n]) for v in
-                                 (busy, capacity, full))
+        busy_d, cap_d, full_d = (
+            weights @ _tidy(np.asarray(v, dtype=float)[:n]) for v in (busy, capacity, full)
+        )
         for day, b, c, f in zip(days, busy_d, cap_d, full_d, strict=True):
             rows.append(
                 {
@@ -522,8 +540,9 @@ def _utilisation(model, hours: pd.DatetimeIndex) -> pd.DataFrame:
             "staging",
             base.occupancy.mean_per_bin(),
             _room(
-                np.where(base.unlimited.mean_per_bin() > 0, np.nan,
-                         base.capacity_level.mean_per_bin()),
+                np.where(
+                    base.unlimited.mean_per_bin() > 0, np.nan, base.capacity_level.mean_per_bin()
+                ),
                 base.occupancy.mean_per_bin(),
             ),
             base.full.mean_per_bin(),

@@ -51,6 +51,7 @@ __all__ = [
     "Weight",
 ]
 
+
 class Plausible:
     """Marker in a field's metadata: its upper bound is a plausibility limit (it stops typos
     and hostile files, it is not part of the meaning), so error messages name it only when a
@@ -97,9 +98,7 @@ PersonsPerDay = Annotated[float, Field(ge=0, le=MAX_PERSONS), PLAUSIBLE]
 """A rate of people per day."""
 PersonsPerHour = Annotated[float, Field(gt=0, le=MAX_RATE_PER_H), PLAUSIBLE]
 """A positive rate of people per hour."""
-Troops = Annotated[
-    int, Field(ge=0, le=MAX_TROOPS, json_schema_extra={"unit": "troops"}), PLAUSIBLE
-]
+Troops = Annotated[int, Field(ge=0, le=MAX_TROOPS, json_schema_extra={"unit": "troops"}), PLAUSIBLE]
 """A head-count of troops."""
 Aircraft = Annotated[
     int, Field(ge=1, le=MAX_AIRCRAFT, json_schema_extra={"unit": "aircraft"}), PLAUSIBLE

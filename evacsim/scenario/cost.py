@@ -25,8 +25,14 @@ from typing import Any
 
 from .schema import ArrivalsStopped, Scenario, expected_arrivals, planned_flights
 
-__all__ = ["DEFAULT_BUDGET", "Budget", "CostEstimate", "cost_problems", "estimate_cost",
-           "returns_per_group"]
+__all__ = [
+    "DEFAULT_BUDGET",
+    "Budget",
+    "CostEstimate",
+    "cost_problems",
+    "estimate_cost",
+    "returns_per_group",
+]
 
 # Measured per-unit costs (CPU seconds, bytes) on the reference machine; see module doc.
 _S_PER_VISIT = 2.0e-5
@@ -133,8 +139,7 @@ def estimate_cost(s: Scenario) -> CostEstimate:
         + horizon_h * (categories * _B_PER_CATEGORY_H + gates * _B_PER_GATE_H)
         + flights * _B_PER_FLIGHT
     )
-    return CostEstimate(groups, visits, gates, categories, flights, events, horizon_h,
-                        cpu, memory)
+    return CostEstimate(groups, visits, gates, categories, flights, events, horizon_h, cpu, memory)
 
 
 def _duration(seconds: float) -> str:

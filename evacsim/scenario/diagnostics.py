@@ -487,8 +487,10 @@ def _message(err: dict[str, Any], walk: _Walk) -> Finding:
             strays = [str(k) for k in given if str(k) not in known]
             if strays:
                 shown = ", ".join(f"'{k}'" for k in strays)
-                what += (f"; found unknown key{'s' if len(strays) > 1 else ''} {shown}"
-                         f"{suggest(strays[0], [field])}")
+                what += (
+                    f"; found unknown key{'s' if len(strays) > 1 else ''} {shown}"
+                    f"{suggest(strays[0], [field])}"
+                )
         expected = f"one of: {', '.join(tags)}" if tags and tags != [""] else None
     elif kind in _NOT_A:
         what = f"{show_value(value)} is not {_NOT_A[kind]}"

@@ -108,8 +108,9 @@ def split_path(path: str) -> tuple[str, ...]:
     """``a.b.c`` -> ``("a", "b", "c")``; LeverSyntaxError on an empty name."""
     parts = tuple(part.strip() for part in path.split("."))
     if not path.strip() or any(not part for part in parts):
-        raise LeverSyntaxError(f"'{path}' is not a dotted path (expected names joined by dots, "
-                               "e.g. screening.lanes)")
+        raise LeverSyntaxError(
+            f"'{path}' is not a dotted path (expected names joined by dots, e.g. screening.lanes)"
+        )
     return parts
 
 
@@ -141,8 +142,7 @@ def _split_top(text: str, sep: str) -> list[str]:
     return parts
 
 
-def parse_lever(text: str, *, several: bool = False, example: str = "screening.lanes=70"
-                ) -> Lever:
+def parse_lever(text: str, *, several: bool = False, example: str = "screening.lanes=70") -> Lever:
     """Parse ``PATH=V``, ``PATH+=V`` or ``PATH*=V``.
 
     With ``several``, ``V`` may be a range ``LO..HI`` (value: a :class:`Range`) or a list
@@ -155,20 +155,25 @@ def parse_lever(text: str, *, several: bool = False, example: str = "screening.l
         mode = OPERATORS[head[-1] + "="]
         head = head[:-1]
     if not sep or not head.strip():
-        raise LeverSyntaxError(f"'{text}' is not a change (expected PATH=VALUE, PATH+=VALUE or "
-                               f"PATH*=VALUE, e.g. {example})")
+        raise LeverSyntaxError(
+            f"'{text}' is not a change (expected PATH=VALUE, PATH+=VALUE or "
+            f"PATH*=VALUE, e.g. {example})"
+        )
     path = ".".join(split_path(head))
     if not several:
         return Lever(path, parse_value(tail), mode)
     if not tail.strip():
-        raise LeverSyntaxError(f"{path}: no value after '{SYMBOL[mode]}' (expected a value, "
-                               "a range LO..HI or a list a,b,c)")
+        raise LeverSyntaxError(
+            f"{path}: no value after '{SYMBOL[mode]}' (expected a value, "
+            "a range LO..HI or a list a,b,c)"
+        )
     bounds = _split_top(tail, "..")
     if len(bounds) == 2:
         low, high = (parse_value(b) for b in bounds)
         if low is None or high is None or bounds[0].strip() == "" or bounds[1].strip() == "":
-            raise LeverSyntaxError(f"{path}: '{tail}' is not a range (expected LO..HI, e.g. "
-                                   "20..90 or 3min..12min)")
+            raise LeverSyntaxError(
+                f"{path}: '{tail}' is not a range (expected LO..HI, e.g. 20..90 or 3min..12min)"
+            )
         return Lever(path, Range(low, high), mode)
     if len(bounds) > 2:
         raise LeverSyntaxError(f"{path}: '{tail}' has more than one '..' (expected LO..HI)")
@@ -185,8 +190,11 @@ def _where(parts: tuple[str, ...], depth: int) -> str:
 def _missing(node: Mapping, parts: tuple[str, ...], depth: int) -> PathError:
     options = [str(k) for k in node]
     listed = ", ".join(sorted(options)) or "none"
-    return PathError(".".join(parts), f"no field '{parts[depth]}' in {_where(parts, depth)}"
-                     f"{suggest(parts[depth], options)} (expected one of: {listed})")
+    return PathError(
+        ".".join(parts),
+        f"no field '{parts[depth]}' in {_where(parts, depth)}"
+        f"{suggest(parts[depth], options)} (expected one of: {listed})",
+    )
 
 
 def locate(data: Any, parts: tuple[str, ...], *, create: bool = False) -> tuple[Any, Any]:
@@ -221,15 +229,21 @@ def locate(data: Any, parts: tuple[str, ...], *, create: bool = False) -> tuple[
                 return node, int(part)
             child = node[int(part)]
         elif isinstance(node, list):
-            raise PathError(path, f"no item {part} in the list at {_where(parts, depth)} "
-                                  f"(expected an index below {len(node)}, or set the whole list)")
+            raise PathError(
+                path,
+                f"no item {part} in the list at {_where(parts, depth)} "
+                f"(expected an index below {len(node)}, or set the whole list)",
+            )
         else:
             raise PathError(path, f"{_where(parts, depth)} has no fields below it")
         if not last and not isinstance(child, dict | list):
             where = _where(parts, depth + 1)
-            raise PathError(path, f"cannot set a field inside {where}: it is "
-                                  f"{show_value(child)}, not a mapping (expected a mapping "
-                                  f"there, or set {where} itself)")
+            raise PathError(
+                path,
+                f"cannot set a field inside {where}: it is "
+                f"{show_value(child)}, not a mapping (expected a mapping "
+                f"there, or set {where} itself)",
+            )
         node = child
     raise PathError(path, "empty path")  # pragma: no cover - split_path refuses it
 
@@ -251,8 +265,7 @@ def combine(old: Any, amount: Any, mode: Mode, path: str) -> Any:
     it (numbers, durations written with a unit, ranges, step profiles). ValueError if
     ``old`` holds something else."""
     if isinstance(old, bool) or old is None:
-        raise ValueError(f"{path}: '{mode}' needs a number here, found {show_value(old)} "
-                         "(use set)")
+        raise ValueError(f"{path}: '{mode}' needs a number here, found {show_value(old)} (use set)")
     if isinstance(old, Mapping):
         return {k: combine(v, amount, mode, path) for k, v in old.items()}
     if isinstance(old, list | tuple):
@@ -269,8 +282,7 @@ def combine(old: Any, amount: Any, mode: Mode, path: str) -> Any:
         new = hours + delta if mode == "add" else hours * delta
         return format_duration(max(new, 0.0))
     if not isinstance(old, int | float):
-        raise ValueError(f"{path}: '{mode}' needs a number here, found {show_value(old)} "
-                         "(use set)")
+        raise ValueError(f"{path}: '{mode}' needs a number here, found {show_value(old)} (use set)")
     if not isinstance(amount, int | float) or isinstance(amount, bool):
         raise ValueError(f"{path}: expected a number to {mode}, got {amount!r}")
     new = old + amount if mode == "add" else old * amount
@@ -288,8 +300,7 @@ def apply_change(data: Any, lever: Lever, *, create: bool = False) -> None:
     :class:`PathError` or ValueError naming the path.
     """
     if lever.mode not in SYMBOL:
-        raise ValueError(f"{lever.path}: unknown mode '{lever.mode}' (expected set, add or "
-                         "scale)")
+        raise ValueError(f"{lever.path}: unknown mode '{lever.mode}' (expected set, add or scale)")
     parts = split_path(lever.path)
     if lever.mode == "set":
         node, key = locate(data, parts, create=create)
@@ -300,8 +311,10 @@ def apply_change(data: Any, lever: Lever, *, create: bool = False) -> None:
     except PathError as exc:
         if create and exc.message.startswith(f"no field '{parts[-1]}' in"):
             # In a file (--set) a field left to its default is not there to change.
-            raise PathError(lever.path, f"is not written in the scenario, so there is nothing "
-                                        f"to {lever.mode} (set it with {lever.path}=VALUE)"
-                            ) from None
+            raise PathError(
+                lever.path,
+                f"is not written in the scenario, so there is nothing "
+                f"to {lever.mode} (set it with {lever.path}=VALUE)",
+            ) from None
         raise
     node[key] = combine(node[key], lever.value, lever.mode, lever.path)

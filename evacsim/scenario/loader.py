@@ -163,17 +163,18 @@ def allowed_dirs(
     return [*folders, *((Path(d).resolve(), str(d)) for d in allow_dirs)]
 
 
-def outside_message(name: str, resolved: Path | None, allowed: Sequence[tuple[Path, str]]
-                    ) -> str:
+def outside_message(name: str, resolved: Path | None, allowed: Sequence[tuple[Path, str]]) -> str:
     """Why ``name`` (resolved) may not be read, or "" if it lies in an allowed folder."""
     if resolved is None or _CONTROL_CHARS.search(name):
         return f"{name!r} contains control characters (expected a file name)"
     if any(resolved.is_relative_to(folder) for folder, _ in allowed):
         return ""
     folders = ", ".join(shown for _, shown in allowed)
-    return (f"'{name}' is outside the folders scenarios may extend from ({folders}) "
-            "(expected a file in the scenario's folder or below, or allow its folder "
-            "with --allow-dir)")
+    return (
+        f"'{name}' is outside the folders scenarios may extend from ({folders}) "
+        "(expected a file in the scenario's folder or below, or allow its folder "
+        "with --allow-dir)"
+    )
 
 
 def resolve_document(

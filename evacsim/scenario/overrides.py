@@ -68,10 +68,14 @@ def parse_override(text: str, index: int = 1) -> Override:
     except LeverSyntaxError:
         head = text.partition("=")[0].rstrip("+*").strip()
         if "=" not in text or not head:
-            raise _refuse(index, "", f"'{text}' is not an override (expected PATH=VALUE, "
-                                     "e.g. deadline=2021-09-11)") from None
-        raise _refuse(index, head, "empty name in the path (expected names joined by dots, "
-                                   "e.g. a.b.c)") from None
+            raise _refuse(
+                index,
+                "",
+                f"'{text}' is not an override (expected PATH=VALUE, e.g. deadline=2021-09-11)",
+            ) from None
+        raise _refuse(
+            index, head, "empty name in the path (expected names joined by dots, e.g. a.b.c)"
+        ) from None
     parts = tuple(lever.path.split("."))
     if parts[0] == "extends":
         raise _refuse(
@@ -84,8 +88,11 @@ def parse_override(text: str, index: int = 1) -> Override:
         reason = err.problems[0].message if err.problems else "not valid YAML"
         raise _refuse(index, lever.path, f"value {value_text!r}: {reason}") from None
     if lever.mode != "set" and doc.data is REMOVE:
-        raise _refuse(index, lever.path, f"!remove goes with '=', not '{lever.op}' (expected "
-                                         f"{lever.path}=!remove)")
+        raise _refuse(
+            index,
+            lever.path,
+            f"!remove goes with '=', not '{lever.op}' (expected {lever.path}=!remove)",
+        )
     origins = {(*parts, *sub): (SOURCE, index) for sub in doc.origins}
     return Override(parts, doc.data, index, origins, lever.mode)
 
@@ -104,8 +111,9 @@ def _apply(data: Any, override: Override) -> Any:
     except PathError as exc:
         # Reaching inside a value that is not a mapping: the override cannot be read at all.
         unreadable = "cannot set a field inside" in exc.message or "no item" in exc.message
-        raise ScenarioError([Problem(SOURCE, override.path, exc.message, override.index)],
-                            unreadable=unreadable) from None
+        raise ScenarioError(
+            [Problem(SOURCE, override.path, exc.message, override.index)], unreadable=unreadable
+        ) from None
     except ValueError as exc:
         message = str(exc).partition(": ")[2] or str(exc)
         raise ScenarioError([Problem(SOURCE, override.path, message, override.index)]) from None
@@ -116,12 +124,16 @@ def _container(data: dict, override: Override) -> tuple[Any, Any]:
     """Where a ``!remove`` deletes: the key must be there (a list item cannot be removed)."""
     node, key = locate(data, override.parts, create=True)
     if isinstance(node, list):
-        raise PathError(override.path, f"no item {key} in the list at "
-                                       f"{'.'.join(override.parts[:-1])} (expected an index "
-                                       f"below {len(node)}, or set the whole list)")
+        raise PathError(
+            override.path,
+            f"no item {key} in the list at "
+            f"{'.'.join(override.parts[:-1])} (expected an index "
+            f"below {len(node)}, or set the whole list)",
+        )
     if key not in node:
-        raise PathError(override.path, "!remove has nothing to remove (expected a key of the "
-                                       "scenario)")
+        raise PathError(
+            override.path, "!remove has nothing to remove (expected a key of the scenario)"
+        )
     return node, key
 
 
@@ -134,10 +146,15 @@ def apply_overrides(doc: Document, overrides: Sequence[str]) -> Document:
         data = _apply(data, override)
         prefix = tuple(norm_key(p) for p in override.parts)
         if override.mode == "set":
-            origins = {path: where for path, where in origins.items()
-                       if path[: len(prefix)] != prefix}
-            origins.update({tuple(norm_key(p) for p in path): where
-                            for path, where in override.origins.items()})
+            origins = {
+                path: where for path, where in origins.items() if path[: len(prefix)] != prefix
+            }
+            origins.update(
+                {
+                    tuple(norm_key(p) for p in path): where
+                    for path, where in override.origins.items()
+                }
+            )
         else:  # the value changed where it was written: point there and at this --set
             origins[prefix] = (SOURCE, index)
     return Document(data, doc.file, origins)

@@ -83,9 +83,9 @@ __all__ = [
 _DURATION_JSON_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {
-                    "type": "string",
-                    "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*[a-zA-Z]+\s*$",
-                },
+            "type": "string",
+            "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*[a-zA-Z]+\s*$",
+        },
         {"const": 0},
     ],
     "description": "A duration with a unit: '30s', '45min', '2h', '1.5d', '1w'.",
@@ -837,13 +837,10 @@ class FlightSchedule(_Frozen):
     def _span(self) -> FlightSchedule:
         modes = [m for m in ("per_day", "fleet", "timetable") if getattr(self, m) is not None]
         if not modes:
-            raise ValueError(
-                "no flights scheduled (expected one of per_day, fleet or timetable)"
-            )
+            raise ValueError("no flights scheduled (expected one of per_day, fleet or timetable)")
         if len(modes) > 1:
             raise ValueError(
-                f"{' and '.join(modes)} both given (expected one of per_day, fleet or "
-                "timetable)"
+                f"{' and '.join(modes)} both given (expected one of per_day, fleet or timetable)"
             )
         if modes[0] != "timetable":
             missing = [k for k, v in (("from", self.start), ("to", self.end)) if v is None]
@@ -1064,8 +1061,7 @@ class Convoy(_Frozen):
     def _some_departure(self) -> Convoy:
         if not self.departures and self.every is None:
             raise ValueError(
-                "departures: none given (expected a list of departure times, or every: "
-                "an interval)"
+                "departures: none given (expected a list of departure times, or every: an interval)"
             )
         return self
 
@@ -1310,14 +1306,15 @@ class UncertainRange(_Frozen):
     """
 
     low: UncertainBound = Field(
-        ge=0, le=MAX_UNCERTAIN_BOUND,
+        ge=0,
+        le=MAX_UNCERTAIN_BOUND,
         description="Lowest plausible value, in the field's unit (a duration for a "
         "duration field, hours if a plain number); with scale: the lowest factor.",
     )
     high: UncertainBound = Field(
-        ge=0, le=MAX_UNCERTAIN_BOUND,
-        description="Highest plausible value, in the field's unit; with scale: the highest "
-        "factor.",
+        ge=0,
+        le=MAX_UNCERTAIN_BOUND,
+        description="Highest plausible value, in the field's unit; with scale: the highest factor.",
     )
     scale: bool = Field(
         False,
@@ -1325,7 +1322,8 @@ class UncertainRange(_Frozen):
         "factor in low..high instead of setting the value.",
     )
     source: str = Field(
-        "", max_length=500,
+        "",
+        max_length=500,
         description="Why this range: a source in shared/data, or '[assumption]' and why.",
     )
 
@@ -1352,16 +1350,22 @@ def _uncertain_problems(s: Any) -> Iterator[tuple[str, str]]:
                 node = getattr(node, part, _MISSING)
             if node is _MISSING:
                 where = ".".join(walked) or "the scenario"
-                yield (f"uncertain.{path}", f"'{part}' is not a field of {where} (expected a "
-                                            "dotted path to a number, as in --set)")
+                yield (
+                    f"uncertain.{path}",
+                    f"'{part}' is not a field of {where} (expected a "
+                    "dotted path to a number, as in --set)",
+                )
                 break
             walked.append(part)
         else:
             is_number = isinstance(node, int | float) and not isinstance(node, bool)
             scale = spec.get("scale") if isinstance(spec, dict) else getattr(spec, "scale", 0)
             if not is_number and not scale:
-                yield (f"uncertain.{path}", "is not a single number (expected a number, or "
-                                            "scale: true to scale a profile or distribution)")
+                yield (
+                    f"uncertain.{path}",
+                    "is not a single number (expected a number, or "
+                    "scale: true to scale a profile or distribution)",
+                )
 
 
 _MISSING = object()
@@ -1432,7 +1436,8 @@ class Scenario(_Frozen):
         description="Escorted road convoys from assembly points to gates, by a name of yours.",
     )
     uncertain: dict[str, UncertainRange] = Field(
-        default_factory=dict, max_length=50,
+        default_factory=dict,
+        max_length=50,
         description="Plausible ranges of uncertain inputs by dotted path (as in --set), for "
         "evacsim sensitivity; runs use the values above.",
     )
@@ -1457,8 +1462,6 @@ class Scenario(_Frozen):
                 "references", "{summary}", {"summary": summary, "problems": problems}
             )
         return self
-
-
 
 
 def _fmt_time(when: dt.datetime) -> str:
@@ -2011,4 +2014,3 @@ def _overnight_crowds(s: Scenario) -> Iterator[tuple[str, str]]:
                 f"(gates' daily_hours: {hours}), so a crowd builds outside every night "
                 "(expected arrival_hours within the gates' hours, if that is what you meant)",
             )
-

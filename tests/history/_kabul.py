@@ -23,9 +23,7 @@ def departed(result: evacsim.RunResult) -> pd.DataFrame:
     return flights[flights["status"] == "departed"]
 
 
-def evacuated_between(
-    result: evacsim.RunResult, start, end, operator: str | None = None
-) -> float:
+def evacuated_between(result: evacsim.RunResult, start, end, operator: str | None = None) -> float:
     """People flown out with departures in ``[start, end)`` (None: from the beginning)."""
     f = departed(result)
     if operator not in (None, "all"):

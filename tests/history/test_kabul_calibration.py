@@ -50,4 +50,3 @@ def test_the_calibration_record_regenerates(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert main(argv) == 0
     assert _fitted(out.read_text(encoding="utf-8")) == _fitted(text)
-

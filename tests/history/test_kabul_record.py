@@ -57,8 +57,10 @@ def test_early_record_within_its_stated_uncertainty(kabul_runs):
             # US embassy personnel, whom the model does not carry; it may fall 10 % short.
             low = 0.9 * low
         if not low <= m <= high and not _is_halt_window(row):
-            misses.append(f"{row['from']}..{row['to']} {row['operator']}: model {m:,.0f}, "
-                          f"record {row['low']:,.0f}-{row['high']:,.0f}")
+            misses.append(
+                f"{row['from']}..{row['to']} {row['operator']}: model {m:,.0f}, "
+                f"record {row['low']:,.0f}-{row['high']:,.0f}"
+            )
     assert not misses, misses
 
 
@@ -93,8 +95,9 @@ def test_20_aug_halt_staging_full_aircraft_held_and_binding(kabul, kabul_runs):
 
 def _rolling_24h(r) -> pd.Series:
     hourly = r.evacuated.groupby("time")["people"].sum()
-    hourly = hourly.reindex(pd.date_range(hourly.index.min(), hourly.index.max(), freq="h"),
-                            fill_value=0)
+    hourly = hourly.reindex(
+        pd.date_range(hourly.index.min(), hourly.index.max(), freq="h"), fill_value=0
+    )
     return hourly.rolling(24).sum()
 
 

@@ -68,7 +68,7 @@ def test_more_staging_before_22_aug_raises_evacuated_on_20_to_22_aug(kabul, kabu
 
 
 def test_more_c17_sorties_help_only_where_seats_or_staging_bind(kabul, kabul_runs):
-    """"Airlift is never the constraint" [src: TRANSCOM 23 Aug]; early on, processing was.
+    """ "Airlift is never the constraint" [src: TRANSCOM 23 Aug]; early on, processing was.
     Six more US C-17 sorties a day: on the days the baseline's binding strip names screening
     (before the 20 Aug halt), the paired daily gain is within noise (interval contains zero,
     or under 5 % of that day); summed over the days it names seats or staging, the gain is

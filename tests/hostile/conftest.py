@@ -25,8 +25,14 @@ TINY = {
     "aircraft": {"plane": {"seats": 50, "turnaround": "1h"}},
     "operators": {"op": {}},
     "flights": {
-        "shuttle": {"operator": "op", "aircraft": "plane", "from": "2021-01-01T06:00",
-                    "to": "2021-01-02T18:00", "per_day": 4, "destinations": "base"}
+        "shuttle": {
+            "operator": "op",
+            "aircraft": "plane",
+            "from": "2021-01-01T06:00",
+            "to": "2021-01-02T18:00",
+            "per_day": 4,
+            "destinations": "base",
+        }
     },
     "staging": {"base": {"capacity": 100_000, "onward_per_day": 0, "flight_time": "1h"}},
 }
@@ -43,8 +49,9 @@ def write_yaml(folder: Path, data: dict, name: str = "s.yaml") -> Path:
     return path
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
-            address_space: int | None = 3 * 2**30) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120, address_space: int | None = 3 * 2**30
+) -> subprocess.CompletedProcess:
     """``python -m evacsim.cli ARGS`` in a child with a time and address-space limit."""
 
     def limit() -> None:
@@ -54,9 +61,15 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120,
             resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "evacsim.cli", *args], cwd=cwd or ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=env,
-                          preexec_fn=limit)
+    return subprocess.run(
+        [sys.executable, "-m", "evacsim.cli", *args],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        preexec_fn=limit,
+    )
 
 
 @pytest.fixture

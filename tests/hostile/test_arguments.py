@@ -24,10 +24,26 @@ BAD_ARGUMENTS = [
     ["backtest", K, "--observed", "x.csv", "-n", "-2"],
     ["backtest", K, "--observed", "x.csv", "--seed", "-1"],
     ["backtest", K, "--observed", "x.csv", "--workers", "0"],
-    ["calibrate", K, "--observed", "x.csv", "--param", "screening.lanes=1:2",
-     "--confidence", "1.5"],
-    ["calibrate", K, "--observed", "x.csv", "--param", "screening.lanes=1:2",
-     "--confidence", "nan"],
+    [
+        "calibrate",
+        K,
+        "--observed",
+        "x.csv",
+        "--param",
+        "screening.lanes=1:2",
+        "--confidence",
+        "1.5",
+    ],
+    [
+        "calibrate",
+        K,
+        "--observed",
+        "x.csv",
+        "--param",
+        "screening.lanes=1:2",
+        "--confidence",
+        "nan",
+    ],
     ["calibrate", K, "--observed", "x.csv", "--param", "screening.lanes=1:2", "--points", "1"],
     ["calibrate", K, "--observed", "x.csv", "--param", "screening.lanes=1:2", "--rounds", "0"],
     ["compare", K, K, "-n", "0"],
@@ -37,16 +53,50 @@ BAD_ARGUMENTS = [
     ["sweep", K, "--vary", "screening.lanes=1..5", "--samples", "-1"],
     ["sweep", K, "--vary", "screening.lanes=1..5", "--samples", "1000000000"],
     ["sweep", K, "--vary", "screening.lanes=1..5"],
-    ["goalseek", K, "--lever", "screening.lanes", "--low", "0", "--high", "inf",
-     "--at-most", "0"],
-    ["goalseek", K, "--lever", "screening.lanes", "--low", "nan", "--high", "5",
-     "--at-most", "0"],
-    ["goalseek", K, "--lever", "screening.lanes", "--low", "0", "--high", "5",
-     "--at-most", "0", "--prob", "1.5"],
-    ["goalseek", K, "--lever", "screening.lanes", "--low", "0", "--high", "5",
-     "--at-most", "0", "--step", "0"],
-    ["goalseek", K, "--lever", "screening.lanes", "--low", "0", "--high", "5",
-     "--at-most", "0", "-n", "0"],
+    ["goalseek", K, "--lever", "screening.lanes", "--low", "0", "--high", "inf", "--at-most", "0"],
+    ["goalseek", K, "--lever", "screening.lanes", "--low", "nan", "--high", "5", "--at-most", "0"],
+    [
+        "goalseek",
+        K,
+        "--lever",
+        "screening.lanes",
+        "--low",
+        "0",
+        "--high",
+        "5",
+        "--at-most",
+        "0",
+        "--prob",
+        "1.5",
+    ],
+    [
+        "goalseek",
+        K,
+        "--lever",
+        "screening.lanes",
+        "--low",
+        "0",
+        "--high",
+        "5",
+        "--at-most",
+        "0",
+        "--step",
+        "0",
+    ],
+    [
+        "goalseek",
+        K,
+        "--lever",
+        "screening.lanes",
+        "--low",
+        "0",
+        "--high",
+        "5",
+        "--at-most",
+        "0",
+        "-n",
+        "0",
+    ],
 ]
 
 
@@ -77,16 +127,16 @@ def test_run_out_file_fails_before_simulating(tmp_path, capsys):
     assert "is a file" in printed.err and "Evacuated" not in printed.out
 
 
-@pytest.mark.parametrize("name", ["/tmp/abs/x", "../../x", "..", "a/b\\c", ".hidden",
-                                  "\x1b]0;pwned\x07", "", "ünï cödé"])
+@pytest.mark.parametrize(
+    "name", ["/tmp/abs/x", "../../x", "..", "a/b\\c", ".hidden", "\x1b]0;pwned\x07", "", "ünï cödé"]
+)
 def test_a_name_is_made_a_safe_file_name(name):
     made = slug(name)
     assert made and "/" not in made and "\\" not in made and not made.startswith(".")
     assert all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in made)
 
 
-def test_the_report_default_path_is_a_slug_in_the_working_folder(tmp_path, monkeypatch,
-                                                                 capsys):
+def test_the_report_default_path_is_a_slug_in_the_working_folder(tmp_path, monkeypatch, capsys):
     data = tiny()
     data["name"] = "../../escape/x"
     path = write_yaml(tmp_path, data)

@@ -52,8 +52,9 @@ def _numeric_leaves(tp: Any, path: str, meta: tuple, seen: set) -> typing.Iterat
             return
         seen.add(tp)
         for name, info in tp.model_fields.items():
-            yield from _numeric_leaves(info.annotation, f"{tp.__name__}.{name}",
-                                       tuple(info.metadata), seen)
+            yield from _numeric_leaves(
+                info.annotation, f"{tp.__name__}.{name}", tuple(info.metadata), seen
+            )
         return
     if tp in (int, float):
         yield (

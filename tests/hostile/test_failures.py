@@ -59,8 +59,9 @@ def test_compare_with_an_alternative_that_always_fails(tmp_path, monkeypatch, ca
     alt = write_yaml(tmp_path, data, "alt.yaml")
     _fail_when(monkeypatch, lambda task: task.scenario.name == "broken")
     out = tmp_path / "out"
-    code = main(["compare", str(base), str(alt), "-n", "2", "--engine", "sequential",
-                 "--out", str(out)])
+    code = main(
+        ["compare", str(base), str(alt), "-n", "2", "--engine", "sequential", "--out", str(out)]
+    )
     printed = capsys.readouterr()
     assert code == EXIT_SOME_FAILED, printed.err
     assert "not in index" not in printed.err and "Traceback" not in printed.err
@@ -73,8 +74,20 @@ def test_sweep_with_one_failing_point_writes_every_table(tmp_path, monkeypatch, 
     path = write_yaml(tmp_path, tiny())
     _fail_when(monkeypatch, lambda task: task.scenario.screening.lanes == 3)
     out = tmp_path / "out"
-    code = main(["sweep", str(path), "--vary", "screening.lanes=2,3", "-n", "2",
-                 "--engine", "sequential", "--out", str(out)])
+    code = main(
+        [
+            "sweep",
+            str(path),
+            "--vary",
+            "screening.lanes=2,3",
+            "-n",
+            "2",
+            "--engine",
+            "sequential",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr()
     assert code == EXIT_SOME_FAILED, printed.err
     assert "does not match length" not in printed.err
@@ -86,13 +99,14 @@ def test_sweep_with_one_failing_point_writes_every_table(tmp_path, monkeypatch, 
 
 
 @pytest.mark.parametrize("command", ["run", "compare", "sweep"])
-def test_all_failed_is_exit_6_on_every_experiment_command(command, tmp_path, monkeypatch,
-                                                          capsys):
+def test_all_failed_is_exit_6_on_every_experiment_command(command, tmp_path, monkeypatch, capsys):
     _fail_when(monkeypatch, lambda task: True)
     path = write_yaml(tmp_path, tiny())
-    args = {"run": ["run", str(path), "-n", "2"],
-            "compare": ["compare", str(path), str(path), "-n", "1"],
-            "sweep": ["sweep", str(path), "--vary", "screening.lanes=2,3", "-n", "1"]}[command]
+    args = {
+        "run": ["run", str(path), "-n", "2"],
+        "compare": ["compare", str(path), str(path), "-n", "1"],
+        "sweep": ["sweep", str(path), "--vary", "screening.lanes=2,3", "-n", "1"],
+    }[command]
     code = main([*args, "--engine", "sequential"])
     err = capsys.readouterr().err
     assert code == EXIT_ALL_FAILED, err

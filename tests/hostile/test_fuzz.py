@@ -28,18 +28,34 @@ TIME_LIMIT_S = 60
 ADDRESS_SPACE_EXTRA = 3 * 2**30  # bytes the child may map beyond what it inherits
 
 PATHS = [
-    ("demand", "people", "pool"), ("demand", "people", "arrivals_per_day"),
-    ("demand", "people", "group_size"), ("demand", "people", "patience"),
-    ("demand", "people", "return_after"), ("demand", "people", "return_probability"),
-    ("demand", "people", "priority"), ("demand", "people", "label"),
-    ("gates", "main", "throughput_per_h"), ("gates", "main", "batch"),
-    ("gates", "main", "daily_hours"), ("gates", "main", "order"),
-    ("screening", "lanes"), ("screening", "service"), ("screening", "per_person"),
-    ("airfield", "runways"), ("airfield", "separation"), ("airfield", "ramp_capacity"),
-    ("aircraft", "plane", "seats"), ("aircraft", "plane", "turnaround"),
-    ("flights", "shuttle", "per_day"), ("flights", "shuttle", "destinations"),
-    ("staging", "base", "capacity"), ("staging", "base", "onward_per_day"),
-    ("staging", "base", "flight_time"), ("holding", "capacity"), ("name",), ("deadline",),
+    ("demand", "people", "pool"),
+    ("demand", "people", "arrivals_per_day"),
+    ("demand", "people", "group_size"),
+    ("demand", "people", "patience"),
+    ("demand", "people", "return_after"),
+    ("demand", "people", "return_probability"),
+    ("demand", "people", "priority"),
+    ("demand", "people", "label"),
+    ("gates", "main", "throughput_per_h"),
+    ("gates", "main", "batch"),
+    ("gates", "main", "daily_hours"),
+    ("gates", "main", "order"),
+    ("screening", "lanes"),
+    ("screening", "service"),
+    ("screening", "per_person"),
+    ("airfield", "runways"),
+    ("airfield", "separation"),
+    ("airfield", "ramp_capacity"),
+    ("aircraft", "plane", "seats"),
+    ("aircraft", "plane", "turnaround"),
+    ("flights", "shuttle", "per_day"),
+    ("flights", "shuttle", "destinations"),
+    ("staging", "base", "capacity"),
+    ("staging", "base", "onward_per_day"),
+    ("staging", "base", "flight_time"),
+    ("holding", "capacity"),
+    ("name",),
+    ("deadline",),
 ]
 
 NUMBERS = st.one_of(
@@ -49,29 +65,54 @@ NUMBERS = st.one_of(
 )
 DURATIONS = st.builds(
     lambda n, u: f"{n}{u}",
-    st.one_of(st.sampled_from(["0", "-5", "1e308", "1e-12", "nan", ".5", "3"]),
-              st.floats(allow_nan=False, allow_infinity=False).map(repr)),
+    st.one_of(
+        st.sampled_from(["0", "-5", "1e308", "1e-12", "nan", ".5", "3"]),
+        st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    ),
     st.sampled_from(["h", "min", "s", "d", "w", "parsecs", ""]),
 )
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=30) | st.sampled_from(
-    ["\x1b]0;owned\x07", "../../x", "/etc/passwd", "\x00", "\u202e", ".nan"])
+    ["\x1b]0;owned\x07", "../../x", "/etc/passwd", "\x00", "\u202e", ".nan"]
+)
 DISTRIBUTIONS = st.fixed_dictionaries(
-    {"dist": st.sampled_from(["fixed", "exponential", "lognormal", "gamma", "uniform",
-                              "triangular", "zipf"])},
-    optional={"mean": DURATIONS, "cv": NUMBERS, "value": DURATIONS, "low": DURATIONS,
-              "high": DURATIONS, "mode": DURATIONS},
+    {
+        "dist": st.sampled_from(
+            ["fixed", "exponential", "lognormal", "gamma", "uniform", "triangular", "zipf"]
+        )
+    },
+    optional={
+        "mean": DURATIONS,
+        "cv": NUMBERS,
+        "value": DURATIONS,
+        "low": DURATIONS,
+        "high": DURATIONS,
+        "mode": DURATIONS,
+    },
 )
 LEAVES = st.one_of(NUMBERS, DURATIONS, TEXT, st.none(), st.booleans())
 VALUES = st.one_of(
-    LEAVES, DISTRIBUTIONS,
+    LEAVES,
+    DISTRIBUTIONS,
     st.lists(LEAVES, max_size=3),
     st.dictionaries(st.one_of(NUMBERS, TEXT), st.one_of(NUMBERS, DURATIONS), max_size=3),
 )
 ARGUMENTS = st.lists(
-    st.sampled_from([["-n", "0"], ["-n", "2"], ["-n", "-3"], ["-n", "1e9"],
-                     ["--seed", "-1"], ["--seed", "99999999999999999999999"], ["--seed", "x"],
-                     ["--workers", "0"], ["--workers", "3"], ["--allow-large"],
-                     ["--no-group-records"], ["--report"]]),
+    st.sampled_from(
+        [
+            ["-n", "0"],
+            ["-n", "2"],
+            ["-n", "-3"],
+            ["-n", "1e9"],
+            ["--seed", "-1"],
+            ["--seed", "99999999999999999999999"],
+            ["--seed", "x"],
+            ["--workers", "0"],
+            ["--workers", "3"],
+            ["--allow-large"],
+            ["--no-group-records"],
+            ["--report"],
+        ]
+    ),
     max_size=2,
 ).map(lambda groups: [arg for group in groups for arg in group])
 
@@ -141,10 +182,12 @@ def _mutations(n: int):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(mutations=_mutations(3), command=st.sampled_from(["validate", "run"]),
-       extra=ARGUMENTS)
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(mutations=_mutations(3), command=st.sampled_from(["validate", "run"]), extra=ARGUMENTS)
 def test_fuzzed_scenarios_and_arguments(mutations, command, extra, tmp_path):
     data = copy.deepcopy(TINY)
     for path, value in mutations:
@@ -154,10 +197,12 @@ def test_fuzzed_scenarios_and_arguments(mutations, command, extra, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-@settings(max_examples=400, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(mutations=_mutations(6), command=st.sampled_from(["validate", "run"]),
-       extra=ARGUMENTS)
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(mutations=_mutations(6), command=st.sampled_from(["validate", "run"]), extra=ARGUMENTS)
 def test_fuzzed_scenarios_and_arguments_many(mutations, command, extra, tmp_path):
     data = copy.deepcopy(TINY)
     for path, value in mutations:

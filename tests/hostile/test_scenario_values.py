@@ -38,8 +38,7 @@ REFUSED = {
     f"{CAT}.group_size={{1: 1e308, 2: 1e308}}": f"{CAT}.group_size",
     f"{CAT}.group_size={{100000000000000000000000: 1}}": f"{CAT}.group_size",
     f"{CAT}.group_size={{1: .inf}}": f"{CAT}.group_size.1",
-    "flights.us_c17.destinations={al_udeid: 1e308, ramstein: 1e308}":
-        "flights.us_c17.destinations",
+    "flights.us_c17.destinations={al_udeid: 1e308, ramstein: 1e308}": "flights.us_c17.destinations",
     # counts
     "airfield.runways=1000000000": "airfield.runways",
     "airfield.ramp_capacity=1e30": "airfield.ramp_capacity",
@@ -99,10 +98,18 @@ def test_zero_time_loop_is_refused_but_a_loop_that_takes_time_is_priced(tmp_path
 @pytest.mark.parametrize(
     "sets, driver",
     [
-        (["--set", f"{CAT}.patience=1s", "--set", f"{CAT}.return_after=1s",
-          "--set", f"{CAT}.return_probability=1"], "visits"),
-        (["--set", f"{CAT}.arrivals_per_day=1000000", "--set", f"{CAT}.pool=20000000"],
-         "groups"),
+        (
+            [
+                "--set",
+                f"{CAT}.patience=1s",
+                "--set",
+                f"{CAT}.return_after=1s",
+                "--set",
+                f"{CAT}.return_probability=1",
+            ],
+            "visits",
+        ),
+        (["--set", f"{CAT}.arrivals_per_day=1000000", "--set", f"{CAT}.pool=20000000"], "groups"),
     ],
     ids=["returns every 2 s", "17 M arrivals"],
 )
@@ -121,13 +128,13 @@ def _many(n_gates: int = 1, n_cats: int = 1, days: int = 2, people: int = 1000) 
     data = tiny()
     data["deadline"] = (dt.datetime(2021, 1, 1) + dt.timedelta(days=days)).isoformat()
     data["gates"] = {f"g{i}": {"throughput_per_h": 100} for i in range(n_gates)}
-    data["demand"] = {f"c{i}": {"pool": people, "arrivals_per_day": people}
-                      for i in range(n_cats)}
+    data["demand"] = {f"c{i}": {"pool": people, "arrivals_per_day": people} for i in range(n_cats)}
     return data
 
 
 @pytest.mark.parametrize(
-    "shape", [{"n_gates": 5000, "people": 10_000}, {"n_cats": 1500, "days": 365}],
+    "shape",
+    [{"n_gates": 5000, "people": 10_000}, {"n_cats": 1500, "days": 365}],
     ids=["5,000 gates x 10,000 people", "1,500 categories for a year"],
 )
 def test_many_gates_or_categories_are_over_budget(shape, tmp_path, capsys):
@@ -152,8 +159,9 @@ def test_runways_cost_nothing_until_used():
 
     env = simpy.Environment()
     t = time.perf_counter()
-    field = Airfield(env, runways=10**9, separation_h=0.1, ramp_capacity=1, closures_h=[],
-                    horizon_h=48.0)
+    field = Airfield(
+        env, runways=10**9, separation_h=0.1, ramp_capacity=1, closures_h=[], horizon_h=48.0
+    )
     assert time.perf_counter() - t < 1.0  # no list of a billion runways
 
     def move():

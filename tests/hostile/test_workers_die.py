@@ -28,7 +28,7 @@ def _stat(pid: int) -> tuple[int, str] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return int(fields[1]), fields[0]
 
 
@@ -53,17 +53,36 @@ def _alive(pid: int) -> bool:
     return info is not None and info[1] not in ("Z", "X")  # a zombie has ended
 
 
-@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT],
-                         ids=["SIGKILL", "SIGTERM", "SIGINT"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["SIGKILL", "SIGTERM", "SIGINT"]
+)
 def test_workers_end_with_the_driver(signum, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     data = tiny()
     data["deadline"] = "2021-01-20T00:00"  # a few tenths of a second per replication
     scenario = write_yaml(tmp_path, data)
     driver = subprocess.Popen(
-        [sys.executable, "-m", "evacsim.cli", "run", str(scenario), "-n", "5000", "--engine",
-         "local", "--workers", "2", "--out", str(tmp_path / "out"), "--no-progress"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "evacsim.cli",
+            "run",
+            str(scenario),
+            "-n",
+            "5000",
+            "--engine",
+            "local",
+            "--workers",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     workers: set[int] = set()

@@ -33,8 +33,7 @@ def _outputs(seed: int) -> dict:
     return {
         "kpis": kpis,
         "daily": {
-            f"{pd.Timestamp(r.date).date()}|{r.category}": int(r.people)
-            for r in daily.itertuples()
+            f"{pd.Timestamp(r.date).date()}|{r.category}": int(r.people) for r in daily.itertuples()
         },
     }
 

@@ -36,8 +36,9 @@ from evacsim.validation.theory import mmc_metrics, priority_mmc_waits
 BATCH_H = 0.25  # the default resolution of gates and screening, 15 min
 
 
-def priority_scenario(rates: tuple[float, float], mu: float, servers: int, horizon_h: float,
-                      batch: str) -> evacsim.Scenario:
+def priority_scenario(
+    rates: tuple[float, float], mu: float, servers: int, horizon_h: float, batch: str
+) -> evacsim.Scenario:
     """Two Poisson classes, ``high`` (priority 0) and ``low`` (1), one screening queue of
     ``servers`` exponential lanes, no gate delay, no flights; ``batch`` on gate and lanes."""
     high, low = rates
@@ -46,11 +47,15 @@ def priority_scenario(rates: tuple[float, float], mu: float, servers: int, horiz
         "start": START.isoformat(),
         "deadline": hours_after(horizon_h),
         # ``low`` listed first so that category order cannot pass for priority order.
-        "demand": {"low": {"pool": 10**9, "priority": 1, "arrivals_per_day": low * 24},
-                   "high": {"pool": 10**9, "priority": 0, "arrivals_per_day": high * 24}},
+        "demand": {
+            "low": {"pool": 10**9, "priority": 1, "arrivals_per_day": low * 24},
+            "high": {"pool": 10**9, "priority": 0, "arrivals_per_day": high * 24},
+        },
         "gates": {"open": {"throughput_per_h": None}},
-        "screening": {"lanes": servers,
-                      "service": {"dist": "exponential", "mean": duration(1.0 / mu)}},
+        "screening": {
+            "lanes": servers,
+            "service": {"dist": "exponential", "mean": duration(1.0 / mu)},
+        },
         "airfield": {"separation": "2min", "ramp_capacity": 1},
         "aircraft": {},
         "operators": {},
@@ -65,8 +70,11 @@ def class_waits(result) -> dict[str, float]:
     """Mean wait before screening of each class and of everyone (hours)."""
     w = result.waits[result.waits["stage"] == "screening_queue"].set_index("category")
     everyone = float((w["people"] * w["mean_h"]).sum() / w["people"].sum())
-    return {"high": float(w.loc["high", "mean_h"]), "low": float(w.loc["low", "mean_h"]),
-            "all": everyone}
+    return {
+        "high": float(w.loc["high", "mean_h"]),
+        "low": float(w.loc["low", "mean_h"]),
+        "all": everyone,
+    }
 
 
 # lambda high, lambda low (per h), mu (per h), lanes, horizon (h), replications: rho = 0.8
@@ -102,8 +110,10 @@ def test_mmc_at_15_min_batches_is_erlang_c_and_within_a_batch_of_exact():
 
     def waits(result) -> dict[str, float]:
         g = result.groups
-        return {"Wq": float(result.waits.set_index("stage").loc["screening_queue", "mean_h"]),
-                "outside_max": float((g["t_gate"] - g["t_arrive"]).max())}
+        return {
+            "Wq": float(result.waits.set_index("stage").loc["screening_queue", "mean_h"]),
+            "outside_max": float((g["t_gate"] - g["t_arrive"]).max()),
+        }
 
     batched = replicate(queue_scenario(lam, mu, c, horizon, batch="15min"), 31, reps, waits)
     exact_est = replicate(queue_scenario(lam, mu, c, horizon), 31, reps, waits)

@@ -83,8 +83,9 @@ MAX_WIDTH = {"Wq": 0.25, "Lq": 0.25, "W": 0.15, "L": 0.15, "rho": 0.05}
 LOOSE_WAITS = {"mm10_rho0.8": 0.4}
 
 
-def run_case(name: str, lam: float, mu: float, c: int, horizon: float, reps: int,
-             tighten: float = 1.0):
+def run_case(
+    name: str, lam: float, mu: float, c: int, horizon: float, reps: int, tighten: float = 1.0
+):
     theory = mmc_metrics(lam, mu, c)
     scenario = queue_scenario(lam, mu, c, horizon, name=name)
     root = sum(ord(ch) for ch in name)  # a fixed, case-specific root seed
