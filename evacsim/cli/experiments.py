@@ -793,7 +793,11 @@ def cmd_goalseek(args: argparse.Namespace) -> int:
 
     from evacsim.experiments.goalseek import goal_seek
 
-    path, mode, low, high = goal_lever(args)
+    try:
+        path, mode, low, high = goal_lever(args)
+    except ValueError as exc:  # an argument mistake: one line, exit 2 like the others
+        print(f"evacsim goalseek: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if low.is_integer() and high.is_integer() and (args.step is None or args.step.is_integer()):
         low, high = int(low), int(high)
     scenario = checked_scenario(args.scenario, args)

@@ -55,6 +55,8 @@ BAD_ARGUMENTS = [
     ["sweep", K, "--vary", "screening.lanes=1..5"],
     ["goalseek", K, "--lever", "screening.lanes", "--low", "0", "--high", "inf", "--at-most", "0"],
     ["goalseek", K, "--lever", "screening.lanes", "--low", "nan", "--high", "5", "--at-most", "0"],
+    ["goalseek", K, "--lever", "screening.lanes=0..inf", "--at-most", "0"],
+    ["goalseek", K, "--lever", "screening.lanes=a..b", "--at-most", "0"],
     [
         "goalseek",
         K,
