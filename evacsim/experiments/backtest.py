@@ -86,6 +86,7 @@ __all__ = [
     "backtest",
     "daily_runs",
     "calibrate",
+    "estimate_lines",
     "fit_metrics",
     "model_days",
     "observed_from_run",
@@ -923,14 +924,8 @@ class Calibration:
             f"Calibration of {self.scenario.name}",
             f"Method: {self.method}",
             "",
-            f"{'parameter':<44}{'fitted':>12}{'low':>12}{'high':>12}  unit",
+            *estimate_lines(self.estimates),
         ]
-        for row in self.estimates.itertuples(index=False):
-            flag = "  (interval reaches a search bound)" if row.at_bound else ""
-            lines.append(
-                f"{row.parameter:<44}{row.fitted:>12.5g}{row.low:>12.5g}"
-                f"{row.high:>12.5g}  {row.unit}{flag}"
-            )
         lines += [
             "",
             f"{len(self.evaluations)} points evaluated; S_min = {self.sse_min:.5g}, "
@@ -992,6 +987,19 @@ class Calibration:
             )
         self.profile_figure().savefig(out / "profile.png", dpi=120)
         return out
+
+
+def estimate_lines(estimates: pd.DataFrame) -> list[str]:
+    """The table of fitted values and intervals as plain text lines (header first), flagging
+    an interval that reaches a search bound: shared by both kinds of calibration."""
+    lines = [f"{'parameter':<44}{'fitted':>12}{'low':>12}{'high':>12}  unit"]
+    for row in estimates.itertuples(index=False):
+        flag = "  (interval reaches a search bound)" if row.at_bound else ""
+        lines.append(
+            f"{row.parameter:<44}{row.fitted:>12.5g}{row.low:>12.5g}"
+            f"{row.high:>12.5g}  {row.unit}{flag}"
+        )
+    return lines
 
 
 def _default_points(p: int) -> int:

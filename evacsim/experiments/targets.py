@@ -50,6 +50,7 @@ from evacsim.scenario.schema import Scenario
 from .backtest import (
     ObservedDataError,
     Parameter,
+    estimate_lines,
     parse_parameter,
     resolve_parameters,
     with_parameters,
@@ -216,14 +217,8 @@ class TargetFit:
             f"Calibration of {self.scenario.name} against {self.targets} targets",
             f"Method: {self.method}",
             "",
-            f"{'parameter':<44}{'fitted':>12}{'low':>12}{'high':>12}  unit",
+            *estimate_lines(self.estimates),
         ]
-        for row in self.estimates.itertuples(index=False):
-            flag = "  (interval reaches a search bound)" if row.at_bound else ""
-            lines.append(
-                f"{row.parameter:<44}{row.fitted:>12.5g}{row.low:>12.5g}"
-                f"{row.high:>12.5g}  {row.unit}{flag}"
-            )
         lines += [
             "",
             f"{len(self.evaluations)} points evaluated; S_min = {self.s_min:.4g}, "
